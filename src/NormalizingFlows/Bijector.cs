@@ -1,0 +1,78 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using NormalizingFlows.Internal;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows;
+
+/// <summary>
+/// An invertible, differentiable map with a tractable Jacobian determinant.
+/// <see cref="Forward"/> goes from base to data (<c>x = f(z)</c>), <see cref="Inverse"/> from data to base.
+/// Each direction returns its output and <c>log|det J|</c> of that direction, one value per batch row;
+/// the inverse log-det is minus the forward one at the matching point.
+/// </summary>
+/// <remarks>
+/// Implementers override <see cref="ForwardCore"/> and <see cref="InverseCore"/>: the public methods
+/// check shapes, open a dispose scope and hand back only the results. Core methods must return fresh
+/// tensors (use <c>alias()</c> for an identity), never an input or a parameter itself.
+/// Note for readers of zuko and nflows: those libraries call data -> base "forward"; here it is <see cref="Inverse"/>.
+/// </remarks>
+public abstract class Bijector : nn.Module
+{
+    private readonly long[] eventShape;
+
+    /// <summary>Creates a bijector on events of the given shape.</summary>
+    /// <param name="name">The module name.</param>
+    /// <param name="eventShape">Shape of one event, without the batch dimension (e.g. <c>[features]</c>).</param>
+    /// <param name="contextFeatures">Width of the context this bijector is conditioned on; 0 for none.</param>
+    protected Bijector(string name, IReadOnlyList<long> eventShape, int contextFeatures = 0) : base(name)
+    {
+        ArgumentNullException.ThrowIfNull(eventShape);
+        if (eventShape.Count == 0 || eventShape.Any(d => d <= 0))
+            throw new ArgumentException($"Expected an event shape of positive sizes; got {Guard.Shape(eventShape)}.", nameof(eventShape));
+        if (contextFeatures < 0)
+            throw new ArgumentOutOfRangeException(nameof(contextFeatures), contextFeatures, $"contextFeatures must be 0 or more; got {contextFeatures}.");
+        this.eventShape = eventShape.ToArray();
+        ContextFeatures = contextFeatures;
+    }
+
+    /// <summary>Shape of one event (without the batch dimension).</summary>
+    public IReadOnlyList<long> EventShape => eventShape;
+
+    /// <summary>Width of the context tensor this bijector takes; 0 when it takes none.</summary>
+    public int ContextFeatures { get; }
+
+    /// <summary>Maps base to data: returns <c>y = f(x)</c> and <c>log|det df/dx|</c> per row.</summary>
+    /// <param name="x">Batch of shape <c>[batch, ...EventShape]</c>.</param>
+    /// <param name="context">Context of shape <c>[batch, ContextFeatures]</c>, or null when <see cref="ContextFeatures"/> is 0.</param>
+    /// <exception cref="ArgumentException">The shape of <paramref name="x"/> or <paramref name="context"/> is wrong.</exception>
+    public (Tensor Output, Tensor LogAbsDet) Forward(Tensor x, Tensor? context = null)
+    {
+        Guard.Batch(x, EventShape, nameof(x));
+        Guard.Context(context, ContextFeatures, x.shape[0], nameof(context));
+        using var scope = torch.NewDisposeScope();
+        var (output, logAbsDet) = ForwardCore(x, context);
+        return scope.MoveToOuter(output, logAbsDet);
+    }
+
+    /// <summary>Maps data to base: returns <c>x = f^-1(y)</c> and <c>log|det df^-1/dy|</c> per row.</summary>
+    /// <param name="y">Batch of shape <c>[batch, ...EventShape]</c>.</param>
+    /// <param name="context">Context of shape <c>[batch, ContextFeatures]</c>, or null when <see cref="ContextFeatures"/> is 0.</param>
+    /// <exception cref="ArgumentException">The shape of <paramref name="y"/> or <paramref name="context"/> is wrong.</exception>
+    public (Tensor Output, Tensor LogAbsDet) Inverse(Tensor y, Tensor? context = null)
+    {
+        Guard.Batch(y, EventShape, nameof(y));
+        Guard.Context(context, ContextFeatures, y.shape[0], nameof(context));
+        using var scope = torch.NewDisposeScope();
+        var (output, logAbsDet) = InverseCore(y, context);
+        return scope.MoveToOuter(output, logAbsDet);
+    }
+
+    /// <summary>The forward map without checks or scope; inputs are already validated.</summary>
+    protected internal abstract (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context);
+
+    /// <summary>The inverse map without checks or scope; inputs are already validated.</summary>
+    protected internal abstract (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context);
+}

@@ -1,0 +1,115 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using NormalizingFlows.Internal;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Bijectors;
+
+/// <summary>
+/// Composition of bijectors applied in list order.
+/// Forward: <c>y = f_n(...f_2(f_1(x)))</c> (the first layer first); log-det: the sum of the layers' forward log-dets.
+/// Inverse: the layers' inverses in reverse order; log-det: the sum of their inverse log-dets.
+/// (TFP's Chain applies its list in the opposite order; zuko and FlowJAX agree with this one.)
+/// </summary>
+public sealed class Chain : Bijector
+{
+    private readonly ModuleList<Bijector> layers;
+
+    /// <summary>Creates a chain of the given layers, applied in order by <see cref="Bijector.Forward"/>.</summary>
+    /// <exception cref="ArgumentException">The list is empty, or the layers' event shapes or context widths disagree.</exception>
+    public Chain(params Bijector[] layers) : this((IEnumerable<Bijector>)layers) { }
+
+    /// <summary>Creates a chain of the given layers, applied in order by <see cref="Bijector.Forward"/>.</summary>
+    /// <exception cref="ArgumentException">The list is empty, or the layers' event shapes or context widths disagree.</exception>
+    public Chain(IEnumerable<Bijector> layers) : this(new CheckedLayers(Checked(layers))) { }
+
+    private Chain(CheckedLayers layers) : base(nameof(Chain), layers.Items[0].EventShape, layers.Items.Max(l => l.ContextFeatures))
+    {
+        this.layers = nn.ModuleList(layers.Items);
+        RegisterComponents();
+    }
+
+    /// <summary>The layers in the order <see cref="Bijector.Forward"/> applies them.</summary>
+    public IReadOnlyList<Bijector> Layers => new System.Collections.ObjectModel.ReadOnlyCollection<Bijector>(layers);
+
+    /// <inheritdoc />
+    protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context)
+    {
+        Tensor y = x;
+        Tensor? total = null;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var (next, logAbsDet) = layers[i].ForwardCore(y, ContextFor(layers[i], context));
+            y = next;
+            total = total is null ? logAbsDet : total.add(logAbsDet);
+        }
+        return (y, total!);
+    }
+
+    /// <inheritdoc />
+    protected internal override (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context)
+    {
+        Tensor x = y;
+        Tensor? total = null;
+        for (int i = layers.Count - 1; i >= 0; i--)
+        {
+            var (next, logAbsDet) = layers[i].InverseCore(x, ContextFor(layers[i], context));
+            x = next;
+            total = total is null ? logAbsDet : total.add(logAbsDet);
+        }
+        return (x, total!);
+    }
+
+    /// <summary>Every layer's output in forward order, without checks or scope.</summary>
+    internal IReadOnlyList<Tensor> TrajectoryCore(Tensor x, Tensor? context)
+    {
+        var outputs = new List<Tensor>(layers.Count);
+        Tensor y = x;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            y = layers[i].ForwardCore(y, ContextFor(layers[i], context)).Output;
+            outputs.Add(y);
+        }
+        return outputs;
+    }
+
+    /// <summary>Every layer's output in forward order (one tensor per layer, the last being the chain's output), without gradients.</summary>
+    /// <param name="x">Input of shape <c>[batch, ...EventShape]</c>.</param>
+    /// <param name="context">Context of shape <c>[batch, ContextFeatures]</c>, or null.</param>
+    public IReadOnlyList<Tensor> ForwardTrajectory(Tensor x, Tensor? context = null)
+    {
+        Guard.Batch(x, EventShape, nameof(x));
+        Guard.Context(context, ContextFeatures, x.shape[0], nameof(context));
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var outputs = TrajectoryCore(x, context);
+        scope.MoveToOuter(outputs);
+        return outputs;
+    }
+
+    private readonly record struct CheckedLayers(Bijector[] Items);
+
+    private static Tensor? ContextFor(Bijector layer, Tensor? context) => layer.ContextFeatures == 0 ? null : context;
+
+    private static Bijector[] Checked(IEnumerable<Bijector> layers)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        var list = layers.ToArray();
+        if (list.Length == 0) throw new ArgumentException("A chain needs at least one layer; got none.", nameof(layers));
+        for (int i = 0; i < list.Length; i++)
+        {
+            if (list[i] is null) throw new ArgumentException($"Layer {i} is null.", nameof(layers));
+            if (!list[i].EventShape.SequenceEqual(list[0].EventShape))
+                throw new ArgumentException(
+                    $"Layer {i} ({list[i].GetType().Name}) has event shape {Guard.Shape(list[i].EventShape)} but layer 0 has {Guard.Shape(list[0].EventShape)}.",
+                    nameof(layers));
+        }
+        var widths = list.Select(l => l.ContextFeatures).Where(c => c != 0).Distinct().ToArray();
+        if (widths.Length > 1)
+            throw new ArgumentException($"The layers take different context widths ({string.Join(", ", widths)}); a chain passes one context to all of them.", nameof(layers));
+        return list;
+    }
+}

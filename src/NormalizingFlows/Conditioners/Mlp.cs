@@ -1,0 +1,80 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using NormalizingFlows.Internal;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Conditioners;
+
+/// <summary>
+/// A fully connected network: <c>[x, context] -> hidden -> ... -> out</c>, the nonlinearity after every
+/// hidden layer. The last layer starts at zero by default, so that a fresh coupling is exactly the identity.
+/// </summary>
+public sealed class Mlp : Conditioner
+{
+    private readonly ModuleList<Linear> layers;
+    private readonly Activation activation;
+
+    /// <summary>Creates the network.</summary>
+    /// <param name="inFeatures">Width of the conditioning input.</param>
+    /// <param name="outFeatures">Width of the output.</param>
+    /// <param name="hiddenFeatures">Widths of the hidden layers, e.g. <c>[64, 64]</c>; may be empty.</param>
+    /// <param name="contextFeatures">Width of the context appended to the input; 0 for none.</param>
+    /// <param name="activation">Nonlinearity after every hidden layer.</param>
+    /// <param name="zeroInitialOutput">Start the last layer at zero weights and bias.</param>
+    /// <param name="generator">Generator for the initial weights; null uses TorchSharp's default generator.</param>
+    public Mlp(int inFeatures, int outFeatures, IReadOnlyList<int> hiddenFeatures, int contextFeatures = 0,
+        Activation activation = Activation.Relu, bool zeroInitialOutput = true, Generator? generator = null)
+        : base(nameof(Mlp), inFeatures, outFeatures, contextFeatures)
+    {
+        ArgumentNullException.ThrowIfNull(hiddenFeatures);
+        for (int i = 0; i < hiddenFeatures.Count; i++)
+            if (hiddenFeatures[i] <= 0)
+                throw new ArgumentOutOfRangeException(nameof(hiddenFeatures), hiddenFeatures[i], $"hiddenFeatures[{i}] must be at least 1; got {hiddenFeatures[i]}.");
+        if (!Enum.IsDefined(activation)) throw new ArgumentOutOfRangeException(nameof(activation), activation, $"Unknown activation {activation}.");
+        this.activation = activation;
+        var widths = new List<int> { inFeatures + contextFeatures };
+        widths.AddRange(hiddenFeatures);
+        widths.Add(outFeatures);
+        var linears = new Linear[widths.Count - 1];
+        using (torch.no_grad())
+        {
+            for (int i = 0; i < linears.Length; i++)
+            {
+                linears[i] = nn.Linear(widths[i], widths[i + 1]);
+                bool last = i == linears.Length - 1;
+                double bound = 1.0 / Math.Sqrt(widths[i]);
+                if (last && zeroInitialOutput)
+                {
+                    linears[i].weight!.zero_();
+                    linears[i].bias!.zero_();
+                }
+                else
+                {
+                    linears[i].weight!.uniform_(-bound, bound, generator);
+                    linears[i].bias!.uniform_(-bound, bound, generator);
+                }
+            }
+        }
+        layers = nn.ModuleList(linears);
+        HiddenFeatures = hiddenFeatures.ToArray();
+        RegisterComponents();
+    }
+
+    /// <summary>Widths of the hidden layers.</summary>
+    public IReadOnlyList<int> HiddenFeatures { get; }
+
+    /// <summary>The nonlinearity after every hidden layer.</summary>
+    public Activation Activation => activation;
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x, Tensor? context)
+    {
+        var h = context is null ? x : InFeatures == 0 ? context : torch.cat(new[] { x, context }, 1);
+        for (int i = 0; i < layers.Count - 1; i++)
+            h = Activations.Apply(activation, layers[i].call(h));
+        return layers[layers.Count - 1].call(h);
+    }
+}

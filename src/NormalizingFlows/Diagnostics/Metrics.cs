@@ -1,0 +1,115 @@
+using System;
+using NormalizingFlows.Internal;
+using NormalizingFlows.Targets;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Diagnostics;
+
+/// <summary>
+/// Measures of how well a model matches data or a target. All run without gradients, in chunks so that
+/// large evaluations stay within memory, and return plain doubles.
+/// </summary>
+public static class Metrics
+{
+    /// <summary>Rows evaluated per chunk.</summary>
+    public const long ChunkSize = 65_536;
+
+    /// <summary>Mean negative log-likelihood <c>-mean(log q(x))</c> of <paramref name="data"/> under <paramref name="model"/>, in nats.</summary>
+    public static double NegativeLogLikelihood(Distribution model, Tensor data)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Guard.Batch(data, model.EventShape, nameof(data));
+        double sum = 0;
+        ForEachChunk(data, chunk =>
+        {
+            using var logProb = model.LogProbCore(chunk, null);
+            sum += logProb.sum().ToDouble();
+        });
+        return -sum / data.shape[0];
+    }
+
+    /// <summary>Test negative log-likelihood on <paramref name="samples"/> fresh samples of <paramref name="target"/>.</summary>
+    public static double TestNegativeLogLikelihood(ITarget target, Distribution model, long samples = 100_000, long seed = 1)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        Guard.Positive(samples, nameof(samples));
+        var (dtype, device) = ModuleTensors.Placement(model);
+        using var generator = new Generator((ulong)seed);
+        using var x = target.Sample(samples, generator, dtype, device);
+        return NegativeLogLikelihood(model, x);
+    }
+
+    /// <summary>
+    /// <c>KL(p || q) = E_p[log p(x) - log q(x)]</c> in nats, estimated on <paramref name="samples"/> fresh samples
+    /// of the target <c>p</c> (whose log-density must be normalised).
+    /// </summary>
+    public static double KlDivergence(ITarget target, Distribution model, long samples = 100_000, long seed = 1)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(model);
+        Guard.Positive(samples, nameof(samples));
+        if (!target.IsNormalized)
+            throw new ArgumentException($"KL(p||q) needs a normalised target log-density; {target.Name}'s is unnormalised.", nameof(target));
+        var (dtype, device) = ModuleTensors.Placement(model);
+        using var generator = new Generator((ulong)seed);
+        using var x = target.Sample(samples, generator, dtype, device);
+        double sum = 0;
+        ForEachChunk(x, chunk =>
+        {
+            using var scope = torch.NewDisposeScope();
+            var logP = target.LogDensity(chunk).to(ScalarType.Float64);
+            var logQ = model.LogProbCore(chunk, null).to(ScalarType.Float64);
+            sum += logP.sub(logQ).sum().ToDouble();
+        });
+        return sum / samples;
+    }
+
+    /// <summary>
+    /// The integral of <c>q</c> over the rectangle <c>[xMin, xMax] x [yMin, yMax]</c> by the midpoint rule on a
+    /// <paramref name="steps"/> x <paramref name="steps"/> grid (2-D models only). Close to 1 when the rectangle holds
+    /// almost all of q's mass.
+    /// </summary>
+    public static double GridIntegral(Distribution model, double xMin, double xMax, double yMin, double yMax, int steps = 400)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.EventShape.Count != 1 || model.EventShape[0] != 2)
+            throw new ArgumentException($"GridIntegral needs a 2-D model; this one has event shape {Guard.Shape(model.EventShape)}.", nameof(model));
+        if (!(xMax > xMin)) throw new ArgumentException($"xMax ({xMax}) must exceed xMin ({xMin}).", nameof(xMax));
+        if (!(yMax > yMin)) throw new ArgumentException($"yMax ({yMax}) must exceed yMin ({yMin}).", nameof(yMax));
+        Guard.Positive(steps, nameof(steps));
+        using var scope = torch.NewDisposeScope();
+        var (dtype, device) = ModuleTensors.Placement(model);
+        using var grid = Grid(xMin, xMax, yMin, yMax, steps, dtype, device);
+        double sum = 0;
+        ForEachChunk(grid, chunk =>
+        {
+            using var inner = torch.NewDisposeScope();
+            sum += model.LogProbCore(chunk, null).to(ScalarType.Float64).exp().sum().ToDouble();
+        });
+        return sum * (xMax - xMin) / steps * (yMax - yMin) / steps;
+    }
+
+    /// <summary>Midpoints of a <paramref name="steps"/> x <paramref name="steps"/> grid as rows <c>[steps * steps, 2]</c>, x varying fastest.</summary>
+    public static Tensor Grid(double xMin, double xMax, double yMin, double yMax, int steps, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    {
+        Guard.Positive(steps, nameof(steps));
+        using var scope = torch.NewDisposeScope();
+        double dx = (xMax - xMin) / steps, dy = (yMax - yMin) / steps;
+        var xs = torch.linspace(xMin + dx / 2, xMax - dx / 2, steps, dtype: dtype, device: device);
+        var ys = torch.linspace(yMin + dy / 2, yMax - dy / 2, steps, dtype: dtype, device: device);
+        var mesh = torch.meshgrid(new[] { ys, xs }, indexing: "ij");
+        return scope.MoveToOuter(torch.stack(new[] { mesh[1].reshape(-1), mesh[0].reshape(-1) }, 1));
+    }
+
+    private static void ForEachChunk(Tensor x, Action<Tensor> action)
+    {
+        using var noGrad = torch.no_grad();
+        long rows = x.shape[0];
+        for (long start = 0; start < rows; start += ChunkSize)
+        {
+            using var chunk = x.narrow(0, start, Math.Min(ChunkSize, rows - start));
+            action(chunk);
+        }
+    }
+}

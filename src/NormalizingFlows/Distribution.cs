@@ -1,0 +1,93 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using NormalizingFlows.Internal;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows;
+
+/// <summary>
+/// A probability distribution over events of shape <see cref="EventShape"/> with exact log-density
+/// and sampling, optionally conditioned on a context.
+/// </summary>
+/// <remarks>Implementers override <see cref="LogProbCore"/> and <see cref="SampleWithLogProbCore"/>
+/// (and <see cref="SampleCore"/> when sampling alone is cheaper). The public methods check arguments,
+/// open a dispose scope and return only tensors the caller owns.</remarks>
+public abstract class Distribution : nn.Module
+{
+    private readonly long[] eventShape;
+
+    /// <summary>Creates a distribution on events of the given shape.</summary>
+    /// <param name="name">The module name.</param>
+    /// <param name="eventShape">Shape of one event (e.g. <c>[features]</c>).</param>
+    /// <param name="contextFeatures">Width of the context it is conditioned on; 0 for none.</param>
+    protected Distribution(string name, IReadOnlyList<long> eventShape, int contextFeatures = 0) : base(name)
+    {
+        ArgumentNullException.ThrowIfNull(eventShape);
+        if (eventShape.Count == 0 || eventShape.Any(d => d <= 0))
+            throw new ArgumentException($"Expected an event shape of positive sizes; got {Guard.Shape(eventShape)}.", nameof(eventShape));
+        if (contextFeatures < 0)
+            throw new ArgumentOutOfRangeException(nameof(contextFeatures), contextFeatures, $"contextFeatures must be 0 or more; got {contextFeatures}.");
+        this.eventShape = eventShape.ToArray();
+        ContextFeatures = contextFeatures;
+    }
+
+    /// <summary>Shape of one event (without the batch dimension).</summary>
+    public IReadOnlyList<long> EventShape => eventShape;
+
+    /// <summary>Number of scalar values in one event.</summary>
+    public long EventSize => eventShape.Aggregate(1L, (a, b) => a * b);
+
+    /// <summary>Width of the context this distribution takes; 0 when it takes none.</summary>
+    public int ContextFeatures { get; }
+
+    /// <summary>Log-density of each row of <paramref name="x"/>; shape <c>[batch]</c>. Differentiable.</summary>
+    /// <param name="x">Points of shape <c>[batch, ...EventShape]</c>.</param>
+    /// <param name="context">Context of shape <c>[batch, ContextFeatures]</c>, or null.</param>
+    /// <exception cref="ArgumentException">A shape is wrong.</exception>
+    public Tensor LogProb(Tensor x, Tensor? context = null)
+    {
+        Guard.Batch(x, EventShape, nameof(x));
+        Guard.Context(context, ContextFeatures, x.shape[0], nameof(context));
+        using var scope = torch.NewDisposeScope();
+        return scope.MoveToOuter(LogProbCore(x, context));
+    }
+
+    /// <summary>Draws <paramref name="count"/> samples, shape <c>[count, ...EventShape]</c>, without gradients.</summary>
+    /// <param name="count">Number of samples; must be positive. With a context, it must equal the context's rows (one sample per row).</param>
+    /// <param name="context">Context of shape <c>[count, ContextFeatures]</c>, or null.</param>
+    /// <param name="generator">Random generator for reproducible draws; null uses TorchSharp's default generator.</param>
+    public Tensor Sample(long count, Tensor? context = null, Generator? generator = null)
+    {
+        Guard.Positive(count, nameof(count));
+        Guard.Context(context, ContextFeatures, count, nameof(context));
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        return scope.MoveToOuter(SampleCore(count, context, generator));
+    }
+
+    /// <summary>Draws samples and their log-densities in one pass (differentiable, as reverse-KL training needs).</summary>
+    /// <param name="count">Number of samples; must be positive. With a context, it must equal the context's rows.</param>
+    /// <param name="context">Context of shape <c>[count, ContextFeatures]</c>, or null.</param>
+    /// <param name="generator">Random generator for reproducible draws; null uses TorchSharp's default generator.</param>
+    /// <returns>Samples <c>[count, ...EventShape]</c> and their log-densities <c>[count]</c>.</returns>
+    public (Tensor Samples, Tensor LogProb) SampleWithLogProb(long count, Tensor? context = null, Generator? generator = null)
+    {
+        Guard.Positive(count, nameof(count));
+        Guard.Context(context, ContextFeatures, count, nameof(context));
+        using var scope = torch.NewDisposeScope();
+        var (samples, logProb) = SampleWithLogProbCore(count, context, generator);
+        return scope.MoveToOuter(samples, logProb);
+    }
+
+    /// <summary>Log-density without checks or scope.</summary>
+    protected internal abstract Tensor LogProbCore(Tensor x, Tensor? context);
+
+    /// <summary>Samples with their log-densities, without checks or scope.</summary>
+    protected internal abstract (Tensor Samples, Tensor LogProb) SampleWithLogProbCore(long count, Tensor? context, Generator? generator);
+
+    /// <summary>Samples without checks or scope. The default draws with log-densities and drops them.</summary>
+    protected internal virtual Tensor SampleCore(long count, Tensor? context, Generator? generator) =>
+        SampleWithLogProbCore(count, context, generator).Samples;
+}

@@ -1,0 +1,102 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using NormalizingFlows.Bijectors;
+using NormalizingFlows.Internal;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows;
+
+/// <summary>
+/// A normalizing flow <c>q(x)</c>: a base distribution <c>p(z)</c> pushed through a bijector, <c>x = f(z)</c>.
+/// <c>log q(x) = log p(f^-1(x)) + log|det J_f^-1(x)|</c>; sampling draws <c>z ~ p</c> and returns <c>f(z)</c>.
+/// </summary>
+public sealed class Flow : Distribution
+{
+    private readonly Distribution @base;
+    private readonly Bijector bijector;
+
+    /// <summary>Creates a flow from a base distribution and a bijector of the same event shape.</summary>
+    /// <param name="baseDistribution">The base <c>p(z)</c>.</param>
+    /// <param name="bijector">The map from base to data; use a <see cref="Chain"/> for several layers.</param>
+    /// <exception cref="ArgumentException">The event shapes or context widths disagree.</exception>
+    public Flow(Distribution baseDistribution, Bijector bijector)
+        : base(nameof(Flow), Checked(baseDistribution, bijector), Math.Max(baseDistribution.ContextFeatures, bijector.ContextFeatures))
+    {
+        @base = baseDistribution;
+        this.bijector = bijector;
+        RegisterComponents();
+    }
+
+    /// <summary>The base distribution <c>p(z)</c>.</summary>
+    public Distribution Base => @base;
+
+    /// <summary>The bijector from base to data.</summary>
+    public Bijector Bijector => bijector;
+
+    /// <summary>
+    /// Pushes base points through the bijector and returns every layer's output in sampling order
+    /// (the input first, then one tensor per layer of a <see cref="Chain"/>, the last being the data).
+    /// Without gradients. The caller owns every returned tensor.
+    /// </summary>
+    /// <param name="z">Base points of shape <c>[batch, ...EventShape]</c>.</param>
+    /// <param name="context">Context of shape <c>[batch, ContextFeatures]</c>, or null.</param>
+    public IReadOnlyList<Tensor> Trajectory(Tensor z, Tensor? context = null)
+    {
+        Guard.Batch(z, EventShape, nameof(z));
+        Guard.Context(context, ContextFeatures, z.shape[0], nameof(context));
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var path = new List<Tensor> { z.alias() };
+        if (bijector is Chain chain)
+        {
+            path.AddRange(chain.TrajectoryCore(z, context));
+        }
+        else
+        {
+            path.Add(bijector.ForwardCore(z, context).Output);
+        }
+        scope.MoveToOuter(path);
+        return path;
+    }
+
+    /// <inheritdoc />
+    protected internal override Tensor LogProbCore(Tensor x, Tensor? context)
+    {
+        var (z, logAbsDet) = bijector.InverseCore(x, context);
+        return @base.LogProbCore(z, BaseContext(context)).add(logAbsDet);
+    }
+
+    /// <inheritdoc />
+    protected internal override (Tensor Samples, Tensor LogProb) SampleWithLogProbCore(long count, Tensor? context, Generator? generator)
+    {
+        var (z, logProb) = @base.SampleWithLogProbCore(count, BaseContext(context), generator);
+        var (x, logAbsDet) = bijector.ForwardCore(z, context);
+        return (x, logProb.sub(logAbsDet));
+    }
+
+    /// <inheritdoc />
+    protected internal override Tensor SampleCore(long count, Tensor? context, Generator? generator)
+    {
+        var z = @base.SampleCore(count, BaseContext(context), generator);
+        return bijector.ForwardCore(z, context).Output;
+    }
+
+    private Tensor? BaseContext(Tensor? context) => @base.ContextFeatures == 0 ? null : context;
+
+    private static IReadOnlyList<long> Checked(Distribution baseDistribution, Bijector bijector)
+    {
+        ArgumentNullException.ThrowIfNull(baseDistribution);
+        ArgumentNullException.ThrowIfNull(bijector);
+        if (!baseDistribution.EventShape.SequenceEqual(bijector.EventShape))
+            throw new ArgumentException(
+                $"The base distribution has event shape {Guard.Shape(baseDistribution.EventShape)} but the bijector has {Guard.Shape(bijector.EventShape)}; they must match.",
+                nameof(bijector));
+        if (baseDistribution.ContextFeatures != 0 && bijector.ContextFeatures != 0 && baseDistribution.ContextFeatures != bijector.ContextFeatures)
+            throw new ArgumentException(
+                $"The base distribution takes {baseDistribution.ContextFeatures} context features but the bijector takes {bijector.ContextFeatures}; they must match.",
+                nameof(bijector));
+        return baseDistribution.EventShape;
+    }
+}

@@ -1,0 +1,70 @@
+using System;
+using System.Collections.Generic;
+using NormalizingFlows.Bijectors;
+using NormalizingFlows.Conditioners;
+using NormalizingFlows.Distributions;
+using NormalizingFlows.Internal;
+using NormalizingFlows.Transforms;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows;
+
+/// <summary>
+/// Ready-made flows with sensible defaults, one line each. Everything they build is public: each
+/// preset is a short composition of <see cref="Chain"/>, <see cref="Coupling"/>, <see cref="LuLinear"/>
+/// and a base distribution, reachable through <see cref="Flow.Bijector"/>.
+/// </summary>
+public static partial class Flows
+{
+    private static readonly int[] DefaultHidden = { 64, 64 };
+
+    /// <summary>
+    /// The first source tutorial's flow: <paramref name="steps"/> x [affine coupling of the second half given
+    /// the first (MLP conditioner, zero last layer) + <see cref="LuLinear"/> with a random permutation],
+    /// on a fixed standard normal base. Starts as the identity up to the permutations.
+    /// </summary>
+    /// <param name="features">Number of dimensions (at least 2).</param>
+    /// <param name="steps">Number of coupling + LU steps.</param>
+    /// <param name="hiddenFeatures">Hidden widths of each conditioner; null for [64, 64].</param>
+    /// <param name="seed">Seed for the initial weights and permutations.</param>
+    public static Flow LuCoupling(int features = 2, int steps = 16, IReadOnlyList<int>? hiddenFeatures = null, long seed = 0)
+    {
+        Guard.Positive(steps, nameof(steps));
+        using var generator = new Generator((ulong)seed);
+        var layers = new List<Bijector>(2 * steps);
+        for (int i = 0; i < steps; i++)
+        {
+            layers.Add(Coupling.WithMlp(Masks.Halves(features), hiddenFeatures ?? DefaultHidden, generator: generator));
+            layers.Add(LuLinear.WithRandomPermutation(features, generator));
+        }
+        return new Flow(new StandardNormal(features), new Chain(layers));
+    }
+
+    /// <summary>
+    /// RealNVP (Dinh et al., 2017): <paramref name="layers"/> affine couplings with alternating masks, each with
+    /// separate shift and log-scale MLPs (last layers zero), on a standard normal base.
+    /// </summary>
+    /// <param name="features">Number of dimensions (at least 2).</param>
+    /// <param name="layers">Number of coupling layers.</param>
+    /// <param name="hiddenFeatures">Hidden widths of each network; null for [64, 64].</param>
+    /// <param name="seed">Seed for the initial weights.</param>
+    public static Flow RealNvp(int features = 2, int layers = 8, IReadOnlyList<int>? hiddenFeatures = null, long seed = 0)
+    {
+        Guard.Positive(layers, nameof(layers));
+        using var generator = new Generator((ulong)seed);
+        var hidden = hiddenFeatures ?? DefaultHidden;
+        var couplings = new List<Bijector>(layers);
+        for (int i = 0; i < layers; i++)
+        {
+            var mask = Masks.Alternating(features, i % 2 == 0 ? 1 : 0);
+            int transformed = 0;
+            foreach (bool m in mask) if (m) transformed++;
+            int passed = features - transformed;
+            var shift = new Mlp(passed, transformed, hidden, generator: generator);
+            var logScale = new Mlp(passed, transformed, hidden, generator: generator);
+            couplings.Add(new Coupling(mask, new Stacked(shift, logScale), AffineTransform.Instance));
+        }
+        return new Flow(new StandardNormal(features), new Chain(couplings));
+    }
+}

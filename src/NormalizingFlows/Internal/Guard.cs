@@ -1,0 +1,88 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Internal;
+
+/// <summary>Argument and shape checks shared by every public entry point. Messages name the argument,
+/// the expected shape and the actual one.</summary>
+internal static class Guard
+{
+    /// <summary>Formats a shape as <c>[512, 3]</c>.</summary>
+    public static string Shape(IEnumerable<long> shape) => "[" + string.Join(", ", shape) + "]";
+
+    /// <summary>Formats an event shape behind a batch dimension: <c>[batch, 2]</c>.</summary>
+    public static string BatchShape(IReadOnlyList<long> eventShape, string batch = "batch") =>
+        "[" + string.Join(", ", new[] { batch }.Concat(eventShape.Select(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture)))) + "]";
+
+    /// <summary>Checks that <paramref name="x"/> is a non-empty batch of events of the given shape.</summary>
+    public static void Batch(Tensor? x, IReadOnlyList<long> eventShape, string paramName)
+    {
+        if (x is null) throw new ArgumentNullException(paramName);
+        if (x.IsInvalid) throw new ArgumentException($"{paramName} has been disposed.", paramName);
+        bool ok = x.dim() == eventShape.Count + 1;
+        for (int i = 0; ok && i < eventShape.Count; i++) ok = x.shape[i + 1] == eventShape[i];
+        if (!ok)
+            throw new ArgumentException($"Expected {paramName} with shape {BatchShape(eventShape)}; got {Shape(x.shape)}.", paramName);
+        if (x.shape[0] == 0)
+            throw new ArgumentException($"Expected {paramName} with at least one row; got shape {Shape(x.shape)}.", paramName);
+        if (!x.is_floating_point())
+            throw new ArgumentException($"Expected {paramName} to hold floating-point values; got {x.dtype}.", paramName);
+    }
+
+    /// <summary>Checks a context tensor against the context width a model expects and the batch it goes with.</summary>
+    public static void Context(Tensor? context, int contextFeatures, long batch, string paramName)
+    {
+        if (contextFeatures == 0)
+        {
+            if (context is not null)
+                throw new ArgumentException($"This model takes no context, but {paramName} with shape {Shape(context.shape)} was given.", paramName);
+            return;
+        }
+        if (context is null)
+            throw new ArgumentException($"This model needs a context with {contextFeatures} features: expected {paramName} with shape [{batch}, {contextFeatures}]; got none.", paramName);
+        if (context.dim() != 2 || context.shape[0] != batch || context.shape[1] != contextFeatures)
+            throw new ArgumentException($"Expected {paramName} with shape [{batch}, {contextFeatures}] (one row per input row, {contextFeatures} context features); got {Shape(context.shape)}.", paramName);
+    }
+
+    /// <summary>Checks that a count or size is at least one.</summary>
+    public static void Positive(long value, string paramName)
+    {
+        if (value <= 0) throw new ArgumentOutOfRangeException(paramName, value, $"{paramName} must be positive; got {value}.");
+    }
+
+    /// <summary>Checks that a real option is finite and positive.</summary>
+    public static void Positive(double value, string paramName)
+    {
+        if (!(value > 0) || double.IsInfinity(value))
+            throw new ArgumentOutOfRangeException(paramName, value, $"{paramName} must be a positive finite number; got {value}.");
+    }
+
+    /// <summary>Checks that a real option is finite and not negative.</summary>
+    public static void NonNegative(double value, string paramName)
+    {
+        if (!(value >= 0) || double.IsInfinity(value))
+            throw new ArgumentOutOfRangeException(paramName, value, $"{paramName} must be a finite number that is zero or more; got {value}.");
+    }
+
+    /// <summary>Checks that every value of a data tensor is finite; names the first bad row.</summary>
+    public static void Finite(Tensor x, string paramName)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        var badRows = x.isfinite().logical_not().reshape(x.shape[0], -1).any(1);
+        if (!badRows.any().item<bool>()) return;
+        long row = badRows.nonzero()[0, 0].item<long>();
+        var values = x[row].reshape(-1).to(ScalarType.Float64).data<double>().ToArray();
+        int column = Array.FindIndex(values, v => !double.IsFinite(v));
+        throw new ArgumentException($"{paramName} contains a non-finite value ({values[column]}) at row {row}, column {column}.", paramName);
+    }
+
+    /// <summary>Checks a feature count.</summary>
+    public static void Features(int features, string paramName)
+    {
+        if (features <= 0) throw new ArgumentOutOfRangeException(paramName, features, $"{paramName} must be at least 1; got {features}.");
+    }
+}

@@ -1,0 +1,47 @@
+using System;
+using NormalizingFlows.Internal;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Targets;
+
+/// <summary>
+/// The banana of the second and third source documents: <c>x2 ~ N(0, 4^2)</c>, <c>x1 | x2 ~ N(x2^2 / 4, 1)</c>.
+/// <c>log p = log N(x2; 0, 16) + log N(x1; x2^2 / 4, 1)</c>.
+/// </summary>
+public sealed class Banana : ITarget
+{
+    private static readonly double Log2Pi = Math.Log(2 * Math.PI);
+
+    /// <inheritdoc />
+    public string Name => "banana";
+
+    /// <inheritdoc />
+    public int Features => 2;
+
+    /// <inheritdoc />
+    public bool IsNormalized => true;
+
+    /// <inheritdoc />
+    public Tensor LogDensity(Tensor x)
+    {
+        Guard.Batch(x, new long[] { 2 }, nameof(x));
+        using var scope = torch.NewDisposeScope();
+        var x1 = x.select(1, 0);
+        var x2 = x.select(1, 1);
+        var logP2 = x2.square().div(16.0).add(Log2Pi + Math.Log(16.0)).mul(-0.5);
+        var logP1 = x1.sub(x2.square().div(4.0)).square().add(Log2Pi).mul(-0.5);
+        return scope.MoveToOuter(logP1.add(logP2));
+    }
+
+    /// <inheritdoc />
+    public Tensor Sample(long count, Generator? generator = null, ScalarType? dtype = null, Device? device = null)
+    {
+        Guard.Positive(count, nameof(count));
+        using var scope = torch.NewDisposeScope();
+        var type = dtype ?? ScalarType.Float32;
+        var x2 = torch.randn(count, dtype: type, device: device, generator: generator).mul(4.0);
+        var x1 = torch.randn(count, dtype: type, device: device, generator: generator).add(x2.square().div(4.0));
+        return scope.MoveToOuter(torch.stack(new[] { x1, x2 }, 1));
+    }
+}

@@ -1,0 +1,50 @@
+using System;
+using NormalizingFlows.Internal;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Targets;
+
+/// <summary>
+/// The first source tutorial's target on <c>(a, b)</c>: <c>a ~ Uniform[1, 2]</c>, <c>b | a ~ N(a, variance a)</c>.
+/// <c>log p(a, b) = -0.5 (log 2 pi + log a + (b - a)^2 / a)</c> for <c>a</c> in <c>[1, 2]</c>, <c>-inf</c> elsewhere.
+/// </summary>
+public sealed class UniformNormal : ITarget
+{
+    private static readonly double Log2Pi = Math.Log(2 * Math.PI);
+
+    /// <inheritdoc />
+    public string Name => "uniform-normal";
+
+    /// <inheritdoc />
+    public int Features => 2;
+
+    /// <inheritdoc />
+    public bool IsNormalized => true;
+
+    /// <inheritdoc />
+    public Tensor LogDensity(Tensor x)
+    {
+        Guard.Batch(x, new long[] { 2 }, nameof(x));
+        using var scope = torch.NewDisposeScope();
+        var a = x.select(1, 0);
+        var b = x.select(1, 1);
+        var logP = a.log().add(b.sub(a).square().div(a)).add(Log2Pi).mul(-0.5);
+        var inside = a.ge(1.0).logical_and(a.le(2.0));
+        return scope.MoveToOuter(torch.where(inside, logP, torch.full_like(logP, double.NegativeInfinity)));
+    }
+
+    /// <inheritdoc />
+    public Tensor Sample(long count, Generator? generator = null, ScalarType? dtype = null, Device? device = null)
+    {
+        Guard.Positive(count, nameof(count));
+        using var scope = torch.NewDisposeScope();
+        var type = dtype ?? ScalarType.Float32;
+        var a = torch.rand(count, dtype: type, device: device, generator: generator).add(1.0);
+        var b = torch.randn(count, dtype: type, device: device, generator: generator).mul(a.sqrt()).add(a);
+        return scope.MoveToOuter(torch.stack(new[] { a, b }, 1));
+    }
+
+    /// <summary>The exact marginal density of <c>a</c> (1 on <c>[1, 2]</c>, 0 elsewhere).</summary>
+    public static double MarginalA(double a) => a >= 1 && a <= 2 ? 1.0 : 0.0;
+}

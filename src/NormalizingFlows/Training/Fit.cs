@@ -1,0 +1,158 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using NormalizingFlows.Internal;
+using NormalizingFlows.Targets;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Training;
+
+/// <summary>
+/// Training loops. <c>ToData</c> fits a model to samples by maximum likelihood (forward KL): each step
+/// minimises <c>-mean(log q(x))</c> over a batch. A step whose loss is NaN or infinite is skipped (no
+/// gradient step, parameters untouched) and counted.
+/// </summary>
+public static class Fit
+{
+    /// <summary>Fits <paramref name="model"/> to fresh samples drawn from <paramref name="target"/> every step.</summary>
+    /// <param name="model">The model to train (its parameters are updated in place).</param>
+    /// <param name="target">Where the samples come from.</param>
+    /// <param name="options">Settings; null for the defaults.</param>
+    /// <param name="progress">Receives a report every <see cref="FitOptions.ProgressInterval"/> steps; may be null.</param>
+    /// <param name="cancellationToken">Stops the fit cleanly after the current step.</param>
+    public static FitResult ToData(Distribution model, ITarget target, FitOptions? options = null,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(model);
+        if (target.Features != model.EventSize || model.EventShape.Count != 1)
+            throw new ArgumentException($"The target has {target.Features} features but the model's event shape is {Guard.Shape(model.EventShape)}.", nameof(target));
+        var (dtype, device) = ModuleTensors.Placement(model);
+        return ToData(model, (count, generator) => target.Sample(count, generator, dtype, device), options, progress, cancellationToken);
+    }
+
+    /// <summary>Fits <paramref name="model"/> to fresh samples from <paramref name="sampler"/>, called once per step.</summary>
+    /// <param name="model">The model to train.</param>
+    /// <param name="sampler">Given a row count and the fit's generator, returns a new batch <c>[count, ...EventShape]</c> the fit owns.</param>
+    /// <param name="options">Settings; null for the defaults.</param>
+    /// <param name="progress">Receives a report every <see cref="FitOptions.ProgressInterval"/> steps; may be null.</param>
+    /// <param name="cancellationToken">Stops the fit cleanly after the current step.</param>
+    public static FitResult ToData(Distribution model, Func<long, Generator, Tensor> sampler, FitOptions? options = null,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(sampler);
+        options ??= new FitOptions();
+        options.Validate();
+        bool first = true;
+        return Run(model, options, progress, cancellationToken, generator =>
+        {
+            var batch = sampler(options.BatchSize, generator);
+            if (first)
+            {
+                Guard.Batch(batch, model.EventShape, "sampler output");
+                first = false;
+            }
+            return batch;
+        });
+    }
+
+    /// <summary>Fits <paramref name="model"/> to an in-memory data set, in shuffled minibatches (epoch after epoch).</summary>
+    /// <param name="model">The model to train.</param>
+    /// <param name="data">Training rows <c>[rows, ...EventShape]</c>; every value must be finite.</param>
+    /// <param name="options">Settings; null for the defaults. A batch size above the row count uses all rows.</param>
+    /// <param name="progress">Receives a report every <see cref="FitOptions.ProgressInterval"/> steps; may be null.</param>
+    /// <param name="cancellationToken">Stops the fit cleanly after the current step.</param>
+    /// <exception cref="ArgumentException">The data has the wrong shape, no rows, or a non-finite value (the message names the row).</exception>
+    public static FitResult ToData(Distribution model, Tensor data, FitOptions? options = null,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Guard.Batch(data, model.EventShape, nameof(data));
+        Guard.Finite(data, nameof(data));
+        options ??= new FitOptions();
+        options.Validate();
+        long rows = data.shape[0];
+        long batchSize = Math.Min(options.BatchSize, rows);
+        Tensor? order = null;
+        long position = rows;
+        try
+        {
+            return Run(model, options, progress, cancellationToken, generator =>
+            {
+                if (position + batchSize > rows)
+                {
+                    order?.Dispose();
+                    order = torch.randperm(rows, ScalarType.Int64, generator: generator).to(data.device).DetachFromDisposeScope();
+                    position = 0;
+                }
+                var rowsOfBatch = order!.narrow(0, position, batchSize);
+                position += batchSize;
+                return data.index_select(0, rowsOfBatch);
+            });
+        }
+        finally
+        {
+            order?.Dispose();
+        }
+    }
+
+    private static FitResult Run(Distribution model, FitOptions options, IProgress<TrainingProgress>? progress,
+        CancellationToken cancellationToken, Func<Generator, Tensor> nextBatch)
+    {
+        if (model.ContextFeatures != 0)
+            throw new ArgumentException($"The model takes a context of {model.ContextFeatures} features; fitting conditional models needs context rows with the data.", nameof(model));
+        var parameters = model.parameters().ToArray();
+        if (parameters.Length == 0) throw new ArgumentException("The model has no trainable parameters.", nameof(model));
+        using var generator = new Generator((ulong)options.Seed);
+        using var optimizer = CreateOptimizer(parameters, options);
+        var losses = new List<double>(options.Iterations);
+        int skipped = 0;
+        double lastLoss = double.NaN;
+        var clock = Stopwatch.StartNew();
+        bool cancelled = false;
+        model.train();
+        for (int i = 0; i < options.Iterations; i++)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                cancelled = true;
+                break;
+            }
+            using (var scope = torch.NewDisposeScope())
+            {
+                optimizer.zero_grad();
+                var batch = nextBatch(generator);
+                var loss = model.LogProbCore(batch, null).mean().neg();
+                double value = loss.ToDouble();
+                losses.Add(value);
+                if (double.IsFinite(value))
+                {
+                    loss.backward();
+                    optimizer.step();
+                    lastLoss = value;
+                }
+                else
+                {
+                    skipped++;
+                }
+            }
+            if (progress is not null && ((i + 1) % options.ProgressInterval == 0 || i + 1 == options.Iterations))
+                progress.Report(new TrainingProgress(i + 1, options.Iterations, lastLoss, skipped, clock.Elapsed));
+        }
+        optimizer.zero_grad();
+        model.eval();
+        return new FitResult(losses, skipped, clock.Elapsed, cancelled);
+    }
+
+    private static OptimizerHelper CreateOptimizer(Parameter[] parameters, FitOptions options) => options.Optimizer switch
+    {
+        OptimizerKind.Adam => torch.optim.Adam(parameters, options.LearningRate, weight_decay: options.WeightDecay),
+        OptimizerKind.AdamW => torch.optim.AdamW(parameters, options.LearningRate, weight_decay: options.WeightDecay),
+        _ => throw new ArgumentOutOfRangeException(nameof(options), options.Optimizer, "Unknown optimizer."),
+    };
+}
