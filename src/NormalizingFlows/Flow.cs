@@ -62,10 +62,15 @@ public sealed class Flow : Distribution
     }
 
     /// <inheritdoc />
+    /// <remarks>A finite point that the inverse maps beyond floating-point range (far outside the region the
+    /// flow was trained on, where its density underflows to zero) gets <c>-inf</c> rather than the NaN that
+    /// <c>inf - inf</c> would give.</remarks>
     protected internal override Tensor LogProbCore(Tensor x, Tensor? context)
     {
         var (z, logAbsDet) = bijector.InverseCore(x, context);
-        return @base.LogProbCore(z, BaseContext(context)).add(logAbsDet);
+        var logProb = @base.LogProbCore(z, BaseContext(context)).add(logAbsDet);
+        var overflowed = logProb.isnan().logical_and(x.isfinite().flatten(1).all(1));
+        return logProb.masked_fill(overflowed, double.NegativeInfinity);
     }
 
     /// <inheritdoc />

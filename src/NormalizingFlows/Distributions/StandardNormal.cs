@@ -18,7 +18,7 @@ public sealed class StandardNormal : Distribution
     {
         Guard.Features(features, nameof(features));
         anchor = torch.zeros(1).DetachFromDisposeScope();
-        register_buffer(nameof(anchor), anchor, persistent: false);
+        RegisterComponents();
     }
 
     /// <inheritdoc />

@@ -20,6 +20,9 @@ public sealed class TutorialTrainingTests(ITestOutputHelper output)
         output.WriteLine($"uniform-normal: KL = {kl:F4} nats, final loss {result.FinalLoss:F4}, skipped {result.SkippedSteps}, {result.Elapsed.TotalSeconds:F1} s");
         Assert.True(kl < 0.06, $"KL(p||q) = {kl:F4} nats, expected below 0.06.");
         Assert.True(kl > -0.01, $"KL(p||q) = {kl:F4} nats cannot be clearly negative.");
+        double integral = Metrics.GridIntegral(flow, -1, 4, -8, 12, steps: 500);
+        output.WriteLine($"uniform-normal: integral of q over [-1, 4] x [-8, 12] = {integral:F4}");
+        Assert.InRange(integral, 0.99, 1.01);
     }
 
     [Fact]
@@ -32,5 +35,8 @@ public sealed class TutorialTrainingTests(ITestOutputHelper output)
         output.WriteLine($"banana: KL = {kl:F4} nats, final loss {result.FinalLoss:F4}, skipped {result.SkippedSteps}, {result.Elapsed.TotalSeconds:F1} s");
         Assert.True(kl < 0.05, $"KL(p||q) = {kl:F4} nats, expected below 0.05.");
         Assert.True(kl > -0.01, $"KL(p||q) = {kl:F4} nats cannot be clearly negative.");
+        double integral = Metrics.GridIntegral(flow, -15, 60, -25, 25, steps: 800);
+        output.WriteLine($"banana: integral of q over [-15, 60] x [-25, 25] = {integral:F4}");
+        Assert.InRange(integral, 0.99, 1.01);
     }
 }

@@ -1,0 +1,22 @@
+using System.IO;
+using Spectre.Console;
+
+namespace NormalizingFlows.Cli;
+
+/// <summary>Where a command writes and whether a person is watching a terminal.</summary>
+/// <param name="Output">Normal output: progress, the summary, where files went.</param>
+/// <param name="Error">Error messages.</param>
+/// <param name="Interactive">True when output is a terminal: live progress bars instead of plain progress lines.</param>
+internal sealed record CliContext(TextWriter Output, TextWriter Error, bool Interactive)
+{
+    /// <summary>A Spectre.Console console over <see cref="Output"/>: detected capabilities on a terminal, plain text otherwise.</summary>
+    public IAnsiConsole CreateConsole() => AnsiConsole.Create(Interactive
+        ? new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Output) }
+        : new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(Output),
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+        });
+}

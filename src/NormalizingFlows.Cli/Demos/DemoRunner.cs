@@ -1,0 +1,119 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using NormalizingFlows.Cli.Output;
+using NormalizingFlows.Cli.Rendering;
+using NormalizingFlows.Diagnostics;
+using NormalizingFlows.Training;
+using Spectre.Console;
+using TorchSharp;
+
+namespace NormalizingFlows.Cli.Demos;
+
+/// <summary>Trains, evaluates and saves one demo run.</summary>
+internal static class DemoRunner
+{
+    /// <summary>Runs the demo described by <paramref name="settings"/>.</summary>
+    /// <returns>An exit code: <see cref="ExitCodes.Ok"/>, <see cref="ExitCodes.Failure"/> or <see cref="ExitCodes.Interrupted"/>.</returns>
+    public static int Run(DemoSettings settings, CliContext context, CancellationToken cancellationToken)
+    {
+        var preset = settings.Preset;
+        var console = context.CreateConsole();
+        string? directory = null;
+        try
+        {
+            var started = DateTime.UtcNow;
+            directory = settings.OutputDirectory ?? RunFiles.DefaultDirectory(Directory.GetCurrentDirectory(), preset.Name, DateTime.Now);
+            // Made first, so that an unwritable folder fails before minutes of training.
+            Directory.CreateDirectory(directory);
+            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{preset.Name}: {preset.FlowName}, {settings.Iterations} iterations x batch {settings.BatchSize}, seed {settings.Seed}"));
+            context.Output.WriteLine($"writing to {directory}");
+            if (settings.EvalSamples < DemoPreset.DefaultEvalSamples)
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"note: --eval-samples {settings.EvalSamples} is below {DemoPreset.DefaultEvalSamples}; the KL and test NLL estimates are noisier."));
+
+            var target = preset.CreateTarget();
+            using var flow = preset.CreateFlow(settings.Seed);
+            var options = new FitOptions
+            {
+                Iterations = settings.Iterations,
+                BatchSize = settings.BatchSize,
+                LearningRate = preset.LearningRate,
+                WeightDecay = preset.WeightDecay,
+                Optimizer = OptimizerKind.Adam,
+                Seed = settings.Seed,
+                ProgressInterval = TrainingProgressView.ReportInterval(settings.Iterations, context.Interactive),
+            };
+
+            var fit = TrainingProgressView.Run(context, console, $"training {preset.Name}", settings.Iterations, progress =>
+            {
+                using var scope = torch.NewDisposeScope();
+                return Fit.ToData(flow, target, options, progress, cancellationToken);
+            });
+            if (fit.Cancelled)
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"interrupted after {fit.Iterations} of {settings.Iterations} iterations; evaluating and saving what was trained"));
+
+            double kl, testNll, gridIntegral;
+            var evalClock = Stopwatch.StartNew();
+            using (torch.NewDisposeScope())
+            {
+                kl = Metrics.KlDivergence(target, flow, settings.EvalSamples, settings.EvalSeed);
+                testNll = Metrics.TestNegativeLogLikelihood(target, flow, settings.EvalSamples, settings.EvalSeed);
+                var box = preset.Grid;
+                gridIntegral = Metrics.GridIntegral(flow, box.XMin, box.XMax, box.YMin, box.YMax, box.Steps);
+            }
+            evalClock.Stop();
+
+            long parameterCount;
+            using (torch.NewDisposeScope())
+            {
+                parameterCount = flow.parameters().Sum(p => p.numel());
+                flow.save(Path.Combine(directory, RunFiles.Model));
+            }
+
+            double trainSeconds = fit.Elapsed.TotalSeconds;
+            var metrics = new RunMetrics
+            {
+                Target = preset.Name,
+                Flow = preset.FlowName,
+                FlowParameters = parameterCount,
+                Iterations = settings.Iterations,
+                CompletedIterations = fit.Iterations,
+                Batch = settings.BatchSize,
+                Seed = settings.Seed,
+                EvalSeed = settings.EvalSeed,
+                Optimizer = options.Optimizer.ToString(),
+                LearningRate = options.LearningRate,
+                WeightDecay = options.WeightDecay,
+                SkippedSteps = fit.SkippedSteps,
+                TrainSeconds = trainSeconds,
+                IterationsPerSecond = trainSeconds > 0 ? fit.Iterations / trainSeconds : 0,
+                FinalLoss = fit.FinalLoss,
+                TestNll = testNll,
+                Kl = kl,
+                EvalSamples = settings.EvalSamples,
+                EvalSeconds = evalClock.Elapsed.TotalSeconds,
+                GridIntegral = gridIntegral,
+                GridBox = new GridBoxJson(preset.Grid.XMin, preset.Grid.XMax, preset.Grid.YMin, preset.Grid.YMax, preset.Grid.Steps),
+                Cancelled = fit.Cancelled,
+                StartedUtc = started.ToString("O", CultureInfo.InvariantCulture),
+            };
+            RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), fit.Losses);
+            RunFiles.WriteMetrics(Path.Combine(directory, RunFiles.Metrics), metrics);
+
+            SummaryTable.Write(console, metrics);
+            context.Output.WriteLine($"wrote {RunFiles.Metrics}, {RunFiles.Losses} and {RunFiles.Model} to {directory}");
+            return fit.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            context.Error.WriteLine($"error: demo {preset.Name} failed{(directory is null ? "" : $" (output folder {directory})")}: {e.Message}");
+            return ExitCodes.Failure;
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using System.Text.Json;
+
+namespace NormalizingFlows.Cli.Output;
+
+/// <summary>The files of a run: names, the default folder, and the writers of metrics.json and losses.csv.</summary>
+internal static class RunFiles
+{
+    /// <summary>Metrics file name.</summary>
+    public const string Metrics = "metrics.json";
+
+    /// <summary>Loss curve file name.</summary>
+    public const string Losses = "losses.csv";
+
+    /// <summary>Trained weights file name (TorchSharp's <c>Module.save</c> format).</summary>
+    public const string Model = "model.bin";
+
+    /// <summary>
+    /// <c>./runs/&lt;target&gt;-&lt;yyyyMMdd-HHmmss&gt;</c> under <paramref name="baseDirectory"/>, with a numeric
+    /// suffix if that folder already exists.
+    /// </summary>
+    public static string DefaultDirectory(string baseDirectory, string target, DateTime now)
+    {
+        string stem = Path.Combine(baseDirectory, "runs", $"{target}-{now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
+        string path = stem;
+        for (int i = 2; Directory.Exists(path) || File.Exists(path); i++)
+            path = $"{stem}-{i.ToString(CultureInfo.InvariantCulture)}";
+        return path;
+    }
+
+    /// <summary>Writes <paramref name="metrics"/> as JSON.</summary>
+    public static void WriteMetrics(string path, RunMetrics metrics)
+    {
+        string json = JsonSerializer.Serialize(metrics, MetricsJsonContext.Default.RunMetrics);
+        File.WriteAllText(path, json + Environment.NewLine, new UTF8Encoding(false));
+    }
+
+    /// <summary>Writes <c>iteration,loss</c> rows (1-based; NaN or Infinity for skipped steps).</summary>
+    public static void WriteLosses(string path, IReadOnlyList<double> losses)
+    {
+        var text = new StringBuilder(losses.Count * 24);
+        text.Append("iteration,loss\n");
+        for (int i = 0; i < losses.Count; i++)
+            text.Append((i + 1).ToString(CultureInfo.InvariantCulture)).Append(',').Append(losses[i].ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        File.WriteAllText(path, text.ToString(), new UTF8Encoding(false));
+    }
+}

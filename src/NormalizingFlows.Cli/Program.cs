@@ -1,0 +1,55 @@
+using System;
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.IO;
+using NormalizingFlows.Cli.Commands;
+using NormalizingFlows.Cli.Help;
+
+namespace NormalizingFlows.Cli;
+
+/// <summary>The <c>nflows</c> command-line tool: wires the commands and maps parse errors to exit code 2.</summary>
+public static class Program
+{
+    /// <summary>Process entry point.</summary>
+    /// <param name="args">Command-line arguments.</param>
+    /// <returns>The exit code: 0 ok, 1 failure during the run, 2 bad usage, 130 interrupted.</returns>
+    public static int Main(string[] args) =>
+        Run(args, new CliContext(Console.Out, Console.Error, Interactive: !Console.IsOutputRedirected), handleTermination: true);
+
+    /// <summary>
+    /// Runs <c>nflows</c> in-process with plain (non-interactive) output, as tests and scripts do.
+    /// </summary>
+    /// <param name="args">Command-line arguments, without the program name.</param>
+    /// <param name="output">Receives progress lines, the summary and help.</param>
+    /// <param name="error">Receives error messages; null to write them to <paramref name="output"/>.</param>
+    /// <returns>The exit code: 0 ok, 1 failure during the run, 2 bad usage, 130 interrupted.</returns>
+    public static int Run(string[] args, TextWriter output, TextWriter? error = null)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(output);
+        return Run(args, new CliContext(output, error ?? output, Interactive: false), handleTermination: false);
+    }
+
+    private static int Run(string[] args, CliContext context, bool handleTermination)
+    {
+        var root = new RootCommand("Train and evaluate normalizing flows (NormalizingFlows on TorchSharp).")
+        {
+            DemoCommand.Create(context),
+        };
+        CliHelp.Install(root, CliHelp.RootExamples);
+
+        var parseResult = root.Parse(args);
+        if (parseResult.Action is ParseErrorAction)
+            return CliHelp.ReportUsageErrors(parseResult, context.Error);
+
+        return parseResult.Invoke(new InvocationConfiguration
+        {
+            Output = context.Output,
+            Error = context.Error,
+            // Commands report their own failures as one line and exit code 1.
+            EnableDefaultExceptionHandler = false,
+            // Ctrl+C cancels the command's token; training stops after the current step and results are written.
+            ProcessTerminationTimeout = handleTermination ? TimeSpan.FromSeconds(60) : null,
+        });
+    }
+}

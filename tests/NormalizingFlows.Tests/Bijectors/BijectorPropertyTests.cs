@@ -1,0 +1,206 @@
+using System;
+using System.Linq;
+using NormalizingFlows.Tests.Support;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Tests.Bijectors;
+
+/// <summary>The property suite every bijector in <see cref="BijectorRegistry"/> passes, in float64.</summary>
+public sealed class BijectorPropertyTests
+{
+    private const long Batch = 7;
+    private const double Tolerance = 1e-9;
+
+    private static (Bijector Bijector, Tensor X, Tensor? Context) Setup(string name, long seed = 1)
+    {
+        var testCase = BijectorRegistry.Get(name);
+        var bijector = BijectorRegistry.CreatePerturbed(testCase, seed);
+        using var generator = new Generator((ulong)(seed + 100));
+        var x = torch.randn(new long[] { Batch, testCase.Features }, dtype: ScalarType.Float64, generator: generator).mul(1.5);
+        var context = testCase.ContextFeatures == 0 ? null
+            : torch.randn(new long[] { Batch, testCase.ContextFeatures }, dtype: ScalarType.Float64, generator: generator);
+        return (bijector, x, context);
+    }
+
+    private static void AssertClose(Tensor expected, Tensor actual, double tolerance, string what)
+    {
+        Assert.Equal(expected.shape, actual.shape);
+        double error = expected.sub(actual).abs().max().ToDouble();
+        Assert.True(error <= tolerance * (1 + expected.abs().max().ToDouble()), $"{what}: max abs difference {error:E3} exceeds {tolerance:E1}.");
+    }
+
+    [Theory]
+    [MemberData(nameof(BijectorRegistry.Names), MemberType = typeof(BijectorRegistry))]
+    public void Should_Recover_Input_When_Inverse_Follows_Forward(string name)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (bijector, x, context) = Setup(name);
+        using var _ = bijector;
+        var (y, forwardLogDet) = bijector.Forward(x, context);
+        var (back, inverseLogDet) = bijector.Inverse(y, context);
+        AssertClose(x, back, Tolerance, "inverse(forward(x)) vs x");
+        AssertClose(forwardLogDet.neg(), inverseLogDet, Tolerance, "inverse log-det vs minus forward log-det");
+    }
+
+    [Theory]
+    [MemberData(nameof(BijectorRegistry.Names), MemberType = typeof(BijectorRegistry))]
+    public void Should_Recover_Output_When_Forward_Follows_Inverse(string name)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (bijector, y, context) = Setup(name);
+        using var _ = bijector;
+        var (x, inverseLogDet) = bijector.Inverse(y, context);
+        var (back, forwardLogDet) = bijector.Forward(x, context);
+        AssertClose(y, back, Tolerance, "forward(inverse(y)) vs y");
+        AssertClose(inverseLogDet.neg(), forwardLogDet, Tolerance, "forward log-det vs minus inverse log-det");
+    }
+
+    [Theory]
+    [MemberData(nameof(BijectorRegistry.Names), MemberType = typeof(BijectorRegistry))]
+    public void Should_Match_Autograd_Jacobian_When_Computing_Forward_LogAbsDet(string name)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (bijector, x, context) = Setup(name);
+        using var _ = bijector;
+        var expected = Jacobian.LogAbsDet(input => bijector.Forward(input, context).Output, x);
+        var (_, logAbsDet) = bijector.Forward(x, context);
+        AssertClose(expected, logAbsDet.detach(), 1e-8, "forward log-det vs autograd log|det J|");
+    }
+
+    [Theory]
+    [MemberData(nameof(BijectorRegistry.Names), MemberType = typeof(BijectorRegistry))]
+    public void Should_Match_Autograd_Jacobian_When_Computing_Inverse_LogAbsDet(string name)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (bijector, y, context) = Setup(name);
+        using var _ = bijector;
+        var expected = Jacobian.LogAbsDet(input => bijector.Inverse(input, context).Output, y);
+        var (_, logAbsDet) = bijector.Inverse(y, context);
+        AssertClose(expected, logAbsDet.detach(), 1e-8, "inverse log-det vs autograd log|det J|");
+    }
+
+    [Theory]
+    [MemberData(nameof(BijectorRegistry.Names), MemberType = typeof(BijectorRegistry))]
+    public void Should_Keep_Batch_And_Event_Shapes(string name)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (bijector, x, context) = Setup(name);
+        using var _ = bijector;
+        var (y, forwardLogDet) = bijector.Forward(x, context);
+        var (z, inverseLogDet) = bijector.Inverse(x, context);
+        Assert.Equal(x.shape, y.shape);
+        Assert.Equal(x.shape, z.shape);
+        Assert.Equal(new[] { Batch }, forwardLogDet.shape);
+        Assert.Equal(new[] { Batch }, inverseLogDet.shape);
+        Assert.Equal(ScalarType.Float64, y.dtype);
+        Assert.Equal(ScalarType.Float64, forwardLogDet.dtype);
+    }
+
+    [Theory]
+    [MemberData(nameof(BijectorRegistry.Names), MemberType = typeof(BijectorRegistry))]
+    public void Should_Return_Fresh_Tensors_When_Called(string name)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (bijector, x, context) = Setup(name);
+        using var _ = bijector;
+        var (y, logAbsDet) = bijector.Forward(x, context);
+        Assert.False(ReferenceEquals(x, y), "Forward returned its input object.");
+        y.Dispose();
+        logAbsDet.Dispose();
+        Assert.False(x.IsInvalid, "Disposing the output disposed the input.");
+        var (z, _) = bijector.Inverse(x, context);
+        z.Dispose();
+        Assert.False(x.IsInvalid, "Disposing the inverse output disposed the input.");
+    }
+
+    [Theory]
+    [MemberData(nameof(BijectorRegistry.Names), MemberType = typeof(BijectorRegistry))]
+    public void Should_Reach_Every_Parameter_When_Backpropagating(string name)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (bijector, x, context) = Setup(name);
+        using var _ = bijector;
+        if (!bijector.parameters().Any()) return; // nothing to train (e.g. a fixed permutation)
+        var (y, logAbsDet) = bijector.Inverse(x, context);
+        y.square().sum().add(logAbsDet.sum()).backward();
+        foreach (var (parameterName, parameter) in bijector.named_parameters())
+        {
+            Assert.True(parameter.grad is not null, $"{parameterName} received no gradient.");
+            Assert.True(parameter.grad!.abs().sum().ToDouble() > 0, $"{parameterName} received an all-zero gradient.");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(BijectorRegistry.Names), MemberType = typeof(BijectorRegistry))]
+    public void Should_Name_Expected_And_Actual_Shape_When_Features_Are_Wrong(string name)
+    {
+        using var scope = torch.NewDisposeScope();
+        var testCase = BijectorRegistry.Get(name);
+        using var bijector = BijectorRegistry.CreatePerturbed(testCase);
+        var wrong = torch.zeros(new long[] { 3, testCase.Features + 1 }, dtype: ScalarType.Float64);
+        var context = testCase.ContextFeatures == 0 ? null : torch.zeros(new long[] { 3, testCase.ContextFeatures }, dtype: ScalarType.Float64);
+        var error = Assert.Throws<ArgumentException>(() => bijector.Forward(wrong, context));
+        Assert.Equal("x", error.ParamName);
+        Assert.Contains($"[batch, {testCase.Features}]", error.Message);
+        Assert.Contains($"[3, {testCase.Features + 1}]", error.Message);
+        var inverseError = Assert.Throws<ArgumentException>(() => bijector.Inverse(wrong, context));
+        Assert.Equal("y", inverseError.ParamName);
+    }
+
+    [Theory]
+    [MemberData(nameof(BijectorRegistry.Names), MemberType = typeof(BijectorRegistry))]
+    public void Should_Reject_Empty_Batch(string name)
+    {
+        using var scope = torch.NewDisposeScope();
+        var testCase = BijectorRegistry.Get(name);
+        using var bijector = BijectorRegistry.CreatePerturbed(testCase);
+        var empty = torch.zeros(new long[] { 0, testCase.Features }, dtype: ScalarType.Float64);
+        var error = Assert.Throws<ArgumentException>(() => bijector.Forward(empty));
+        Assert.Contains("at least one row", error.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(BijectorRegistry.ConditionalNames), MemberType = typeof(BijectorRegistry))]
+    public void Should_Depend_On_Context_When_Conditional(string name)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (bijector, x, context) = Setup(name);
+        using var _ = bijector;
+        var (y1, _) = bijector.Forward(x, context);
+        var (y2, _) = bijector.Forward(x, context!.add(1.0));
+        Assert.True(y1.sub(y2).abs().max().ToDouble() > 1e-6, "Changing the context did not change the output.");
+    }
+
+    [Theory]
+    [MemberData(nameof(BijectorRegistry.ConditionalNames), MemberType = typeof(BijectorRegistry))]
+    public void Should_Name_Both_Widths_When_Context_Is_Wrong_Or_Missing(string name)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (bijector, x, context) = Setup(name);
+        using var _ = bijector;
+        int width = (int)context!.shape[1];
+        var missing = Assert.Throws<ArgumentException>(() => bijector.Forward(x));
+        Assert.Equal("context", missing.ParamName);
+        Assert.Contains(width.ToString(), missing.Message);
+        var wrong = torch.zeros(new long[] { Batch, width + 2 }, dtype: ScalarType.Float64);
+        var error = Assert.Throws<ArgumentException>(() => bijector.Forward(x, wrong));
+        Assert.Contains($"[{Batch}, {width}]", error.Message);
+        Assert.Contains($"[{Batch}, {width + 2}]", error.Message);
+    }
+
+    [Fact]
+    public void Should_Register_Every_Bijector_Type_In_The_Property_Suite()
+    {
+        var registered = BijectorRegistry.Cases.SelectMany(c =>
+        {
+            using var generator = new Generator(1);
+            using var bijector = c.Create(generator);
+            return bijector.modules().Prepend(bijector).Select(m => m.GetType()).ToArray();
+        }).ToHashSet();
+        var all = typeof(Bijector).Assembly.GetTypes()
+            .Where(t => typeof(Bijector).IsAssignableFrom(t) && !t.IsAbstract && t.IsPublic);
+        var missing = all.Where(t => !registered.Contains(t)).Select(t => t.Name).ToArray();
+        Assert.True(missing.Length == 0, $"Bijectors missing from BijectorRegistry: {string.Join(", ", missing)}.");
+    }
+}

@@ -1,0 +1,68 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using NormalizingFlows.Bijectors;
+using NormalizingFlows.Conditioners;
+using NormalizingFlows.Transforms;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Tests.Support;
+
+/// <summary>One bijector configuration for the shared property suite.</summary>
+/// <param name="Name">Unique name, shown in test results.</param>
+/// <param name="Create">Builds the bijector (float32, as a user would); the suite converts it to float64 and perturbs its parameters.</param>
+/// <param name="Features">Event width.</param>
+/// <param name="ContextFeatures">Context width (0 for none).</param>
+public sealed record BijectorCase(string Name, Func<Generator, Bijector> Create, int Features, int ContextFeatures = 0)
+{
+    public override string ToString() => Name;
+}
+
+/// <summary>
+/// Every bijector the library has, in one list that feeds one property suite.
+/// Adding a bijector = one file in the library + one line here (a convention test fails otherwise).
+/// </summary>
+public static class BijectorRegistry
+{
+    private static readonly int[] Hidden = { 16, 16 };
+
+    public static IReadOnlyList<BijectorCase> Cases { get; } = new BijectorCase[]
+    {
+        new("permutation-random", g => Permutation.Random(5, g), 5),
+        new("permutation-reverse", _ => Permutation.Reverse(4), 4),
+        new("lu-linear", _ => new LuLinear(4), 4),
+        new("lu-linear-permuted", g => LuLinear.WithRandomPermutation(4, g), 4),
+        new("coupling-affine-halves", g => Coupling.WithMlp(Masks.Halves(4), Hidden, generator: g), 4),
+        new("coupling-affine-alternating-odd-width", g => Coupling.WithMlp(Masks.Alternating(5, 0), Hidden, generator: g), 5),
+        new("coupling-affine-arbitrary-mask", g => Coupling.WithMlp(new[] { true, false, false, true, false }, Hidden, activation: Activation.Tanh, generator: g), 5),
+        new("coupling-affine-stacked-networks", g => new Coupling(Masks.Alternating(4, 1),
+            new Stacked(new Mlp(2, 2, Hidden, generator: g), new Mlp(2, 2, Hidden, generator: g)), AffineTransform.Instance), 4),
+        new("coupling-affine-context", g => Coupling.WithMlp(Masks.Halves(4), Hidden, contextFeatures: 3, generator: g), 4, 3),
+        new("chain", g => new Chain(Coupling.WithMlp(Masks.Halves(3), Hidden, generator: g), LuLinear.WithRandomPermutation(3, g),
+            Coupling.WithMlp(Masks.Halves(3, second: false), Hidden, generator: g)), 3),
+        new("chain-context", g => new Chain(Coupling.WithMlp(Masks.Halves(3), Hidden, contextFeatures: 2, generator: g), Permutation.Reverse(3),
+            Coupling.WithMlp(Masks.Halves(3), Hidden, contextFeatures: 2, generator: g)), 3, 2),
+        new("invert", g => new Invert(new Chain(Coupling.WithMlp(Masks.Halves(4), Hidden, generator: g), new LuLinear(4))), 4),
+    };
+
+    public static IEnumerable<object[]> Names => Cases.Select(c => new object[] { c.Name });
+
+    public static IEnumerable<object[]> ConditionalNames => Cases.Where(c => c.ContextFeatures > 0).Select(c => new object[] { c.Name });
+
+    public static BijectorCase Get(string name) => Cases.Single(c => c.Name == name);
+
+    /// <summary>Builds the case in float64 with every parameter moved away from its initial value, so that no layer is the identity.</summary>
+    public static Bijector CreatePerturbed(BijectorCase testCase, long seed = 1)
+    {
+        using var generator = new Generator((ulong)seed);
+        var bijector = testCase.Create(generator);
+        bijector.to(ScalarType.Float64);
+        using (torch.no_grad())
+        {
+            foreach (var p in bijector.parameters())
+                p.add_(torch.randn(p.shape, dtype: p.dtype, generator: generator).mul(0.3));
+        }
+        return bijector;
+    }
+}

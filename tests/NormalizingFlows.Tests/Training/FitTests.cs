@@ -1,0 +1,174 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using NormalizingFlows.Distributions;
+using NormalizingFlows.Targets;
+using NormalizingFlows.Tests.Support;
+using NormalizingFlows.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Tests.Training;
+
+/// <summary>The maximum-likelihood loop: learning, skipping non-finite steps, reproducibility, errors, memory.</summary>
+[Collection(TrainingCollection.Name)]
+public sealed class FitTests
+{
+    private static readonly FitOptions Short = new() { Iterations = 20, BatchSize = 64, LearningRate = 1e-2, Seed = 1 };
+
+    [Fact]
+    public void Should_Learn_Mean_And_Scale_When_Fitting_Diagonal_Gaussian_To_Data()
+    {
+        var target = new GaussianTarget(new[] { 2.0, -1.0 }, new[] { 0.5, 3.0 });
+        using var model = new DiagonalGaussian(2);
+        using var generator = new Generator(3);
+        using var data = target.Sample(20_000, generator);
+        var result = Fit.ToData(model, data, new FitOptions { Iterations = 1500, BatchSize = 512, LearningRate = 2e-2, Seed = 4 });
+        double kl = NormalizingFlows.Diagnostics.Metrics.KlDivergence(target, model, 100_000);
+        Assert.True(kl < 0.005, $"KL = {kl:F4} after fitting a Gaussian to Gaussian data.");
+        Assert.Equal(1500, result.Iterations);
+        Assert.Equal(0, result.SkippedSteps);
+    }
+
+    [Fact]
+    public void Should_Reproduce_Losses_When_Seed_Repeats()
+    {
+        double[] Run()
+        {
+            using var flow = Flows.RealNvp(2, 2, new[] { 8 }, seed: 5);
+            return Fit.ToData(flow, new Banana(), Short).Losses.ToArray();
+        }
+        Assert.Equal(Run(), Run());
+    }
+
+    [Fact]
+    public void Should_Skip_And_Count_NonFinite_Steps_Without_Touching_Parameters()
+    {
+        using var flow = Flows.RealNvp(2, 2, new[] { 8 }, seed: 5);
+        var target = new Banana();
+        var snapshots = new List<double[]>();
+        int call = 0;
+        Tensor Sampler(long count, Generator g)
+        {
+            call++;
+            var x = target.Sample(count, g);
+            if (call is 3 or 4) x[0, 0] = torch.tensor(float.NaN);
+            if (call == 7) x[1, 1] = torch.tensor(float.PositiveInfinity);
+            return x;
+        }
+        double[] Parameters() => flow.parameters().SelectMany(p => p.detach().reshape(-1).data<float>().ToArray().Select(v => (double)v)).ToArray();
+
+        var result = Fit.ToData(flow, Sampler, Short with { Iterations = 2 });
+        var before = Parameters();
+        call = 2; // the next two steps get NaN data
+        var skipped = Fit.ToData(flow, Sampler, Short with { Iterations = 2 });
+        Assert.Equal(2, skipped.SkippedSteps);
+        Assert.All(skipped.Losses, l => Assert.False(double.IsFinite(l)));
+        Assert.Equal(before, Parameters());
+        Assert.True(Parameters().All(double.IsFinite));
+        var after = Fit.ToData(flow, Sampler, Short with { Iterations = 3 });
+        Assert.Equal(1, after.SkippedSteps);
+        Assert.True(Parameters().All(double.IsFinite));
+    }
+
+    [Fact]
+    public void Should_Name_Row_And_Column_When_Data_Contains_NaN()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var flow = Flows.RealNvp(2, 2, new[] { 8 });
+        var data = torch.randn(100, 2);
+        data[42, 1] = torch.tensor(float.NaN);
+        var error = Assert.Throws<ArgumentException>(() => Fit.ToData(flow, data, Short));
+        Assert.Equal("data", error.ParamName);
+        Assert.Contains("row 42", error.Message);
+        Assert.Contains("column 1", error.Message);
+    }
+
+    [Fact]
+    public void Should_Name_Shapes_When_Data_Has_Wrong_Width()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var flow = Flows.RealNvp(2, 2, new[] { 8 });
+        var error = Assert.Throws<ArgumentException>(() => Fit.ToData(flow, torch.randn(100, 3), Short));
+        Assert.Equal("Expected data with shape [batch, 2]; got [100, 3]. (Parameter 'data')", error.Message);
+    }
+
+    [Fact]
+    public void Should_Reject_Empty_Data()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var flow = Flows.RealNvp(2, 2, new[] { 8 });
+        var error = Assert.Throws<ArgumentException>(() => Fit.ToData(flow, torch.zeros(0, 2), Short));
+        Assert.Contains("at least one row", error.Message);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    public void Should_Reject_NonPositive_Batch_Size(int batchSize)
+    {
+        using var flow = Flows.RealNvp(2, 2, new[] { 8 });
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Fit.ToData(flow, new Banana(), Short with { BatchSize = batchSize }));
+        Assert.Equal("BatchSize", error.ParamName);
+        Assert.Contains($"got {batchSize}", error.Message);
+    }
+
+    [Fact]
+    public void Should_Reject_NonPositive_Iterations_And_Learning_Rate()
+    {
+        using var flow = Flows.RealNvp(2, 2, new[] { 8 });
+        Assert.Equal("Iterations", Assert.Throws<ArgumentOutOfRangeException>(() => Fit.ToData(flow, new Banana(), Short with { Iterations = 0 })).ParamName);
+        Assert.Equal("LearningRate", Assert.Throws<ArgumentOutOfRangeException>(() => Fit.ToData(flow, new Banana(), Short with { LearningRate = double.NaN })).ParamName);
+        Assert.Equal("WeightDecay", Assert.Throws<ArgumentOutOfRangeException>(() => Fit.ToData(flow, new Banana(), Short with { WeightDecay = -1 })).ParamName);
+    }
+
+    [Fact]
+    public void Should_Reject_Target_Of_Other_Width()
+    {
+        using var flow = Flows.RealNvp(3, 2, new[] { 8 });
+        var error = Assert.Throws<ArgumentException>(() => Fit.ToData(flow, new Banana(), Short));
+        Assert.Equal("target", error.ParamName);
+    }
+
+    [Fact]
+    public void Should_Report_Progress_And_Stop_When_Cancelled()
+    {
+        using var flow = Flows.RealNvp(2, 2, new[] { 8 });
+        using var cancellation = new CancellationTokenSource();
+        var reports = new List<TrainingProgress>();
+        var progress = new SynchronousProgress(p =>
+        {
+            reports.Add(p);
+            if (p.Iteration == 30) cancellation.Cancel();
+        });
+        var result = Fit.ToData(flow, new Banana(), Short with { Iterations = 100, ProgressInterval = 10 }, progress, cancellation.Token);
+        Assert.True(result.Cancelled);
+        Assert.Equal(30, result.Iterations);
+        Assert.Equal(new[] { 10, 20, 30 }, reports.Select(r => r.Iteration));
+        Assert.All(reports, r => Assert.Equal(100, r.Iterations));
+        Assert.All(reports, r => Assert.True(double.IsFinite(r.Loss)));
+    }
+
+    [Fact]
+    public void Should_Keep_Live_Tensor_Count_Flat_Over_Many_Steps()
+    {
+        using var flow = Flows.LuCoupling(2, 4, new[] { 16 }, seed: 2);
+        var target = new Banana();
+        long LiveAfter(int iterations)
+        {
+            DisposeScopeManager.Statistics.Reset();
+            Fit.ToData(flow, target, Short with { Iterations = iterations });
+            return DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        }
+        LiveAfter(5); // warm-up: lazily created state
+        long few = LiveAfter(10);
+        long many = LiveAfter(300);
+        Assert.True(many <= few, $"Live tensors grew from {few} after 10 steps to {many} after 300 steps.");
+    }
+
+    private sealed class SynchronousProgress(Action<TrainingProgress> handler) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => handler(value);
+    }
+}
