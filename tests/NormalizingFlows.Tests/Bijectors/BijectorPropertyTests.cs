@@ -190,6 +190,14 @@ public sealed class BijectorPropertyTests
     }
 
     [Fact]
+    public void Should_Give_Every_Registry_Case_A_Unique_Name()
+    {
+        var duplicates = BijectorRegistry.Cases.GroupBy(c => c.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToArray();
+        Assert.True(duplicates.Length == 0, $"Duplicate case names: {string.Join(", ", duplicates)}.");
+        Assert.NotEmpty(BijectorRegistry.Cases);
+    }
+
+    [Fact]
     public void Should_Register_Every_Bijector_Type_In_The_Property_Suite()
     {
         var registered = BijectorRegistry.Cases.SelectMany(c =>
