@@ -11,11 +11,33 @@ namespace NormalizingFlows.Tests.Support;
 
 /// <summary>One bijector configuration for the shared property suite.</summary>
 /// <param name="Name">Unique name, shown in test results.</param>
-/// <param name="Create">Builds the bijector (float32, as a user would); the suite converts it to float64 and perturbs its parameters.</param>
+/// <param name="Create">Builds the bijector (float32, as a user would); the suite converts it to float64, perturbs its
+/// parameters and puts it in eval mode (a case that needs data-dependent initialisation does it here).</param>
 /// <param name="Features">Event width.</param>
 /// <param name="ContextFeatures">Context width (0 for none).</param>
 public sealed record BijectorCase(string Name, Func<Generator, Bijector> Create, int Features, int ContextFeatures = 0)
 {
+    /// <summary>Maps draws of N(0, 1.5^2) to valid inputs of <see cref="Bijector.Forward"/> (the base side); null for all reals.</summary>
+    public Func<Tensor, Tensor>? BaseDomain { get; init; }
+
+    /// <summary>Maps draws of N(0, 1.5^2) to valid inputs of <see cref="Bijector.Inverse"/> (the data side); null for all reals.</summary>
+    public Func<Tensor, Tensor>? DataDomain { get; init; }
+
+    /// <summary>False for bijectors without an analytic inverse (planar, radial): the suite then checks the forward direction only.</summary>
+    public bool HasInverse { get; init; } = true;
+
+    /// <summary>Tolerance of the log-det against the autograd Jacobian (relative to 1 + |value|).</summary>
+    public double LogDetTolerance { get; init; } = 1e-8;
+
+    /// <summary>Tolerance of round trips (relative to 1 + |value|); iterative inverses need a looser one.</summary>
+    public double RoundTripTolerance { get; init; } = 1e-9;
+
+    /// <summary>Standard-normal draws scaled by 1.5, mapped to the base side.</summary>
+    public Tensor BaseInput(Tensor draws) => BaseDomain is null ? draws : BaseDomain(draws);
+
+    /// <summary>Standard-normal draws scaled by 1.5, mapped to the data side.</summary>
+    public Tensor DataInput(Tensor draws) => DataDomain is null ? draws : DataDomain(draws);
+
     public override string ToString() => Name;
 }
 
@@ -59,6 +81,8 @@ public static partial class BijectorRegistry
 
     public static IEnumerable<object[]> Names => Cases.Select(c => new object[] { c.Name });
 
+    public static IEnumerable<object[]> InvertibleNames => Cases.Where(c => c.HasInverse).Select(c => new object[] { c.Name });
+
     public static IEnumerable<object[]> ConditionalNames => Cases.Where(c => c.ContextFeatures > 0).Select(c => new object[] { c.Name });
 
     public static BijectorCase Get(string name) => Cases.Single(c => c.Name == name);
@@ -74,6 +98,7 @@ public static partial class BijectorRegistry
             foreach (var p in bijector.parameters())
                 p.add_(torch.randn(p.shape, dtype: p.dtype, generator: generator).mul(0.3));
         }
+        bijector.eval();
         return bijector;
     }
 }
