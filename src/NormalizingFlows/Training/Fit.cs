@@ -46,6 +46,7 @@ public static class Fit
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sampler);
+        RequireUnconditional(model);
         options ??= new FitOptions();
         options.Validate();
         bool first = true;
@@ -57,7 +58,36 @@ public static class Fit
                 Guard.Batch(batch, model.EventShape, "sampler output");
                 first = false;
             }
-            return batch;
+            return (batch, null);
+        });
+    }
+
+    /// <summary>Fits a conditional model to fresh <c>(x, context)</c> pairs from <paramref name="sampler"/>, called once per step:
+    /// each step minimises <c>-mean(log q(x | context))</c>.</summary>
+    /// <param name="model">The conditional model to train (<see cref="Distribution.ContextFeatures"/> &gt; 0).</param>
+    /// <param name="sampler">Given a row count and the fit's generator, returns data <c>[count, ...EventShape]</c> and context <c>[count, ContextFeatures]</c>.</param>
+    /// <param name="options">Settings; null for the defaults.</param>
+    /// <param name="progress">Receives a report every <see cref="FitOptions.ProgressInterval"/> steps; may be null.</param>
+    /// <param name="cancellationToken">Stops the fit cleanly after the current step.</param>
+    public static FitResult ToData(Distribution model, Func<long, Generator, (Tensor Data, Tensor Context)> sampler, FitOptions? options = null,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(sampler);
+        RequireConditional(model);
+        options ??= new FitOptions();
+        options.Validate();
+        bool first = true;
+        return Run(model, options, progress, cancellationToken, generator =>
+        {
+            var (batch, context) = sampler(options.BatchSize, generator);
+            if (first)
+            {
+                Guard.Batch(batch, model.EventShape, "sampler data");
+                Guard.Context(context, model.ContextFeatures, batch.shape[0], "sampler context");
+                first = false;
+            }
+            return (batch, context);
         });
     }
 
@@ -72,8 +102,36 @@ public static class Fit
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
+        RequireUnconditional(model);
+        return FitRows(model, data, null, options, progress, cancellationToken);
+    }
+
+    /// <summary>Fits a conditional model to in-memory rows and their contexts, in shuffled minibatches (epoch after epoch).</summary>
+    /// <param name="model">The conditional model to train (<see cref="Distribution.ContextFeatures"/> &gt; 0).</param>
+    /// <param name="data">Training rows <c>[rows, ...EventShape]</c>; every value must be finite.</param>
+    /// <param name="context">One context row per data row, <c>[rows, ContextFeatures]</c>; every value must be finite.</param>
+    /// <param name="options">Settings; null for the defaults. A batch size above the row count uses all rows.</param>
+    /// <param name="progress">Receives a report every <see cref="FitOptions.ProgressInterval"/> steps; may be null.</param>
+    /// <param name="cancellationToken">Stops the fit cleanly after the current step.</param>
+    /// <exception cref="ArgumentException">A shape is wrong, there are no rows, or a value is not finite (the message names the row).</exception>
+    public static FitResult ToData(Distribution model, Tensor data, Tensor context, FitOptions? options = null,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        RequireConditional(model);
+        return FitRows(model, data, context, options, progress, cancellationToken);
+    }
+
+    private static FitResult FitRows(Distribution model, Tensor data, Tensor? context, FitOptions? options,
+        IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
         Guard.Batch(data, model.EventShape, nameof(data));
         Guard.Finite(data, nameof(data));
+        if (context is not null)
+        {
+            Guard.Context(context, model.ContextFeatures, data.shape[0], nameof(context));
+            Guard.Finite(context, nameof(context));
+        }
         options ??= new FitOptions();
         options.Validate();
         long rows = data.shape[0];
@@ -92,7 +150,7 @@ public static class Fit
                 }
                 var rowsOfBatch = order!.narrow(0, position, batchSize);
                 position += batchSize;
-                return data.index_select(0, rowsOfBatch);
+                return (data.index_select(0, rowsOfBatch), context?.index_select(0, rowsOfBatch));
             });
         }
         finally
@@ -102,10 +160,8 @@ public static class Fit
     }
 
     private static FitResult Run(Distribution model, FitOptions options, IProgress<TrainingProgress>? progress,
-        CancellationToken cancellationToken, Func<Generator, Tensor> nextBatch)
+        CancellationToken cancellationToken, Func<Generator, (Tensor Data, Tensor? Context)> nextBatch)
     {
-        if (model.ContextFeatures != 0)
-            throw new ArgumentException($"The model takes a context of {model.ContextFeatures} features; fitting conditional models needs context rows with the data.", nameof(model));
         var parameters = model.parameters().ToArray();
         if (parameters.Length == 0) throw new ArgumentException("The model has no trainable parameters.", nameof(model));
         using var generator = new Generator((ulong)options.Seed);
@@ -126,8 +182,8 @@ public static class Fit
             using (var scope = torch.NewDisposeScope())
             {
                 optimizer.zero_grad();
-                var batch = nextBatch(generator);
-                var loss = model.LogProbCore(batch, null).mean().neg();
+                var (batch, context) = nextBatch(generator);
+                var loss = model.LogProbCore(batch, context).mean().neg();
                 double value = loss.ToDouble();
                 losses.Add(value);
                 if (double.IsFinite(value))
@@ -147,6 +203,19 @@ public static class Fit
         optimizer.zero_grad();
         model.eval();
         return new FitResult(losses, skipped, clock.Elapsed, cancelled);
+    }
+
+    private static void RequireUnconditional(Distribution model)
+    {
+        if (model.ContextFeatures != 0)
+            throw new ArgumentException(
+                $"The model takes a context of {model.ContextFeatures} features; pass context rows with the data (the overloads that take a context).", nameof(model));
+    }
+
+    private static void RequireConditional(Distribution model)
+    {
+        if (model.ContextFeatures == 0)
+            throw new ArgumentException("The model takes no context; use the overloads without one.", nameof(model));
     }
 
     private static OptimizerHelper CreateOptimizer(Parameter[] parameters, FitOptions options) => options.Optimizer switch
