@@ -41,11 +41,7 @@ public sealed class Chain : Bijector
         Tensor y = x;
         Tensor? total = null;
         for (int i = 0; i < layers.Count; i++)
-        {
-            var (next, logAbsDet) = layers[i].ForwardCore(y, ContextFor(layers[i], context));
-            y = next;
-            total = total is null ? logAbsDet : total.add(logAbsDet);
-        }
+            (y, total) = Step(layers[i], y, total, context, inverse: false, ownsInput: i > 0);
         return (y, total!);
     }
 
@@ -55,12 +51,27 @@ public sealed class Chain : Bijector
         Tensor x = y;
         Tensor? total = null;
         for (int i = layers.Count - 1; i >= 0; i--)
-        {
-            var (next, logAbsDet) = layers[i].InverseCore(x, ContextFor(layers[i], context));
-            x = next;
-            total = total is null ? logAbsDet : total.add(logAbsDet);
-        }
+            (x, total) = Step(layers[i], x, total, context, inverse: true, ownsInput: i < layers.Count - 1);
         return (x, total!);
+    }
+
+    /// <summary>
+    /// Runs one layer in its own dispose scope, so that its temporaries (hidden activations, transform
+    /// parameters) are freed as soon as the layer is done rather than when the whole chain is: on large
+    /// batches this keeps peak memory at one layer's worth. Autograd keeps whatever backward needs alive on
+    /// its own, so disposing here never breaks training.
+    /// </summary>
+    private static (Tensor Output, Tensor LogAbsDet) Step(Bijector layer, Tensor input, Tensor? total, Tensor? context, bool inverse, bool ownsInput)
+    {
+        Tensor output, sum;
+        using (var scope = torch.NewDisposeScope())
+        {
+            var (next, logAbsDet) = inverse ? layer.InverseCore(input, ContextFor(layer, context)) : layer.ForwardCore(input, ContextFor(layer, context));
+            (output, sum) = scope.MoveToOuter(next, total is null ? logAbsDet : total.add(logAbsDet));
+        }
+        if (ownsInput) input.Dispose();
+        total?.Dispose();
+        return (output, sum);
     }
 
     /// <summary>Every layer's output in forward order, without checks or scope.</summary>
@@ -70,7 +81,8 @@ public sealed class Chain : Bijector
         Tensor y = x;
         for (int i = 0; i < layers.Count; i++)
         {
-            y = layers[i].ForwardCore(y, ContextFor(layers[i], context)).Output;
+            using var scope = torch.NewDisposeScope();
+            y = scope.MoveToOuter(layers[i].ForwardCore(y, ContextFor(layers[i], context)).Output);
             outputs.Add(y);
         }
         return outputs;

@@ -164,8 +164,10 @@ public static class Fit
     {
         var parameters = model.parameters().ToArray();
         if (parameters.Length == 0) throw new ArgumentException("The model has no trainable parameters.", nameof(model));
+        if (!FlatAdam.Supports(parameters))
+            throw new ArgumentException("All trainable parameters must share one floating-point dtype and one device; move the model with .to(...) first.", nameof(model));
         using var generator = new Generator((ulong)options.Seed);
-        using var optimizer = CreateOptimizer(parameters, options);
+        using var optimizer = new FlatAdam(parameters, options.LearningRate, options.WeightDecay, decoupled: options.Optimizer == OptimizerKind.AdamW);
         var losses = new List<double>(options.Iterations);
         int skipped = 0;
         double lastLoss = double.NaN;
@@ -181,7 +183,7 @@ public static class Fit
             }
             using (var scope = torch.NewDisposeScope())
             {
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
                 var (batch, context) = nextBatch(generator);
                 var loss = model.LogProbCore(batch, context).mean().neg();
                 double value = loss.ToDouble();
@@ -189,7 +191,7 @@ public static class Fit
                 if (double.IsFinite(value))
                 {
                     loss.backward();
-                    optimizer.step();
+                    optimizer.Step();
                     lastLoss = value;
                 }
                 else
@@ -200,7 +202,6 @@ public static class Fit
             if (progress is not null && ((i + 1) % options.ProgressInterval == 0 || i + 1 == options.Iterations))
                 progress.Report(new TrainingProgress(i + 1, options.Iterations, lastLoss, skipped, clock.Elapsed));
         }
-        optimizer.zero_grad();
         model.eval();
         return new FitResult(losses, skipped, clock.Elapsed, cancelled);
     }
@@ -218,10 +219,4 @@ public static class Fit
             throw new ArgumentException("The model takes no context; use the overloads without one.", nameof(model));
     }
 
-    private static OptimizerHelper CreateOptimizer(Parameter[] parameters, FitOptions options) => options.Optimizer switch
-    {
-        OptimizerKind.Adam => torch.optim.Adam(parameters, options.LearningRate, weight_decay: options.WeightDecay),
-        OptimizerKind.AdamW => torch.optim.AdamW(parameters, options.LearningRate, weight_decay: options.WeightDecay),
-        _ => throw new ArgumentOutOfRangeException(nameof(options), options.Optimizer, "Unknown optimizer."),
-    };
 }

@@ -1,0 +1,48 @@
+using System;
+using System.CommandLine;
+using System.Linq;
+using TorchSharp;
+
+namespace NormalizingFlows.Benchmarks;
+
+/// <summary>
+/// <c>nflows-bench</c>: end-to-end runs of the reference configurations, printing one JSON line each
+/// (the same fields as ../shared/peer/reference.py, plus peak resident memory).
+/// </summary>
+public static class Program
+{
+    /// <summary>Entry point.</summary>
+    public static int Main(string[] args)
+    {
+        var config = new Argument<string>("config") { Description = "seed000, banana or leaky" };
+        var iterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 1000, Description = "Training steps" };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 512, Description = "Rows per step" };
+        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "libtorch intra-op threads" };
+        var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of weights and data" };
+        var eval = new Option<long>("--eval") { DefaultValueFactory = _ => 100_000, Description = "Points for the log-prob and sampling timings and the KL" };
+        var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu or cuda" };
+        var run = new Command("run", "Train one configuration and time training, log-prob and sampling.") { config, iterations, batch, threads, seed, eval, device };
+        run.SetAction(r =>
+        {
+            var dev = torch.device(r.GetValue(device)!);
+            var result = TrainingRun.Execute(BenchmarkConfig.Get(r.GetValue(config)!), r.GetValue(iterations), r.GetValue(batch),
+                r.GetValue(seed), r.GetValue(eval), r.GetValue(threads), dev);
+            Console.WriteLine(TrainingRun.ToJson(result));
+            return 0;
+        });
+
+        var memoryConfig = new Argument<string>("config") { Description = "seed000, banana or leaky" };
+        var shortRun = new Option<int>("--short") { DefaultValueFactory = _ => 1000, Description = "Iterations before the first reading" };
+        var longRun = new Option<int>("--long") { DefaultValueFactory = _ => 20_000, Description = "Iterations before the second reading" };
+        var memoryThreads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "libtorch intra-op threads" };
+        var memory = new Command("memory", "Resident memory after --short and after --long training iterations.") { memoryConfig, shortRun, longRun, memoryThreads };
+        memory.SetAction(r =>
+        {
+            Console.WriteLine(MemoryRun.Execute(BenchmarkConfig.Get(r.GetValue(memoryConfig)!), r.GetValue(shortRun), r.GetValue(longRun), r.GetValue(memoryThreads)));
+            return 0;
+        });
+
+        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, memory };
+        return root.Parse(args).Invoke();
+    }
+}

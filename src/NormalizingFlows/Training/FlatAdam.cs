@@ -1,0 +1,101 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Training;
+
+/// <summary>
+/// Adam and AdamW over one contiguous buffer: every parameter is re-pointed (<c>set_</c>) at a slice of a single
+/// flat tensor, and every gradient at a slice of a single flat gradient, so that an optimisation step is about
+/// ten tensor operations in all rather than about ten per parameter. On the small networks of flows, where each
+/// operation costs more in call overhead than in arithmetic, that halves the time of a training step.
+/// The arithmetic is PyTorch's (Adam: L2 penalty added to the gradient; AdamW: decoupled decay; bias-corrected moments).
+/// </summary>
+internal sealed class FlatAdam : IDisposable
+{
+    private readonly Tensor values;
+    private readonly Tensor gradients;
+    private readonly Tensor firstMoment;
+    private readonly Tensor secondMoment;
+    private readonly Parameter[] parameters;
+    private readonly Tensor[] gradientViews;
+    private readonly double learningRate;
+    private readonly double weightDecay;
+    private readonly bool decoupled;
+    private const double Beta1 = 0.9, Beta2 = 0.999, Epsilon = 1e-8;
+    private long step;
+
+    /// <summary>Whether all parameters can share one flat buffer (same dtype and device, dense).</summary>
+    public static bool Supports(IReadOnlyList<Parameter> parameters) =>
+        parameters.Count > 0 && parameters.All(p => p.dtype == parameters[0].dtype && p.device.ToString() == parameters[0].device.ToString()
+            && p.is_floating_point() && !p.is_sparse);
+
+    public FlatAdam(IReadOnlyList<Parameter> parameters, double learningRate, double weightDecay, bool decoupled)
+    {
+        this.parameters = parameters.ToArray();
+        this.learningRate = learningRate;
+        this.weightDecay = weightDecay;
+        this.decoupled = decoupled;
+        long total = this.parameters.Sum(p => p.numel());
+        var dtype = this.parameters[0].dtype;
+        var device = this.parameters[0].device;
+        using var noGrad = torch.no_grad();
+        values = torch.empty(total, dtype: dtype, device: device).DetachFromDisposeScope();
+        gradients = torch.zeros(total, dtype: dtype, device: device).DetachFromDisposeScope();
+        firstMoment = torch.zeros(total, dtype: dtype, device: device).DetachFromDisposeScope();
+        secondMoment = torch.zeros(total, dtype: dtype, device: device).DetachFromDisposeScope();
+        gradientViews = new Tensor[this.parameters.Length];
+        long offset = 0;
+        for (int i = 0; i < this.parameters.Length; i++)
+        {
+            var p = this.parameters[i];
+            long n = p.numel();
+            using (var slice = values.narrow(0, offset, n).view(p.shape))
+            {
+                slice.copy_(p);
+                p.set_(slice);
+            }
+            gradientViews[i] = gradients.narrow(0, offset, n).view(p.shape).DetachFromDisposeScope();
+            offset += n;
+        }
+        // Backward (without create_graph) accumulates in place into a defined gradient, so from now on every
+        // parameter's gradient lands in the flat buffer.
+        for (int i = 0; i < this.parameters.Length; i++) this.parameters[i].grad = gradientViews[i];
+    }
+
+    /// <summary>Zeroes the flat gradient.</summary>
+    public void ZeroGrad() => gradients.zero_();
+
+    /// <summary>One optimisation step from the accumulated gradients.</summary>
+    public void Step()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        step++;
+        Tensor g = gradients;
+        if (weightDecay != 0)
+        {
+            if (decoupled) values.mul_(1 - learningRate * weightDecay);
+            else g = gradients.add(values, weightDecay);
+        }
+        firstMoment.mul_(Beta1).add_(g, 1 - Beta1);
+        secondMoment.mul_(Beta2).addcmul_(g, g, 1 - Beta2);
+        double correction1 = 1 - Math.Pow(Beta1, step);
+        double correction2 = 1 - Math.Pow(Beta2, step);
+        var denominator = secondMoment.sqrt().div_(Math.Sqrt(correction2)).add_(Epsilon);
+        values.addcdiv_(firstMoment, denominator, -learningRate / correction1);
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in parameters) p.grad = null;
+        foreach (var v in gradientViews) v.Dispose();
+        gradients.Dispose();
+        firstMoment.Dispose();
+        secondMoment.Dispose();
+        values.Dispose();
+    }
+}
