@@ -14,6 +14,7 @@ public static class Program
     /// <summary>Entry point.</summary>
     public static int Main(string[] args)
     {
+        NormalizingFlows.Runtime.NativeAllocator.KeepLargeBuffers();
         var config = new Argument<string>("config") { Description = "seed000, banana or leaky" };
         var iterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 1000, Description = "Training steps" };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 512, Description = "Rows per step" };

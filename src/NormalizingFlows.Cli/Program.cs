@@ -13,8 +13,12 @@ public static class Program
     /// <summary>Process entry point.</summary>
     /// <param name="args">Command-line arguments.</param>
     /// <returns>The exit code: 0 ok, 1 failure during the run, 2 bad usage, 130 interrupted.</returns>
-    public static int Main(string[] args) =>
-        Run(args, new CliContext(Console.Out, Console.Error, Interactive: !Console.IsOutputRedirected), handleTermination: true);
+    public static int Main(string[] args)
+    {
+        // Evaluating 100 000 points otherwise spends most of its time in page faults (see NativeAllocator).
+        NormalizingFlows.Runtime.NativeAllocator.KeepLargeBuffers();
+        return Run(args, new CliContext(Console.Out, Console.Error, Interactive: !Console.IsOutputRedirected), handleTermination: true);
+    }
 
     /// <summary>
     /// Runs <c>nflows</c> in-process with plain (non-interactive) output, as tests and scripts do.

@@ -104,7 +104,8 @@ public static class Metrics
 
     private static void ForEachChunk(Tensor x, Action<Tensor> action)
     {
-        using var noGrad = torch.no_grad();
+        // Inference mode: nothing here feeds autograd, and it skips autograd's bookkeeping entirely.
+        using var inference = torch.inference_mode();
         long rows = x.shape[0];
         for (long start = 0; start < rows; start += ChunkSize)
         {
