@@ -75,6 +75,24 @@ public sealed class FlowsCouplingTests
         Assert.Equal(18, Assert.IsType<Chain>(leaky.Bijector).Layers.Count);
     }
 
+    [Theory]
+    [InlineData("nice")]
+    [InlineData("leaky-coupling")]
+    public void Should_Give_Identical_Log_Probs_After_Saving_And_Loading_Weights(string name)
+    {
+        using var scope = torch.NewDisposeScope();
+        var preset = FlowCatalog.Get(name);
+        using var trained = preset.Create(new PresetOptions(2, Seed: 1));
+        using (torch.no_grad())
+            foreach (var p in trained.parameters()) p.add_(torch.randn_like(p).mul(0.3));
+        var bytes = new System.IO.MemoryStream();
+        trained.save(bytes);
+        using var restored = preset.Create(new PresetOptions(2, Seed: 2));
+        restored.load(new System.IO.MemoryStream(bytes.ToArray()));
+        var x = torch.randn(64, 2).mul(3.0);
+        Assert.Equal(0.0, trained.LogProb(x).sub(restored.LogProb(x)).abs().max().ToDouble());
+    }
+
     [Fact]
     public void Should_Reject_Nonpositive_Layer_Counts()
     {

@@ -9,16 +9,12 @@ namespace NormalizingFlows.Internal;
 /// </summary>
 internal static class StableMath
 {
-    /// <summary><c>log(1 + exp(x))</c> without overflow and without the fixed cut-off of <c>nn.functional.softplus</c>
-    /// (which is off by <c>exp(-20)</c> past 20, too much for float64). Gradient: <c>sigmoid(x)</c>, exact at 0.</summary>
-    public static Tensor Softplus(Tensor x)
-    {
-        using var zero = torch.zeros(1, dtype: x.dtype, device: x.device);
-        return torch.logaddexp(x, zero);
-    }
+    /// <summary><c>log(1 + exp(x)) = -log sigmoid(-x)</c> without overflow and without the fixed cut-off of
+    /// <c>nn.functional.softplus</c> (which is off by <c>exp(-20)</c> past 20, too much for float64). Gradient: <c>sigmoid(x)</c>.</summary>
+    public static Tensor Softplus(Tensor x) => nn.functional.logsigmoid(x.neg()).neg();
 
-    /// <summary><c>log(sigmoid(x)) = -softplus(-x)</c>.</summary>
-    public static Tensor LogSigmoid(Tensor x) => Softplus(x.neg()).neg();
+    /// <summary><c>log(sigmoid(x)) = -softplus(-x)</c>, libtorch's overflow-free <c>log_sigmoid</c>.</summary>
+    public static Tensor LogSigmoid(Tensor x) => nn.functional.logsigmoid(x);
 
     /// <summary>The inverse of softplus, <c>y + log(-expm1(-y))</c> for <c>y &gt; 0</c>.</summary>
     public static Tensor SoftplusInverse(Tensor y) => y.add(LogOneMinusExpNeg(y));
