@@ -13,8 +13,13 @@ namespace NormalizingFlows.Bijectors;
 /// conditioner computes from the other features (and the context); the other features pass through.
 /// Forward: <c>y_A = x_A</c>, <c>y_B = t(x_B; c(x_A, context))</c>; log-det: the sum of <c>t</c>'s log-derivatives.
 /// Inverse: <c>x_A = y_A</c>, <c>x_B = t^-1(y_B; c(y_A, context))</c>; log-det: minus the same sum at the matching point.
-/// With <see cref="AffineTransform"/> this is RealNVP's affine coupling (Dinh et al., 2017).
+/// With <see cref="AffineTransform"/> this is RealNVP's affine coupling (Dinh et al., 2017); with
+/// <see cref="AdditiveTransform"/> NICE's additive coupling (Dinh et al., 2015); with <see cref="TanhBoundedAffineTransform"/>
+/// the second source tutorial's coupling with a learnable bound on the log-scale.
 /// </summary>
+/// <remarks>A transform that is itself an <see cref="nn.Module"/> (one with trainable state, such as
+/// <see cref="TanhBoundedAffineTransform"/>) is registered as the submodule <c>transform</c>: its parameters are part of
+/// this layer's <c>parameters()</c>, follow <c>.to(...)</c> and are disposed with it. Give each layer its own instance.</remarks>
 public sealed class Coupling : Bijector
 {
     private readonly Conditioner conditioner;
@@ -30,8 +35,8 @@ public sealed class Coupling : Bijector
     /// <param name="mask">One entry per feature: true for a feature the layer transforms, false for one it passes through and conditions on.</param>
     /// <param name="conditioner">Maps the pass-through features (and context) to the transform's parameters:
     /// <c>InFeatures</c> = number of false entries, <c>OutFeatures</c> = number of true entries x <c>ParametersPerFeature</c>.</param>
-    /// <param name="transform">The elementwise transform.</param>
-    /// <exception cref="ArgumentException">The mask transforms nothing or everything, or the conditioner's widths do not fit.</exception>
+    /// <param name="transform">The elementwise transform; one that is an <see cref="nn.Module"/> becomes a submodule of this layer.</param>
+    /// <exception cref="ArgumentException">The mask transforms nothing or everything, or the conditioner's or transform's widths do not fit.</exception>
     public Coupling(IReadOnlyList<bool> mask, Conditioner conditioner, IElementwiseTransform transform)
         : base(nameof(Coupling), new[] { (long)CheckMask(mask).Count }, (conditioner ?? throw new ArgumentNullException(nameof(conditioner))).ContextFeatures)
     {
@@ -45,6 +50,9 @@ public sealed class Coupling : Bijector
         if (conditioner.InFeatures != identityCount)
             throw new ArgumentException(
                 $"The mask passes {identityCount} features through, so the conditioner must take {identityCount} inputs; it takes {conditioner.InFeatures}.", nameof(conditioner));
+        if (transform is TanhBoundedAffineTransform bounded && bounded.Features != transformedCount)
+            throw new ArgumentException(
+                $"The mask transforms {transformedCount} features but the transform was made for {bounded.Features}; they must match.", nameof(transform));
         int expected = transformedCount * transform.ParametersPerFeature;
         if (conditioner.OutFeatures != expected)
             throw new ArgumentException(
