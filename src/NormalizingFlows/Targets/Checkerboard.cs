@@ -12,7 +12,7 @@ namespace NormalizingFlows.Targets;
 /// and row <c>j</c> (counted from the lower left) being black when <c>i + j</c> is even. Defaults: <c>n = 4</c>,
 /// <c>a = 2</c>: eight black squares on <c>[-4, 4)^2</c>, density <c>1/32</c>. Exact density
 /// <c>p(x) = 1 / (B a^2)</c> on the <c>B = ceil(n^2 / 2)</c> black squares and 0 (<c>log p = -inf</c>) elsewhere;
-/// samples pick a black square uniformly and a uniform point in it.
+/// samples pick a black square uniformly and a uniform point in it. A NaN coordinate gives a NaN log-density.
 /// </summary>
 public sealed class Checkerboard : ITarget
 {
@@ -80,8 +80,9 @@ public sealed class Checkerboard : ITarget
         var onBoard = u.ge(0).logical_and(u.lt(2 * half)).logical_and(v.ge(0)).logical_and(v.lt(2 * half));
         var parity = u.div(SquareSize).floor().add(v.div(SquareSize).floor()).remainder(2.0);
         var black = onBoard.logical_and(parity.eq(0.0));
-        var inside = torch.full_like(u, LogDensityInside);
-        return scope.MoveToOuter(torch.where(black, inside, torch.full_like(u, double.NegativeInfinity)));
+        var logP = torch.where(black, torch.full_like(u, LogDensityInside), torch.full_like(u, double.NegativeInfinity));
+        // A NaN coordinate gives NaN, as for the other targets, rather than "outside".
+        return scope.MoveToOuter(torch.where(x.isnan().any(1), torch.full_like(u, double.NaN), logP));
     }
 
     /// <inheritdoc />

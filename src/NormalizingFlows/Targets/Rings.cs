@@ -14,9 +14,9 @@ namespace NormalizingFlows.Targets;
 /// 0.75, 1.5, 2.25 and 3 (FFJORD's "rings") and <c>s = 0.1</c>.
 /// Exact density, with the polar Jacobian <c>1 / (2 pi |x|)</c> and the folded radial normal:
 /// <c>p(x) = 1/K sum_k [N(|x|; r_k, s^2) + N(|x|; -r_k, s^2)] / (2 pi |x|)</c>.
-/// At <c>x = 0</c> the radial density is positive while the Jacobian diverges, so the density is infinite there (an
-/// integrable <c>1 / |x|</c> spike whose mass is below <c>1e-11</c> for the defaults): <see cref="LogDensity"/>
-/// returns <c>+inf</c> at the origin, never NaN.
+/// At <c>x = 0</c> the radial density is positive (about <c>1e-12</c> for the defaults) while the Jacobian diverges, so
+/// the density is infinite there (an integrable <c>1 / |x|</c> spike carrying almost no mass): <see cref="LogDensity"/>
+/// returns <c>+inf</c> at the origin, never NaN (its gradient there is undefined).
 /// </summary>
 public sealed class Rings : ITarget
 {
