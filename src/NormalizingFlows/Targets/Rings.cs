@@ -11,7 +11,7 @@ namespace NormalizingFlows.Targets;
 /// Concentric rings. A sample picks a ring <c>k</c> uniformly among <c>K</c>, an angle <c>theta ~ U[0, 2 pi)</c> and a
 /// signed radius <c>rho = r_k + s e</c>, <c>e ~ N(0, 1)</c>, and returns <c>x = rho (cos theta, sin theta)</c> (a negative
 /// <c>rho</c> lands on the opposite side, which the uniform angle makes the same as radius <c>|rho|</c>). Defaults: radii
-/// 0.75, 1.5, 2.25 and 3 (FFJORD's "rings") and <c>s = 0.1</c>.
+/// 0.75, 1.5, 2.25 and 3 (those of FFJORD's "rings", which adds isotropic rather than radial noise) and <c>s = 0.1</c>.
 /// Exact density, with the polar Jacobian <c>1 / (2 pi |x|)</c> and the folded radial normal:
 /// <c>p(x) = 1/K sum_k [N(|x|; r_k, s^2) + N(|x|; -r_k, s^2)] / (2 pi |x|)</c>.
 /// At <c>x = 0</c> the radial density is positive (about <c>1e-12</c> for the defaults) while the Jacobian diverges, so

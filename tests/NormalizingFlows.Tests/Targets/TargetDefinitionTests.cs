@@ -103,6 +103,7 @@ public sealed class TargetDefinitionTests
         Assert.All(LogDensity(board, black), v => Assert.Equal(-Math.Log(32), v, 12));
         Assert.All(LogDensity(board, white), v => Assert.True(double.IsNegativeInfinity(v)));
         Assert.All(LogDensity(board, outside), v => Assert.True(double.IsNegativeInfinity(v)));
+        Assert.True(double.IsNaN(LogDensity(board, (double.NaN, 0.0))[0]));
         Assert.Equal("squaresPerSide", Assert.Throws<ArgumentOutOfRangeException>(() => new Checkerboard(0)).ParamName);
         Assert.Equal(5, new Checkerboard(3).BlackSquares);
     }
