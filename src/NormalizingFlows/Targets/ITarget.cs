@@ -6,7 +6,7 @@ namespace NormalizingFlows.Targets;
 /// <summary>A distribution to learn: a sampler and a log-density (exact, or unnormalised for variational fits).</summary>
 public interface ITarget
 {
-    /// <summary>Short name, as the command line spells it (e.g. <c>banana</c>).</summary>
+    /// <summary>Short name in kebab case, as the command line and <c>TargetCatalog</c> spell it (e.g. <c>banana</c>).</summary>
     string Name { get; }
 
     /// <summary>Number of dimensions.</summary>
@@ -14,6 +14,13 @@ public interface ITarget
 
     /// <summary>Whether <see cref="LogDensity"/> is normalised (integrates to one).</summary>
     bool IsNormalized { get; }
+
+    /// <summary>
+    /// A rectangle that holds almost all of the mass (at least 99.9 % for the built-in targets), for density plots
+    /// and grid integrals. Defined for 2-D targets; a target with another number of features throws
+    /// <see cref="System.NotSupportedException"/>.
+    /// </summary>
+    Box Bounds { get; }
 
     /// <summary>Log-density of each row of <paramref name="x"/> (<c>[batch, Features]</c>); <c>-inf</c> outside the support.</summary>
     Tensor LogDensity(Tensor x);

@@ -22,6 +22,9 @@ public sealed class UniformNormal : ITarget
     /// <inheritdoc />
     public bool IsNormalized => true;
 
+    /// <summary><c>[0.5, 2.5] x [-6, 10]</c>: all of <c>a</c>'s support and <c>b</c> within 5.6 deviations (mass outside below <c>1e-8</c>).</summary>
+    public Box Bounds { get; } = new(0.5, 2.5, -6, 10);
+
     /// <inheritdoc />
     public Tensor LogDensity(Tensor x)
     {

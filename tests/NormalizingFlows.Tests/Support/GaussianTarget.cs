@@ -12,6 +12,10 @@ public sealed class GaussianTarget(double[] mean, double[] std) : ITarget
     public int Features => mean.Length;
     public bool IsNormalized => true;
 
+    public Box Bounds => Features == 2
+        ? new Box(mean[0] - 6 * std[0], mean[0] + 6 * std[0], mean[1] - 6 * std[1], mean[1] + 6 * std[1])
+        : throw new NotSupportedException($"Bounds are defined for 2-D targets; this one has {Features} features.");
+
     public Tensor LogDensity(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
