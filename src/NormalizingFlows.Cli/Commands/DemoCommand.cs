@@ -29,17 +29,34 @@ internal static class DemoCommand
     /// <summary>Builds the command; its action writes to <paramref name="context"/>.</summary>
     public static Command Create(CliContext context)
     {
-        var target = new Argument<string>("target")
+        var target = new Argument<string?>("target")
         {
+            Arity = ArgumentArity.ZeroOrOne,
             Description = $"The target to learn: {DemoPreset.KnownNames}.",
             HelpName = "target",
         };
         target.CompletionSources.Add(_ => DemoPreset.All.Select(p => new CompletionItem(p.Name)));
         target.Validators.Add(result =>
         {
-            string? name = result.GetValueOrDefault<string>();
-            if (DemoPreset.Find(name) is null)
+            string? name = result.GetValueOrDefault<string?>();
+            if (name is not null && DemoPreset.Find(name) is null)
                 result.AddError($"Unknown target '{name}'. Known targets: {DemoPreset.KnownNames}.");
+        });
+        var flow = new Option<string?>("--flow", "-f")
+        {
+            Description = "Learn the target with this catalogue flow instead of the tutorial's ('list' prints the catalogue)",
+            HelpName = "name",
+        };
+        flow.CompletionSources.Add(_ => FlowCatalog.All.Select(p => new CompletionItem(p.Name)).Append(new CompletionItem("list")));
+        flow.Validators.Add(result =>
+        {
+            string? name = result.GetValueOrDefault<string?>();
+            if (name is null || name == "list") return;
+            var preset = FlowCatalog.All.FirstOrDefault(p => string.Equals(p.Name, name.Trim(), StringComparison.OrdinalIgnoreCase));
+            if (preset is null)
+                result.AddError($"Unknown flow '{name}'. Known flows: {string.Join(", ", FlowCatalog.All.Select(p => p.Name))} (or 'list').");
+            else if (!preset.HasDensity)
+                result.AddError($"--flow {preset.Name} has no closed-form inverse, so it cannot be fitted to samples by maximum likelihood.");
         });
 
         var output = new Option<DirectoryInfo?>("--out", "-o")
@@ -79,6 +96,7 @@ internal static class DemoCommand
             "metrics: test NLL and KL(p||q) in nats on fresh samples, the grid integral of q, timings.")
         {
             target,
+            flow,
             output,
             iterations,
             batch,
@@ -89,7 +107,21 @@ internal static class DemoCommand
 
         command.SetAction((parseResult, cancellationToken) =>
         {
-            var preset = DemoPreset.Find(parseResult.GetValue(target))!;
+            string? flowName = parseResult.GetValue(flow);
+            if (flowName == "list")
+            {
+                foreach (var p in FlowCatalog.All)
+                    context.Output.WriteLine($"{p.Name,-20} {(p.HasDensity ? "" : "[sampling only] ")}{p.Description}");
+                return Task.FromResult(ExitCodes.Ok);
+            }
+            string? targetName = parseResult.GetValue(target);
+            if (targetName is null)
+            {
+                context.Error.WriteLine($"error: demo needs a target: {DemoPreset.KnownNames}. Run 'nflows demo --help' for usage.");
+                return Task.FromResult(ExitCodes.Usage);
+            }
+            var preset = DemoPreset.Find(targetName)!;
+            if (flowName is not null) preset = preset.WithFlow(FlowCatalog.Get(flowName));
             var settings = new DemoSettings(
                 preset,
                 parseResult.GetValue(iterations) ?? preset.Iterations,

@@ -43,7 +43,7 @@ internal sealed record DemoPreset(
         BatchSize: 512,
         LearningRate: 1e-3,
         WeightDecay: 1e-5,
-        new GridBox(0, 3, -6, 10, 400));
+        GridOf(new UniformNormal()));
 
     /// <summary>The banana (x2 ~ N(0, 16), x1 | x2 ~ N(x2^2 / 4, 1)), learned by RealNVP with 8 couplings.</summary>
     public static DemoPreset Banana { get; } = new(
@@ -55,10 +55,15 @@ internal sealed record DemoPreset(
         BatchSize: 512,
         LearningRate: 1e-3,
         WeightDecay: 0,
-        new GridBox(-10, 40, -20, 20, 400));
+        GridOf(new Banana()));
 
-    /// <summary>Every demo, in the order help lists them.</summary>
-    public static IReadOnlyList<DemoPreset> All { get; } = new[] { UniformNormal, Banana };
+    /// <summary>Every demo, in the order help lists them: the two tutorials, then every other catalogue target with an
+    /// exact normalised density (learned by RealNVP with 8 couplings, 2000 iterations, unless --flow says otherwise).</summary>
+    public static IReadOnlyList<DemoPreset> All { get; } = new[] { UniformNormal, Banana }
+        .Concat(TargetCatalog.All
+            .Where(e => e.Name != UniformNormal.Name && e.Name != Banana.Name && e.Create().IsNormalized)
+            .Select(e => new DemoPreset(e.Name, e.Create, Banana.FlowName, Banana.CreateFlow, 2000, 512, 1e-3, 0, GridOf(e.Create()))))
+        .ToArray();
 
     /// <summary>The known target names, comma separated.</summary>
     public static string KnownNames => string.Join(", ", All.Select(p => p.Name));
@@ -66,4 +71,11 @@ internal sealed record DemoPreset(
     /// <summary>Finds a demo by target name (case-insensitive).</summary>
     public static DemoPreset? Find(string? name) =>
         All.FirstOrDefault(p => string.Equals(p.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>This demo with its flow replaced by a catalogue preset (default layers and hidden widths).</summary>
+    public DemoPreset WithFlow(FlowPreset flow) =>
+        this with { FlowName = flow.Name, CreateFlow = seed => flow.Create(new PresetOptions(2, Seed: seed)) };
+
+    private static GridBox GridOf(ITarget target) =>
+        new(target.Bounds.XMin, target.Bounds.XMax, target.Bounds.YMin, target.Bounds.YMax, 400);
 }
