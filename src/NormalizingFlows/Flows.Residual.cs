@@ -26,7 +26,7 @@ public static partial class Flows
     /// <param name="lipschitzCoefficient">Spectral-norm bound of every linear layer, in (0, 1).</param>
     /// <param name="logDet">How the blocks compute their log-determinants.</param>
     /// <param name="seed">Seed for the initial weights and the blocks' Hutchinson probes.</param>
-    public static Flow ResidualFlow(int features = 2, int layers = 8, IReadOnlyList<int>? hiddenFeatures = null, double lipschitzCoefficient = 0.97,
+    public static Flow ResidualFlow(int features = 2, int layers = 8, IReadOnlyList<int>? hiddenFeatures = null, double lipschitzCoefficient = 0.9,
         ResidualLogDet logDet = ResidualLogDet.PowerSeries, long seed = 0)
     {
         Guard.Features(features, nameof(features));

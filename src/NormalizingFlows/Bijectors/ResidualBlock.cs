@@ -62,7 +62,7 @@ public sealed class ResidualBlock : Bijector
     /// <param name="logDet">How the log-determinant is computed.</param>
     /// <param name="generator">Generator for the initial weights; null uses TorchSharp's default generator.</param>
     /// <param name="estimatorSeed">Seed of the block's own generator for the Hutchinson probes.</param>
-    public ResidualBlock(int features, IReadOnlyList<int> hiddenFeatures, double lipschitzCoefficient = 0.97,
+    public ResidualBlock(int features, IReadOnlyList<int> hiddenFeatures, double lipschitzCoefficient = 0.9,
         Activation activation = Activation.Elu, ResidualLogDet logDet = ResidualLogDet.PowerSeries, Generator? generator = null, long estimatorSeed = 0)
         : base(nameof(ResidualBlock), new[] { (long)CheckedFeatures(features) })
     {
@@ -242,7 +242,9 @@ public sealed class ResidualBlock : Bijector
         switch (Activation)
         {
             case Activation.Elu:
-                return (nn.functional.elu(pre, 1.0), torch.where(pre.gt(0), torch.ones_like(pre), pre.clamp_max(0).exp()));
+                // elu'(x) = 1 for x > 0 and exp(x) = elu(x) + 1 otherwise.
+                var e = nn.functional.elu(pre, 1.0);
+                return (e, e.add(1.0).clamp_max(1.0));
             case Activation.Tanh:
                 var t = pre.tanh();
                 return (t, t.square().neg().add(1.0));

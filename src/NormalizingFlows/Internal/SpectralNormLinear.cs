@@ -50,17 +50,15 @@ internal sealed class SpectralNormLinear : nn.Module
     /// </summary>
     public Tensor NormalizedWeight(double coefficient, int iterations, bool update)
     {
-        Tensor uk, vk;
+        Tensor uk = u, vk = v;
         using (torch.no_grad())
         {
-            uk = u.clone();
-            vk = v.clone();
             for (int i = 0; i < iterations; i++)
             {
                 vk = nn.functional.normalize(weight.t().mv(uk), dim: 0);
                 uk = nn.functional.normalize(weight.mv(vk), dim: 0);
             }
-            if (update)
+            if (update && iterations > 0)
             {
                 u.copy_(uk);
                 v.copy_(vk);
