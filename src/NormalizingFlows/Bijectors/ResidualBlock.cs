@@ -317,8 +317,9 @@ public sealed class ResidualBlock : Bijector
             var change = next.sub(x).abs();
             var allowed = next.abs().add(1.0).mul(tolerance);
             bool done = change.le(allowed).logical_or(finiteRows.logical_not()).all().item<bool>();
-            if (i > 0) step.MoveToOuter(x).Dispose();
+            var previous = x;
             x = step.MoveToOuter(next);
+            if (i > 0) previous.Dispose();                            // an earlier iterate (never y itself)
             if (done) return x;
             largest = change.masked_fill(finiteRows.logical_not(), 0).max().ToDouble();
         }

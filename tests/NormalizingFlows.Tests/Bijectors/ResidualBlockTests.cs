@@ -198,6 +198,24 @@ public sealed class ResidualBlockTests
     }
 
     [Fact]
+    public void Should_Keep_Live_Tensor_Count_Flat_When_Training_And_Sampling_Residual_Flow()
+    {
+        using var flow = Flows.ResidualFlow(2, 2, new[] { 8 }, seed: 2);
+        var target = new NormalizingFlows.Targets.Banana();
+        long LiveAfter(int iterations)
+        {
+            DisposeScopeManager.Statistics.Reset();
+            NormalizingFlows.Training.Fit.ToData(flow, target, new NormalizingFlows.Training.FitOptions { Iterations = iterations, BatchSize = 32 });
+            for (int i = 0; i < iterations; i++) flow.Sample(16).Dispose();
+            return DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        }
+        LiveAfter(3); // warm-up: lazily created state
+        long few = LiveAfter(5);
+        long many = LiveAfter(60);
+        Assert.True(many <= few, $"Live tensors grew from {few} after 5 steps to {many} after 60 steps.");
+    }
+
+    [Fact]
     public void Should_Reject_Bad_Arguments()
     {
         Assert.Equal("lipschitzCoefficient", Assert.Throws<ArgumentOutOfRangeException>(() => new ResidualBlock(2, new[] { 8 }, 1.0)).ParamName);
