@@ -58,10 +58,13 @@ public abstract class Distribution : nn.Module
     /// <param name="count">Number of samples; must be positive. With a context, it must equal the context's rows (one sample per row).</param>
     /// <param name="context">Context of shape <c>[count, ContextFeatures]</c>, or null.</param>
     /// <param name="generator">Random generator for reproducible draws; null uses TorchSharp's default generator.</param>
+    /// <remarks>A conditional model draws one sample per context row: row <c>i</c> of the result is drawn given
+    /// <c>context[i]</c>. For <c>n</c> samples given one context, repeat its row: <c>context.expand(n, -1)</c>.</remarks>
+    /// <exception cref="ArgumentException">The context is missing, has the wrong width, or its rows differ from <paramref name="count"/>.</exception>
     public Tensor Sample(long count, Tensor? context = null, Generator? generator = null)
     {
         Guard.Positive(count, nameof(count));
-        Guard.Context(context, ContextFeatures, count, nameof(context));
+        CheckSampleContext(count, context);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         return scope.MoveToOuter(SampleCore(count, context, generator));
@@ -72,13 +75,24 @@ public abstract class Distribution : nn.Module
     /// <param name="context">Context of shape <c>[count, ContextFeatures]</c>, or null.</param>
     /// <param name="generator">Random generator for reproducible draws; null uses TorchSharp's default generator.</param>
     /// <returns>Samples <c>[count, ...EventShape]</c> and their log-densities <c>[count]</c>.</returns>
+    /// <remarks>As <see cref="Sample"/>: with a context, one sample per context row.</remarks>
+    /// <exception cref="ArgumentException">The context is missing, has the wrong width, or its rows differ from <paramref name="count"/>.</exception>
     public (Tensor Samples, Tensor LogProb) SampleWithLogProb(long count, Tensor? context = null, Generator? generator = null)
     {
         Guard.Positive(count, nameof(count));
-        Guard.Context(context, ContextFeatures, count, nameof(context));
+        CheckSampleContext(count, context);
         using var scope = torch.NewDisposeScope();
         var (samples, logProb) = SampleWithLogProbCore(count, context, generator);
         return scope.MoveToOuter(samples, logProb);
+    }
+
+    private void CheckSampleContext(long count, Tensor? context)
+    {
+        if (context is not null && ContextFeatures != 0 && context.dim() == 2 && context.shape[1] == ContextFeatures && context.shape[0] != count)
+            throw new ArgumentException(
+                $"Sampling with a context draws one sample per context row, so count ({count}) must equal the context's rows ({context.shape[0]}); " +
+                $"to draw {count} samples for one context, repeat its row (context.expand({count}, -1)).", nameof(context));
+        Guard.Context(context, ContextFeatures, count, nameof(context));
     }
 
     /// <summary>Log-density without checks or scope.</summary>

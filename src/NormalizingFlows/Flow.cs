@@ -12,6 +12,12 @@ namespace NormalizingFlows;
 /// A normalizing flow <c>q(x)</c>: a base distribution <c>p(z)</c> pushed through a bijector, <c>x = f(z)</c>.
 /// <c>log q(x) = log p(f^-1(x)) + log|det J_f^-1(x)|</c>; sampling draws <c>z ~ p</c> and returns <c>f(z)</c>.
 /// </summary>
+/// <remarks>
+/// A conditional flow (<see cref="Distribution.ContextFeatures"/> &gt; 0: a conditional base, conditional layers, or both)
+/// models <c>q(x | c)</c>: every call takes a context <c>[batch, ContextFeatures]</c>, passed to every conditional layer
+/// and to the base. Sampling draws one sample per context row (<c>count</c> = the context's rows); for many samples
+/// given one context, repeat its row.
+/// </remarks>
 public sealed class Flow : Distribution
 {
     private readonly Distribution @base;

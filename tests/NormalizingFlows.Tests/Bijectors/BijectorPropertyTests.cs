@@ -17,7 +17,7 @@ public sealed class BijectorPropertyTests
         var testCase = BijectorRegistry.Get(name);
         var bijector = BijectorRegistry.CreatePerturbed(testCase, seed);
         using var generator = new Generator((ulong)(seed + 100));
-        var draws = torch.randn(new long[] { Batch, testCase.Features }, dtype: ScalarType.Float64, generator: generator).mul(1.5);
+        var draws = torch.randn(testCase.BatchShape(Batch), dtype: ScalarType.Float64, generator: generator).mul(1.5);
         var context = testCase.ContextFeatures == 0 ? null
             : torch.randn(new long[] { Batch, testCase.ContextFeatures }, dtype: ScalarType.Float64, generator: generator);
         return (bijector, testCase.BaseInput(draws), testCase.DataInput(draws), context, testCase);
@@ -140,12 +140,12 @@ public sealed class BijectorPropertyTests
         using var scope = torch.NewDisposeScope();
         var testCase = BijectorRegistry.Get(name);
         using var bijector = BijectorRegistry.CreatePerturbed(testCase);
-        var wrong = torch.zeros(new long[] { 3, testCase.Features + 1 }, dtype: ScalarType.Float64);
+        var wrong = torch.zeros(testCase.WrongBatchShape(3), dtype: ScalarType.Float64);
         var context = testCase.ContextFeatures == 0 ? null : torch.zeros(new long[] { 3, testCase.ContextFeatures }, dtype: ScalarType.Float64);
         var error = Assert.Throws<ArgumentException>(() => bijector.Forward(wrong, context));
         Assert.Equal("x", error.ParamName);
-        Assert.Contains($"[batch, {testCase.Features}]", error.Message);
-        Assert.Contains($"[3, {testCase.Features + 1}]", error.Message);
+        Assert.Contains(testCase.EventShapeText, error.Message);
+        Assert.Contains("[" + string.Join(", ", testCase.WrongBatchShape(3)) + "]", error.Message);
         if (!testCase.HasInverse) return;
         var inverseError = Assert.Throws<ArgumentException>(() => bijector.Inverse(wrong, context));
         Assert.Equal("y", inverseError.ParamName);
@@ -158,7 +158,7 @@ public sealed class BijectorPropertyTests
         using var scope = torch.NewDisposeScope();
         var testCase = BijectorRegistry.Get(name);
         using var bijector = BijectorRegistry.CreatePerturbed(testCase);
-        var empty = torch.zeros(new long[] { 0, testCase.Features }, dtype: ScalarType.Float64);
+        var empty = torch.zeros(testCase.BatchShape(0), dtype: ScalarType.Float64);
         var error = Assert.Throws<ArgumentException>(() => bijector.Forward(empty));
         Assert.Contains("at least one row", error.Message);
     }

@@ -17,6 +17,24 @@ namespace NormalizingFlows.Tests.Support;
 /// <param name="ContextFeatures">Context width (0 for none).</param>
 public sealed record BijectorCase(string Name, Func<Generator, Bijector> Create, int Features, int ContextFeatures = 0)
 {
+    /// <summary>Event shape for bijectors on non-flat events (images <c>[channels, height, width]</c>); null for <c>[Features]</c>.
+    /// <see cref="Features"/> is then the flattened size (the product of this shape).</summary>
+    public IReadOnlyList<long>? EventShape { get; init; }
+
+    /// <summary>The shape of a batch of <paramref name="batch"/> events: <c>[batch, ...EventShape]</c>, or <c>[batch, Features]</c>.</summary>
+    public long[] BatchShape(long batch) => new[] { batch }.Concat(EventShape ?? new long[] { Features }).ToArray();
+
+    /// <summary>The event shape with its last size one larger: a wrong shape for the shape-error tests.</summary>
+    public long[] WrongBatchShape(long batch)
+    {
+        var shape = BatchShape(batch);
+        shape[^1] += 1;
+        return shape;
+    }
+
+    /// <summary>The event shape as the library's shape errors write it behind the batch: <c>[batch, 3, 4, 4]</c>.</summary>
+    public string EventShapeText => "[batch, " + string.Join(", ", EventShape ?? new long[] { Features }) + "]";
+
     /// <summary>Maps draws of N(0, 1.5^2) to valid inputs of <see cref="Bijector.Forward"/> (the base side); null for all reals.</summary>
     public Func<Tensor, Tensor>? BaseDomain { get; init; }
 

@@ -1,0 +1,76 @@
+using System;
+using NormalizingFlows.Internal;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Bijectors;
+
+/// <summary>
+/// A planar flow layer: a contraction or expansion perpendicular to the hyperplane <c>w . x + b = 0</c>.
+/// Forward: <c>y = x + u_hat tanh(w . x + b)</c>, where <c>u_hat = u + (m(w . u) - w . u) w / |w|^2</c> and
+/// <c>m(a) = -1 + softplus(a)</c> keep <c>w . u_hat &gt; -1</c>, which makes the map invertible;
+/// log-det: <c>log|1 + (1 - tanh^2(w . x + b)) w . u_hat|</c>.
+/// Inverse: no closed form; <see cref="Bijector.Inverse"/> throws <see cref="NotSupportedException"/>.
+/// Inverse log-det: not available (it would be minus the forward one at the preimage).
+/// Rezende and Mohamed, "Variational inference with normalizing flows" (2015), section 4.1 and appendix A.1.
+/// </summary>
+/// <remarks>Planar layers are meant for the sampling direction: <see cref="Distribution.SampleWithLogProb"/> of a
+/// flow made of them gives samples with exact log-densities in one pass (variational inference), but
+/// <see cref="Distribution.LogProb"/> of arbitrary points needs the inverse and throws.</remarks>
+public sealed class Planar : Bijector
+{
+    private readonly Parameter u;
+    private readonly Parameter w;
+    private readonly Parameter bias;
+
+    /// <summary>Creates a planar layer with <c>u</c> and <c>w</c> drawn from <c>U(-1/sqrt(D), 1/sqrt(D))</c> and <c>b = 0</c>.</summary>
+    /// <param name="features">Number of features <c>D</c>.</param>
+    /// <param name="generator">Generator for the initial values; null uses TorchSharp's default generator.</param>
+    public Planar(int features, Generator? generator = null) : base(nameof(Planar), new[] { (long)CheckedFeatures(features) })
+    {
+        double bound = 1.0 / Math.Sqrt(features);
+        u = new Parameter(torch.rand(features, generator: generator).mul(2 * bound).sub(bound).DetachFromDisposeScope());
+        w = new Parameter(torch.rand(features, generator: generator).mul(2 * bound).sub(bound).DetachFromDisposeScope());
+        bias = new Parameter(torch.zeros(1).DetachFromDisposeScope());
+        RegisterComponents();
+    }
+
+    /// <summary>The constrained <c>u_hat</c> (with <c>w . u_hat &gt; -1</c>), detached (a tensor the caller owns).</summary>
+    public Tensor ConstrainedU()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        return scope.MoveToOuter(UHat());
+    }
+
+    private Tensor UHat()
+    {
+        var wu = w.dot(u);
+        var m = nn.functional.softplus(wu).sub(1.0);
+        return u.add(w.mul(m.sub(wu).div(w.dot(w).clamp_min(1e-30))));
+    }
+
+    /// <inheritdoc />
+    protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context)
+    {
+        var uHat = UHat();
+        var h = x.matmul(w).add(bias).tanh();                         // [batch]
+        var y = x.add(h.unsqueeze(1).mul(uHat));
+        var logAbsDet = h.square().neg().add(1.0).mul(w.dot(uHat)).add(1.0).abs().log();
+        return (y, logAbsDet);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="NotSupportedException">Always: a planar layer has no closed-form inverse.</exception>
+    protected internal override (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context) =>
+        throw new NotSupportedException(
+            "Planar has no closed-form inverse, so Inverse (and Flow.LogProb of arbitrary points) is not available for a flow that contains it. " +
+            "Use the flow in the sampling direction: Flow.SampleWithLogProb returns samples with their exact log-densities (variational inference).");
+
+    private static int CheckedFeatures(int features)
+    {
+        Guard.Features(features, nameof(features));
+        return features;
+    }
+}
