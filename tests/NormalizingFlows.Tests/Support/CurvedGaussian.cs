@@ -15,6 +15,9 @@ public sealed class CurvedGaussian(double curvature = 0.5, double spread = 1.0, 
     public int Features => 2;
     public bool IsNormalized => true;
 
+    /// <summary>Six standard deviations of x2, and the matching range of x1.</summary>
+    public Box Bounds => new(-6 * noise, curvature * 36 * spread * spread + 6 * noise, -6 * spread, 6 * spread);
+
     public Tensor LogDensity(Tensor x)
     {
         using var scope = torch.NewDisposeScope();

@@ -12,6 +12,9 @@ public sealed class DistributionTarget(string name, Distribution distribution) :
     public int Features => (int)distribution.EventSize;
     public bool IsNormalized => true;
 
+    /// <summary>Not needed by the tests that use this target.</summary>
+    public Box Bounds => throw new NotSupportedException($"{name} has no bounding box.");
+
     public Tensor LogDensity(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
