@@ -87,13 +87,13 @@ public sealed class RationalQuadraticSpline : IElementwiseTransform
         var widths = SplineParameters.Sizes(parameters.narrow(-1, 0, Bins), MinBinWidth);
         var heights = SplineParameters.Sizes(parameters.narrow(-1, Bins, Bins), MinBinHeight);
         var interior = SplineParameters.Derivatives(parameters.narrow(-1, 2 * Bins, Bins - 1), MinDerivative, derivativeShift);
-        var one = torch.ones(SplineParameters.Append(input.shape, 1), dtype: parameters.dtype, device: parameters.device);
-        var derivatives = torch.cat(new[] { one, interior, one }, -1);
-        var inside = input.ge(-Bound).logical_and(input.le(Bound));
+        var derivatives = nn.functional.pad(interior, new long[] { 1, 1 }, value: 1.0);
+        var inside = input.abs().le(Bound);
         var clamped = input.clamp(-Bound, Bound);
         var (output, logAbsDet) = inverse
             ? RationalQuadratic.Inverse(clamped, widths, heights, derivatives, -Bound, Bound)
             : RationalQuadratic.Forward(clamped, widths, heights, derivatives, -Bound, Bound);
-        return (torch.where(inside, output, input), torch.where(inside, logAbsDet, torch.zeros_like(logAbsDet)));
+        // The spline saw only clamped (finite) inputs, so masking its log-det by multiplication cannot produce 0 * inf.
+        return (torch.where(inside, output, input), logAbsDet.mul(inside));
     }
 }
