@@ -1,0 +1,97 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Internal;
+
+/// <summary>
+/// The monotonic rational-quadratic spline of Durkan et al. (2019) on one interval <c>[left, right]</c>, shared by
+/// <see cref="Transforms.RationalQuadraticSpline"/> and <see cref="Transforms.CircularSpline"/>.
+/// </summary>
+/// <remarks>
+/// <para>Inputs must already lie in <c>[left, right]</c> (callers clamp them, so that values outside never reach this
+/// arithmetic and gradients stay finite). <c>widths</c> and <c>heights</c> have shape <c>[...S, K]</c>, are positive and
+/// sum to one along the last dimension; <c>derivatives</c> has shape <c>[...S, K + 1]</c> and is positive (the knots'
+/// slopes, both ends included). The cumulative sums are divided by their own total, so the last knot is exactly
+/// <c>right</c> (and the first exactly <c>left</c>): an input exactly on a bound lands in the last (first) bin at
+/// <c>theta = 1</c> (<c>0</c>).</para>
+/// <para>In bin <c>k</c> with knots <c>(x_k, y_k)</c>, sizes <c>w, h</c>, slope <c>s = h / w</c>, knot derivatives <c>d_k, d_k+1</c>
+/// and <c>theta = (x - x_k) / w</c>: <c>y = y_k + h (s theta^2 + d_k theta (1 - theta)) / (s + (d_k+1 + d_k - 2 s) theta (1 - theta))</c>
+/// and <c>dy/dx = s^2 (d_k+1 theta^2 + 2 s theta (1 - theta) + d_k (1 - theta)^2) / (s + (d_k+1 + d_k - 2 s) theta (1 - theta))^2</c>.
+/// The code keeps the number of tensor operations small: each one costs a native call forward and backward.</para>
+/// </remarks>
+internal static class RationalQuadratic
+{
+    /// <summary><c>y = s(x)</c> and <c>log s'(x)</c> elementwise.</summary>
+    public static (Tensor Output, Tensor LogAbsDet) Forward(Tensor x, Tensor widths, Tensor heights, Tensor derivatives, double left, double right)
+    {
+        var (x0, w, y0, h, d0, d1) = Cell(x, widths, heights, derivatives, left, right, inverse: false);
+        var slope = h.div(w);
+        var theta = x.sub(x0).div(w).clamp(0.0, 1.0);
+        var oneMinus = theta.neg().add(1.0);
+        var cross = theta.mul(oneMinus);
+        var thetaSquared = theta.square();
+        var curvature = d0.add(d1).add(slope, -2.0);
+        var denominator = torch.addcmul(slope, curvature, cross, 1.0);
+        var numerator = torch.addcmul(slope.mul(thetaSquared), d0, cross, 1.0).mul(h);
+        var y = torch.addcdiv(y0, numerator, denominator, 1.0);
+        return (y, LogDerivative(slope, denominator, d0, d1, thetaSquared, cross, oneMinus));
+    }
+
+    /// <summary><c>x = s^-1(y)</c> and <c>log |dx/dy|</c> elementwise, by the stable root of the bin's quadratic.</summary>
+    public static (Tensor Output, Tensor LogAbsDet) Inverse(Tensor y, Tensor widths, Tensor heights, Tensor derivatives, double left, double right)
+    {
+        var (x0, w, y0, h, d0, d1) = Cell(y, widths, heights, derivatives, left, right, inverse: true);
+        var slope = h.div(w);
+        var offset = y.sub(y0);
+        var curvature = d0.add(d1).add(slope, -2.0);
+        // a theta^2 + b theta - c = 0 with c = s (y - y_k) >= 0 and b > 0 on the bin; the root in [0, 1] is
+        // theta = 2c / (b + sqrt(b^2 + 4ac)), which avoids the cancellation of the textbook formula.
+        var offsetCurvature = offset.mul(curvature);
+        var a = torch.addcmul(offsetCurvature, h, slope.sub(d0), 1.0);
+        var b = torch.addcmul(offsetCurvature.neg(), h, d0, 1.0);
+        var c = slope.mul(offset);
+        var discriminant = torch.addcmul(b.square(), a, c, 4.0).clamp_min(0.0);
+        var root = c.mul(2.0).div(b.add(discriminant.sqrt()));
+        // Rounding can put the root an ulp outside [0, 1] (e.g. exactly on a bound); clamp the value but keep the root's
+        // gradient, which a plain clamp would zero there.
+        var theta = root.add(root.clamp(0.0, 1.0).sub(root).detach());
+        var x = torch.addcmul(x0, theta, w, 1.0);
+        var oneMinus = theta.neg().add(1.0);
+        var cross = theta.mul(oneMinus);
+        var denominator = torch.addcmul(slope, curvature, cross, 1.0);
+        return (x, LogDerivative(slope, denominator, d0, d1, theta.square(), cross, oneMinus).neg());
+    }
+
+    /// <summary><c>log(s^2 (d1 theta^2 + 2 s theta (1 - theta) + d0 (1 - theta)^2) / denominator^2)</c>.</summary>
+    private static Tensor LogDerivative(Tensor slope, Tensor denominator, Tensor d0, Tensor d1, Tensor thetaSquared, Tensor cross, Tensor oneMinus)
+    {
+        var inner = torch.addcmul(torch.addcmul(d1.mul(thetaSquared), slope, cross, 2.0), d0, oneMinus.square(), 1.0);
+        return slope.div(denominator).square().mul(inner).log();
+    }
+
+    /// <summary>
+    /// For each value, the bin it falls in and that bin's left knot, size, bottom knot, height and the derivatives at both
+    /// ends, each of shape <c>[...S]</c>. <paramref name="inverse"/> locates the value among the output knots.
+    /// </summary>
+    private static (Tensor X0, Tensor Width, Tensor Y0, Tensor Height, Tensor D0, Tensor D1) Cell(
+        Tensor value, Tensor widths, Tensor heights, Tensor derivatives, double left, double right, bool inverse)
+    {
+        long bins = widths.shape[^1];
+        // Knots of both axes at once: [...S, K + 1, 2], from 0-padded cumulative sums scaled so the last is exactly 1.
+        var cumulative = torch.stack(new[] { widths, heights }, -1).cumsum(-2);
+        cumulative = cumulative.div(cumulative.narrow(-2, bins - 1, 1));
+        var knots = nn.functional.pad(cumulative, new long[] { 0, 0, 1, 0 }).mul(right - left).add(left);
+        // The bin is the number of interior knots at or below the value: always in [0, K - 1] for a value in [left, right].
+        var bin = bins == 1
+            ? torch.zeros(SplineParameters.Append(value.shape, 1), dtype: ScalarType.Int64, device: value.device)
+            : value.unsqueeze(-1).ge(knots.select(-1, inverse ? 1 : 0).narrow(-1, 1, bins - 1)).sum(-1, keepdim: true, type: ScalarType.Int64);
+        // One gather of the table [x knot, y knot, derivative] at the bin's two ends.
+        var table = torch.cat(new[] { knots, derivatives.unsqueeze(-1) }, -1);
+        var ends = torch.cat(new[] { bin, bin.add(1) }, -1).unsqueeze(-1);
+        var shape = SplineParameters.Append(ends.shape[..^1], 3);
+        var picked = table.gather(-2, ends.expand(shape));
+        var low = picked.select(-2, 0).unbind(-1);
+        var high = picked.select(-2, 1).unbind(-1);
+        return (low[0], high[0].sub(low[0]), low[1], high[1].sub(low[1]), low[2], high[2]);
+    }
+}
