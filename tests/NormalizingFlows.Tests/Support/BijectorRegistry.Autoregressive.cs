@@ -7,17 +7,17 @@ namespace NormalizingFlows.Tests.Support;
 public static partial class BijectorRegistry
 {
     private static readonly int[] MadeHidden = { 16, 16 };
-    private static readonly int[] ResidualHidden = { 16, 16, 16 };
+    private static readonly int[] MadeResidualHidden = { 16, 16, 16 };
 
     private static readonly BijectorCase[] AutoregressiveCases =
     {
         new("maf-affine-natural-order", g => MaskedAutoregressive.WithMade(4, MadeHidden, generator: g), 4),
         new("maf-affine-reversed-order", g => MaskedAutoregressive.WithMade(4, MadeHidden, order: Made.ReversedOrder(4), generator: g), 4),
         new("maf-affine-custom-order", g => MaskedAutoregressive.WithMade(4, MadeHidden, order: new[] { 2, 0, 3, 1 }, activation: Activation.Tanh, generator: g), 4),
-        new("maf-affine-residual", g => MaskedAutoregressive.WithMade(4, ResidualHidden, residual: true, generator: g), 4),
+        new("maf-affine-residual", g => MaskedAutoregressive.WithMade(4, MadeResidualHidden, residual: true, generator: g), 4),
         new("maf-affine-one-hidden-layer", g => MaskedAutoregressive.WithMade(5, new[] { 12 }, generator: g), 5),
         new("maf-affine-context", g => MaskedAutoregressive.WithMade(3, MadeHidden, contextFeatures: 2, generator: g), 3, 2),
-        new("maf-affine-residual-context", g => MaskedAutoregressive.WithMade(3, ResidualHidden, contextFeatures: 2, order: Made.ReversedOrder(3), residual: true, generator: g), 3, 2),
+        new("maf-affine-residual-context", g => MaskedAutoregressive.WithMade(3, MadeResidualHidden, contextFeatures: 2, order: Made.ReversedOrder(3), residual: true, generator: g), 3, 2),
         new("maf-affine-one-feature-context", g => MaskedAutoregressive.WithMade(1, MadeHidden, contextFeatures: 2, generator: g), 1, 2),
         new("iaf-affine", g => new Invert(MaskedAutoregressive.WithMade(4, MadeHidden, order: Made.ReversedOrder(4), generator: g)), 4),
         new("iaf-affine-context", g => new Invert(MaskedAutoregressive.WithMade(3, MadeHidden, contextFeatures: 2, generator: g)), 3, 2),
