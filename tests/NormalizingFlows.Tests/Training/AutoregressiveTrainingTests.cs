@@ -60,10 +60,10 @@ public sealed class AutoregressiveTrainingTests
     }
 
     [Fact]
-    public void Should_Learn_Banana_With_Iaf_To_KL_Below_0_03()
+    public void Should_Learn_Banana_With_Iaf_To_KL_Below_0_05()
     {
         using var flow = Flows.Iaf(features: 2, layers: 4, hiddenFeatures: Hidden, seed: 0);
-        TrainOnBanana("iaf", flow, iterations: 500, threshold: 0.03);
+        TrainOnBanana("iaf", flow, iterations: 500, threshold: 0.05);
     }
 
     [Fact]
