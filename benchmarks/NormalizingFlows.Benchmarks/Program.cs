@@ -14,7 +14,9 @@ public static class Program
     /// <summary>Entry point.</summary>
     public static int Main(string[] args)
     {
-        NormalizingFlows.Runtime.NativeAllocator.KeepLargeBuffers();
+        // NFLOWS_DEFAULT_ALLOCATOR=1 keeps glibc's defaults (to see what the allocator tuning changes).
+        if (Environment.GetEnvironmentVariable("NFLOWS_DEFAULT_ALLOCATOR") != "1")
+            NormalizingFlows.Runtime.NativeAllocator.KeepLargeBuffers();
         var config = new Argument<string>("config") { Description = "seed000, banana or leaky" };
         var iterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 1000, Description = "Training steps" };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 512, Description = "Rows per step" };
