@@ -57,10 +57,10 @@ public sealed class BatchNorm : Bijector
     public double Epsilon => epsilon;
 
     /// <summary>The running mean (a copy the caller owns).</summary>
-    public Tensor RunningMean => runningMean.clone();
+    public Tensor RunningMean => Snapshot.Copy(runningMean);
 
     /// <summary>The running variance (a copy the caller owns).</summary>
-    public Tensor RunningVariance => runningVariance.clone();
+    public Tensor RunningVariance => Snapshot.Copy(runningVariance);
 
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context)

@@ -46,10 +46,10 @@ public sealed class BoxUniform : Distribution
     }
 
     /// <summary>The lower edges (a copy the caller owns).</summary>
-    public Tensor Low => low.clone();
+    public Tensor Low => Snapshot.Copy(low);
 
     /// <summary>The upper edges (a copy the caller owns).</summary>
-    public Tensor High => high.clone();
+    public Tensor High => Snapshot.Copy(high);
 
     /// <inheritdoc />
     protected internal override Tensor LogProbCore(Tensor x, Tensor? context)

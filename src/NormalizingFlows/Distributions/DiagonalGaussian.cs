@@ -57,10 +57,10 @@ public sealed class DiagonalGaussian : Distribution
     public bool Trainable { get; }
 
     /// <summary>The current mean (a copy the caller owns).</summary>
-    public Tensor Loc => loc.detach().clone();
+    public Tensor Loc => Snapshot.Copy(loc);
 
     /// <summary>The current standard deviation (a copy the caller owns).</summary>
-    public Tensor Scale => logScale.detach().exp();
+    public Tensor Scale => Snapshot.Map(logScale, t => t.exp());
 
     /// <inheritdoc />
     protected internal override Tensor LogProbCore(Tensor x, Tensor? context)

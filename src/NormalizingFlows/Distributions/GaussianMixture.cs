@@ -86,13 +86,13 @@ public sealed class GaussianMixture : Distribution
     public bool Trainable { get; }
 
     /// <summary>The current mixture weights <c>[K]</c> (a copy the caller owns).</summary>
-    public Tensor Weights => torch.softmax(logits.detach(), 0);
+    public Tensor Weights => Snapshot.Map(logits, t => torch.softmax(t, 0));
 
     /// <summary>The current means <c>[K, D]</c> (a copy the caller owns).</summary>
-    public Tensor Means => means.detach().clone();
+    public Tensor Means => Snapshot.Copy(means);
 
     /// <summary>The current standard deviations <c>[K, D]</c> (a copy the caller owns).</summary>
-    public Tensor Scales => logScales.detach().exp();
+    public Tensor Scales => Snapshot.Map(logScales, t => t.exp());
 
     /// <inheritdoc />
     protected internal override Tensor LogProbCore(Tensor x, Tensor? context)

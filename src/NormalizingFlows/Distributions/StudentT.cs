@@ -67,13 +67,13 @@ public sealed class StudentT : Distribution
     public bool TrainableDegreesOfFreedom { get; }
 
     /// <summary>The current location (a copy the caller owns).</summary>
-    public Tensor Loc => loc.detach().clone();
+    public Tensor Loc => Snapshot.Copy(loc);
 
     /// <summary>The current scale (a copy the caller owns).</summary>
-    public Tensor Scale => logScale.detach().exp();
+    public Tensor Scale => Snapshot.Map(logScale, t => t.exp());
 
     /// <summary>The current degrees of freedom per feature (a copy the caller owns).</summary>
-    public Tensor DegreesOfFreedom => logDegreesOfFreedom.detach().exp();
+    public Tensor DegreesOfFreedom => Snapshot.Map(logDegreesOfFreedom, t => t.exp());
 
     /// <inheritdoc />
     protected internal override Tensor LogProbCore(Tensor x, Tensor? context)
