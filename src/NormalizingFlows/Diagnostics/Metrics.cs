@@ -65,6 +65,16 @@ public static class Metrics
         return sum / samples;
     }
 
+    /// <summary>Converts a mean negative log-likelihood in nats per example into bits per dimension:
+    /// <c>nll / (dimensions ln 2)</c>. (For dequantised discrete data, see the image tools, which add the quantisation term.)</summary>
+    /// <param name="negativeLogLikelihood">Mean negative log-likelihood per example, in nats.</param>
+    /// <param name="dimensions">Number of dimensions of one example; positive.</param>
+    public static double BitsPerDimension(double negativeLogLikelihood, long dimensions)
+    {
+        Guard.Positive(dimensions, nameof(dimensions));
+        return negativeLogLikelihood / (dimensions * Math.Log(2));
+    }
+
     /// <summary>
     /// The integral of <c>q</c> over the rectangle <c>[xMin, xMax] x [yMin, yMax]</c> by the midpoint rule on a
     /// <paramref name="steps"/> x <paramref name="steps"/> grid (2-D models only). Close to 1 when the rectangle holds

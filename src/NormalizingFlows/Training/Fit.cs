@@ -1,27 +1,27 @@
 using System;
-using System.Collections.Generic;
-using System.Diagnostics;
-using System.Linq;
 using System.Threading;
 using NormalizingFlows.Internal;
 using NormalizingFlows.Targets;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace NormalizingFlows.Training;
 
 /// <summary>
-/// Training loops. <c>ToData</c> fits a model to samples by maximum likelihood (forward KL): each step
-/// minimises <c>-mean(log q(x))</c> over a batch. A step whose loss is NaN or infinite is skipped (no
-/// gradient step, parameters untouched) and counted.
+/// Training loops. <c>ToData</c> fits a model to samples by maximum likelihood (forward KL): each step minimises
+/// <c>-mean(log q(x))</c> over a batch. <c>ToDensity</c> fits it to an unnormalised log-density without samples (reverse KL,
+/// variational inference). Every fit: Adam or AdamW, a learning-rate schedule with warm-up, gradient-norm clipping, steps
+/// with a non-finite loss or gradient skipped (parameters untouched) and counted, a <see cref="FitFailedException"/> after
+/// too many in a row, progress reports, and a cancellation token that stops cleanly after the current step. Fits to data
+/// can hold out a validation set, stop early and put back the best parameters.
+/// Everything is reproducible from <see cref="FitOptions.Seed"/>.
 /// </summary>
-public static class Fit
+public static partial class Fit
 {
     /// <summary>Fits <paramref name="model"/> to fresh samples drawn from <paramref name="target"/> every step.</summary>
     /// <param name="model">The model to train (its parameters are updated in place).</param>
     /// <param name="target">Where the samples come from.</param>
-    /// <param name="options">Settings; null for the defaults.</param>
+    /// <param name="options">Settings; null for the defaults. <see cref="FitOptions.ValidationSize"/> draws a fixed validation set.</param>
     /// <param name="progress">Receives a report every <see cref="FitOptions.ProgressInterval"/> steps; may be null.</param>
     /// <param name="cancellationToken">Stops the fit cleanly after the current step.</param>
     public static FitResult ToData(Distribution model, ITarget target, FitOptions? options = null,
@@ -37,8 +37,10 @@ public static class Fit
 
     /// <summary>Fits <paramref name="model"/> to fresh samples from <paramref name="sampler"/>, called once per step.</summary>
     /// <param name="model">The model to train.</param>
-    /// <param name="sampler">Given a row count and the fit's generator, returns a new batch <c>[count, ...EventShape]</c> the fit owns.</param>
-    /// <param name="options">Settings; null for the defaults.</param>
+    /// <param name="sampler">Given a row count and the fit's generator, returns a new batch <c>[count, ...EventShape]</c> the fit owns.
+    /// For a fit that resumes from a checkpoint to continue exactly, it must depend on nothing but its arguments.</param>
+    /// <param name="options">Settings; null for the defaults. <see cref="FitOptions.ValidationSize"/> draws a fixed validation set
+    /// (with a generator seeded <c>Seed + 1</c>).</param>
     /// <param name="progress">Receives a report every <see cref="FitOptions.ProgressInterval"/> steps; may be null.</param>
     /// <param name="cancellationToken">Stops the fit cleanly after the current step.</param>
     public static FitResult ToData(Distribution model, Func<long, Generator, Tensor> sampler, FitOptions? options = null,
@@ -47,19 +49,8 @@ public static class Fit
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sampler);
         RequireUnconditional(model);
-        options ??= new FitOptions();
-        options.Validate();
-        bool first = true;
-        return Run(model, options, progress, cancellationToken, generator =>
-        {
-            var batch = sampler(options.BatchSize, generator);
-            if (first)
-            {
-                Guard.Batch(batch, model.EventShape, "sampler output");
-                first = false;
-            }
-            return (batch, null);
-        });
+        ArgumentNullException.ThrowIfNull(sampler);
+        return FitSampler(model, (count, generator) => (sampler(count, generator), null), options, progress, cancellationToken);
     }
 
     /// <summary>Fits a conditional model to fresh <c>(x, context)</c> pairs from <paramref name="sampler"/>, called once per step:
@@ -75,28 +66,16 @@ public static class Fit
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sampler);
         RequireConditional(model);
-        options ??= new FitOptions();
-        options.Validate();
-        bool first = true;
-        return Run(model, options, progress, cancellationToken, generator =>
-        {
-            var (batch, context) = sampler(options.BatchSize, generator);
-            if (first)
-            {
-                Guard.Batch(batch, model.EventShape, "sampler data");
-                Guard.Context(context, model.ContextFeatures, batch.shape[0], "sampler context");
-                first = false;
-            }
-            return (batch, context);
-        });
+        return FitSampler(model, (count, generator) => sampler(count, generator), options, progress, cancellationToken);
     }
 
-    /// <summary>Fits <paramref name="model"/> to an in-memory data set, in shuffled minibatches (epoch after epoch).</summary>
+    /// <summary>Fits <paramref name="model"/> to an in-memory data set, in shuffled minibatches, epoch after epoch.</summary>
     /// <param name="model">The model to train.</param>
     /// <param name="data">Training rows <c>[rows, ...EventShape]</c>; every value must be finite.</param>
-    /// <param name="options">Settings; null for the defaults. A batch size above the row count uses all rows.</param>
+    /// <param name="options">Settings; null for the defaults. A batch size above the row count uses all rows;
+    /// <see cref="FitOptions.Epochs"/> counts passes; <see cref="FitOptions.ValidationFraction"/> holds rows out for early stopping.</param>
     /// <param name="progress">Receives a report every <see cref="FitOptions.ProgressInterval"/> steps; may be null.</param>
-    /// <param name="cancellationToken">Stops the fit cleanly after the current step.</param>
+    /// <param name="cancellationToken">Stops the fit cleanly after the current step (the best parameters are put back when there is a validation set).</param>
     /// <exception cref="ArgumentException">The data has the wrong shape, no rows, or a non-finite value (the message names the row).</exception>
     public static FitResult ToData(Distribution model, Tensor data, FitOptions? options = null,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -106,11 +85,11 @@ public static class Fit
         return FitRows(model, data, null, options, progress, cancellationToken);
     }
 
-    /// <summary>Fits a conditional model to in-memory rows and their contexts, in shuffled minibatches (epoch after epoch).</summary>
+    /// <summary>Fits a conditional model to in-memory rows and their contexts, in shuffled minibatches, epoch after epoch.</summary>
     /// <param name="model">The conditional model to train (<see cref="Distribution.ContextFeatures"/> &gt; 0).</param>
     /// <param name="data">Training rows <c>[rows, ...EventShape]</c>; every value must be finite.</param>
     /// <param name="context">One context row per data row, <c>[rows, ContextFeatures]</c>; every value must be finite.</param>
-    /// <param name="options">Settings; null for the defaults. A batch size above the row count uses all rows.</param>
+    /// <param name="options">Settings; null for the defaults (see the overload without a context).</param>
     /// <param name="progress">Receives a report every <see cref="FitOptions.ProgressInterval"/> steps; may be null.</param>
     /// <param name="cancellationToken">Stops the fit cleanly after the current step.</param>
     /// <exception cref="ArgumentException">A shape is wrong, there are no rows, or a value is not finite (the message names the row).</exception>
@@ -120,6 +99,46 @@ public static class Fit
         ArgumentNullException.ThrowIfNull(model);
         RequireConditional(model);
         return FitRows(model, data, context, options, progress, cancellationToken);
+    }
+
+    private static FitResult FitSampler(Distribution model, Func<long, Generator, (Tensor Data, Tensor? Context)> sampler, FitOptions? options,
+        IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        options ??= new FitOptions();
+        options.Validate();
+        if (options.Epochs is not null)
+            throw new ArgumentException("Epochs counts passes over in-memory data; a sampler has no epochs: set Iterations instead.", nameof(options));
+        if (options.ValidationFraction != 0)
+            throw new ArgumentException("ValidationFraction splits in-memory data; with a sampler, set ValidationSize (rows drawn once for validation).", nameof(options));
+        RequireValidationForPatience(options, options.ValidationSize > 0);
+        ValidationSet? validation = null;
+        if (options.ValidationSize > 0)
+        {
+            using var validationGenerator = new Generator((ulong)(options.Seed + 1));
+            using var scope = torch.NewDisposeScope();
+            var (data, context) = Checked(model, sampler(options.ValidationSize, validationGenerator), "sampler");
+            validation = new ValidationSet(data.detach().clone(), context?.detach().clone());
+        }
+        bool first = validation is null;
+        using var loop = new TrainingLoop(model, options, options.Iterations, 0, (generator, _) =>
+        {
+            var (batch, context) = sampler(options.BatchSize, generator);
+            if (first)
+            {
+                Checked(model, (batch, context), "sampler");
+                first = false;
+            }
+            var loss = model.LogProbCore(batch, context).mean().neg();
+            return (loss, loss);
+        }, validation);
+        return loop.Run(progress, cancellationToken);
+    }
+
+    private static (Tensor Data, Tensor? Context) Checked(Distribution model, (Tensor Data, Tensor? Context) batch, string source)
+    {
+        Guard.Batch(batch.Data, model.EventShape, source + " data");
+        if (model.ContextFeatures > 0) Guard.Context(batch.Context, model.ContextFeatures, batch.Data.shape[0], source + " context");
+        return batch;
     }
 
     private static FitResult FitRows(Distribution model, Tensor data, Tensor? context, FitOptions? options,
@@ -134,76 +153,26 @@ public static class Fit
         }
         options ??= new FitOptions();
         options.Validate();
-        long rows = data.shape[0];
-        long batchSize = Math.Min(options.BatchSize, rows);
-        Tensor? order = null;
-        long position = rows;
-        try
+        if (options.ValidationSize != 0)
+            throw new ArgumentException("ValidationSize draws validation rows from a sampler; with in-memory data, set ValidationFraction.", nameof(options));
+        RequireValidationForPatience(options, options.ValidationFraction > 0);
+        using var rows = RowBatches.Create(data, context, options);
+        int stepsPerEpoch = rows.StepsPerEpoch;
+        int iterations = options.Epochs is { } epochs ? checked(epochs * stepsPerEpoch) : options.Iterations;
+        using var loop = new TrainingLoop(model, options, iterations, stepsPerEpoch, (generator, _) =>
         {
-            return Run(model, options, progress, cancellationToken, generator =>
-            {
-                if (position + batchSize > rows)
-                {
-                    order?.Dispose();
-                    order = torch.randperm(rows, ScalarType.Int64, generator: generator).to(data.device).DetachFromDisposeScope();
-                    position = 0;
-                }
-                var rowsOfBatch = order!.narrow(0, position, batchSize);
-                position += batchSize;
-                return (data.index_select(0, rowsOfBatch), context?.index_select(0, rowsOfBatch));
-            });
-        }
-        finally
-        {
-            order?.Dispose();
-        }
+            var (batch, batchContext) = rows.Next(generator);
+            var loss = model.LogProbCore(batch, batchContext).mean().neg();
+            return (loss, loss);
+        }, rows.TakeValidation());
+        return loop.Run(progress, cancellationToken);
     }
 
-    private static FitResult Run(Distribution model, FitOptions options, IProgress<TrainingProgress>? progress,
-        CancellationToken cancellationToken, Func<Generator, (Tensor Data, Tensor? Context)> nextBatch)
+    private static void RequireValidationForPatience(FitOptions options, bool hasValidation)
     {
-        var parameters = model.parameters().ToArray();
-        if (parameters.Length == 0) throw new ArgumentException("The model has no trainable parameters.", nameof(model));
-        if (!FlatAdam.Supports(parameters))
-            throw new ArgumentException("All trainable parameters must share one floating-point dtype and one device; move the model with .to(...) first.", nameof(model));
-        using var generator = new Generator((ulong)options.Seed);
-        using var optimizer = new FlatAdam(parameters, options.LearningRate, options.WeightDecay, decoupled: options.Optimizer == OptimizerKind.AdamW);
-        var losses = new List<double>(options.Iterations);
-        int skipped = 0;
-        double lastLoss = double.NaN;
-        var clock = Stopwatch.StartNew();
-        bool cancelled = false;
-        model.train();
-        for (int i = 0; i < options.Iterations; i++)
-        {
-            if (cancellationToken.IsCancellationRequested)
-            {
-                cancelled = true;
-                break;
-            }
-            using (var scope = torch.NewDisposeScope())
-            {
-                optimizer.ZeroGrad();
-                var (batch, context) = nextBatch(generator);
-                var loss = model.LogProbCore(batch, context).mean().neg();
-                double value = loss.ToDouble();
-                losses.Add(value);
-                if (double.IsFinite(value))
-                {
-                    loss.backward();
-                    optimizer.Step();
-                    lastLoss = value;
-                }
-                else
-                {
-                    skipped++;
-                }
-            }
-            if (progress is not null && ((i + 1) % options.ProgressInterval == 0 || i + 1 == options.Iterations))
-                progress.Report(new TrainingProgress(i + 1, options.Iterations, lastLoss, skipped, clock.Elapsed));
-        }
-        model.eval();
-        return new FitResult(losses, skipped, clock.Elapsed, cancelled);
+        if (options.Patience is not null && !hasValidation)
+            throw new ArgumentException(
+                "Early stopping (Patience) needs a validation set: set ValidationFraction (in-memory data) or ValidationSize (sampler).", nameof(options));
     }
 
     private static void RequireUnconditional(Distribution model)
@@ -218,5 +187,4 @@ public static class Fit
         if (model.ContextFeatures == 0)
             throw new ArgumentException("The model takes no context; use the overloads without one.", nameof(model));
     }
-
 }

@@ -3,17 +3,28 @@ using NormalizingFlows.Internal;
 
 namespace NormalizingFlows.Training;
 
-/// <summary>Settings of a maximum-likelihood fit. Defaults are those of the first source tutorial.</summary>
+/// <summary>Settings of a fit. Defaults are those of the first source tutorial (Adam, learning rate 1e-3, 1000 steps of 512 rows).</summary>
 public sealed record FitOptions
 {
-    /// <summary>Number of optimisation steps (skipped steps included).</summary>
+    /// <summary>Number of optimisation steps (skipped steps included). Ignored when <see cref="Epochs"/> is set.</summary>
     public int Iterations { get; init; } = 1000;
 
-    /// <summary>Rows per step.</summary>
+    /// <summary>For fits to an in-memory data set: the number of passes over the training rows; null to use
+    /// <see cref="Iterations"/>. One epoch is <c>max(1, rows / BatchSize)</c> steps (the last partial batch of each
+    /// shuffled pass is dropped).</summary>
+    public int? Epochs { get; init; }
+
+    /// <summary>Rows per step (samples per step for a fit to a density).</summary>
     public int BatchSize { get; init; } = 512;
 
-    /// <summary>Learning rate.</summary>
+    /// <summary>Peak learning rate.</summary>
     public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>How the learning rate changes after the warm-up; null or <see cref="LearningRateSchedule.Constant"/> for a constant rate.</summary>
+    public LearningRateSchedule? Schedule { get; init; }
+
+    /// <summary>Steps of linear warm-up from <c>LearningRate / WarmupIterations</c> to <see cref="LearningRate"/>; 0 for none.</summary>
+    public int WarmupIterations { get; init; }
 
     /// <summary>Weight decay (an L2 penalty for Adam, decoupled for AdamW).</summary>
     public double WeightDecay { get; init; }
@@ -21,20 +32,65 @@ public sealed record FitOptions
     /// <summary>The optimizer.</summary>
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
 
-    /// <summary>Seed of the generator that draws the training data (fresh samples or minibatch order).</summary>
+    /// <summary>Largest Euclidean norm of the whole gradient; a larger gradient is scaled down to it. Null for no clipping.</summary>
+    public double? ClipGradientNorm { get; init; }
+
+    /// <summary>A step whose loss or gradient is NaN or infinite is skipped (parameters untouched) and counted; this many
+    /// skipped steps in a row stop the fit with a <see cref="FitFailedException"/>.</summary>
+    public int MaxConsecutiveSkippedSteps { get; init; } = 50;
+
+    /// <summary>Seed of the generator that draws the training data (fresh samples or minibatch order) and the validation split.</summary>
     public long Seed { get; init; }
 
     /// <summary>Report progress every this many iterations (and at the last one).</summary>
     public int ProgressInterval { get; init; } = 10;
 
+    /// <summary>For fits to an in-memory data set: the fraction of rows held out (chosen with <see cref="Seed"/>) to compute a
+    /// validation loss; 0 for none.</summary>
+    public double ValidationFraction { get; init; }
+
+    /// <summary>For fits to a sampler or target: rows drawn once, before training, as a fixed validation set; 0 for none.</summary>
+    public int ValidationSize { get; init; }
+
+    /// <summary>Steps between two validation losses; null for once per epoch (in-memory data) or every 100 steps (sampler).</summary>
+    public int? ValidationInterval { get; init; }
+
+    /// <summary>Early stopping: stop after this many validation losses in a row without an improvement of more than
+    /// <see cref="MinimumImprovement"/>; null never stops early. Needs a validation set.</summary>
+    public int? Patience { get; init; }
+
+    /// <summary>Smallest decrease of the validation loss that counts as an improvement, in nats.</summary>
+    public double MinimumImprovement { get; init; }
+
+    /// <summary>When there is a validation set: at the end of the fit (completed, stopped early or cancelled), put back the
+    /// parameters and buffers of the step with the best validation loss.</summary>
+    public bool RestoreBest { get; init; } = true;
+
     /// <summary>Checks every option; throws <see cref="ArgumentOutOfRangeException"/> naming the first bad one.</summary>
     public void Validate()
     {
         Guard.Positive(Iterations, nameof(Iterations));
+        if (Epochs is { } epochs) Guard.Positive(epochs, nameof(Epochs));
         Guard.Positive(BatchSize, nameof(BatchSize));
         Guard.Positive(LearningRate, nameof(LearningRate));
         Guard.NonNegative(WeightDecay, nameof(WeightDecay));
+        Guard.NonNegative(WarmupIterations, nameof(WarmupIterations));
         Guard.Positive(ProgressInterval, nameof(ProgressInterval));
+        Guard.Positive(MaxConsecutiveSkippedSteps, nameof(MaxConsecutiveSkippedSteps));
+        if (ClipGradientNorm is { } clip) Guard.Positive(clip, nameof(ClipGradientNorm));
+        if (!(ValidationFraction >= 0 && ValidationFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, $"ValidationFraction must be in [0, 1); got {ValidationFraction}.");
+        Guard.NonNegative(ValidationSize, nameof(ValidationSize));
+        if (ValidationInterval is { } interval) Guard.Positive(interval, nameof(ValidationInterval));
+        if (Patience is { } patience) Guard.Positive(patience, nameof(Patience));
+        Guard.NonNegative(MinimumImprovement, nameof(MinimumImprovement));
         if (!Enum.IsDefined(Optimizer)) throw new ArgumentOutOfRangeException(nameof(Optimizer), Optimizer, $"Unknown optimizer {Optimizer}.");
+    }
+
+    internal double LearningRateAt(int iteration, int iterations)
+    {
+        if (iteration < WarmupIterations) return LearningRate * (iteration + 1) / WarmupIterations;
+        var schedule = Schedule ?? LearningRateSchedule.Constant;
+        return LearningRate * schedule.Factor(iteration - WarmupIterations, Math.Max(1, iterations - WarmupIterations));
     }
 }

@@ -22,7 +22,6 @@ internal sealed class FlatAdam : IDisposable
     private readonly Tensor secondMoment;
     private readonly Parameter[] parameters;
     private readonly Tensor[] gradientViews;
-    private readonly double learningRate;
     private readonly double weightDecay;
     private readonly bool decoupled;
     private const double Beta1 = 0.9, Beta2 = 0.999, Epsilon = 1e-8;
@@ -36,7 +35,7 @@ internal sealed class FlatAdam : IDisposable
     public FlatAdam(IReadOnlyList<Parameter> parameters, double learningRate, double weightDecay, bool decoupled)
     {
         this.parameters = parameters.ToArray();
-        this.learningRate = learningRate;
+        LearningRate = learningRate;
         this.weightDecay = weightDecay;
         this.decoupled = decoupled;
         long total = this.parameters.Sum(p => p.numel());
@@ -66,8 +65,45 @@ internal sealed class FlatAdam : IDisposable
         for (int i = 0; i < this.parameters.Length; i++) this.parameters[i].grad = gradientViews[i];
     }
 
+    /// <summary>Learning rate of the next <see cref="Step"/> (schedules change it between steps).</summary>
+    public double LearningRate { get; set; }
+
+    /// <summary>Steps taken so far (the bias corrections depend on it).</summary>
+    public long StepCount => step;
+
     /// <summary>Zeroes the flat gradient.</summary>
     public void ZeroGrad() => gradients.zero_();
+
+    /// <summary>The Euclidean norm of the whole gradient (one native call and one read-back); NaN or infinity
+    /// when any gradient entry is not finite.</summary>
+    public double GradientNorm()
+    {
+        using var norm = gradients.norm();
+        return norm.ToDouble();
+    }
+
+    /// <summary>Scales the whole gradient by <paramref name="factor"/> in place (gradient-norm clipping).</summary>
+    public void ScaleGradients(double factor) => gradients.mul_(factor);
+
+    /// <summary>The optimizer's state for a checkpoint: the step count and copies of both moment buffers (the caller owns them).</summary>
+    public (long Step, Tensor FirstMoment, Tensor SecondMoment) ExportState()
+    {
+        using var noGrad = torch.no_grad();
+        return (step, firstMoment.clone(), secondMoment.clone());
+    }
+
+    /// <summary>Restores a state made by <see cref="ExportState"/> for the same parameters.</summary>
+    /// <exception cref="ArgumentException">The moment buffers do not have this optimizer's size.</exception>
+    public void ImportState(long stepCount, Tensor first, Tensor second)
+    {
+        if (first.numel() != firstMoment.numel() || second.numel() != secondMoment.numel())
+            throw new ArgumentException(
+                $"The saved optimizer state holds {first.numel()} and {second.numel()} moments but the model has {firstMoment.numel()} parameters.", nameof(first));
+        using var noGrad = torch.no_grad();
+        firstMoment.copy_(first.reshape(-1));
+        secondMoment.copy_(second.reshape(-1));
+        step = stepCount;
+    }
 
     /// <summary>One optimisation step from the accumulated gradients.</summary>
     public void Step()
@@ -78,7 +114,7 @@ internal sealed class FlatAdam : IDisposable
         Tensor g = gradients;
         if (weightDecay != 0)
         {
-            if (decoupled) values.mul_(1 - learningRate * weightDecay);
+            if (decoupled) values.mul_(1 - LearningRate * weightDecay);
             else g = gradients.add(values, weightDecay);
         }
         firstMoment.mul_(Beta1).add_(g, 1 - Beta1);
@@ -86,7 +122,7 @@ internal sealed class FlatAdam : IDisposable
         double correction1 = 1 - Math.Pow(Beta1, step);
         double correction2 = 1 - Math.Pow(Beta2, step);
         var denominator = secondMoment.sqrt().div_(Math.Sqrt(correction2)).add_(Epsilon);
-        values.addcdiv_(firstMoment, denominator, -learningRate / correction1);
+        values.addcdiv_(firstMoment, denominator, -LearningRate / correction1);
     }
 
     public void Dispose()

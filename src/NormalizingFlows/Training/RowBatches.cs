@@ -1,0 +1,86 @@
+using System;
+using NormalizingFlows.Internal;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Training;
+
+/// <summary>
+/// Shuffled minibatches over in-memory rows: a validation split (held out once, chosen with a generator seeded
+/// <see cref="FitOptions.Seed"/>), then a fresh permutation of the training rows for every epoch, drawn from the fit's
+/// generator; the last partial batch of each pass is dropped.
+/// </summary>
+internal sealed class RowBatches : IDisposable
+{
+    private readonly Tensor data;
+    private readonly Tensor? context;
+    private readonly long batchSize;
+    private ValidationSet? validation;
+    private Tensor? order;
+    private long position;
+
+    private RowBatches(Tensor data, Tensor? context, long batchSize, ValidationSet? validation)
+    {
+        this.data = data;
+        this.context = context;
+        this.batchSize = batchSize;
+        this.validation = validation;
+        position = Rows;
+    }
+
+    /// <summary>Splits off the validation rows (if any) and prepares the batches.</summary>
+    public static RowBatches Create(Tensor data, Tensor? context, FitOptions options)
+    {
+        long rows = data.shape[0];
+        if (options.ValidationFraction == 0)
+            return new RowBatches(data.alias().DetachFromDisposeScope(), context?.alias().DetachFromDisposeScope(), Math.Min(options.BatchSize, rows), null);
+        long held = (long)Math.Round(rows * options.ValidationFraction);
+        if (held < 1 || held >= rows)
+            throw new ArgumentException(
+                $"ValidationFraction {options.ValidationFraction} of {rows} rows leaves {held} validation and {rows - held} training rows; both need at least one.", nameof(options));
+        using var scope = torch.NewDisposeScope();
+        using var splitGenerator = new Generator((ulong)options.Seed);
+        var permutation = torch.randperm(rows, ScalarType.Int64, generator: splitGenerator).to(data.device);
+        var validationRows = permutation.narrow(0, 0, held);
+        var trainingRows = permutation.narrow(0, held, rows - held);
+        var validation = new ValidationSet(data.index_select(0, validationRows), context?.index_select(0, validationRows));
+        var training = data.index_select(0, trainingRows).DetachFromDisposeScope();
+        var trainingContext = context?.index_select(0, trainingRows).DetachFromDisposeScope();
+        return new RowBatches(training, trainingContext, Math.Min(options.BatchSize, rows - held), validation);
+    }
+
+    private long Rows => data.shape[0];
+
+    /// <summary>Steps in one pass over the training rows.</summary>
+    public int StepsPerEpoch => (int)Math.Max(1, Rows / batchSize);
+
+    /// <summary>Hands the validation set (or null) to the caller, who then owns it.</summary>
+    public ValidationSet? TakeValidation()
+    {
+        var taken = validation;
+        validation = null;
+        return taken;
+    }
+
+    /// <summary>The next batch, in the caller's dispose scope.</summary>
+    public (Tensor Data, Tensor? Context) Next(Generator generator)
+    {
+        if (position + batchSize > Rows)
+        {
+            order?.Dispose();
+            order = torch.randperm(Rows, ScalarType.Int64, generator: generator).to(data.device).DetachFromDisposeScope();
+            position = 0;
+        }
+        var rowsOfBatch = order!.narrow(0, position, batchSize);
+        position += batchSize;
+        return (data.index_select(0, rowsOfBatch), context?.index_select(0, rowsOfBatch));
+    }
+
+    public void Dispose()
+    {
+        order?.Dispose();
+        validation?.Dispose();
+        data.Dispose();
+        context?.Dispose();
+    }
+}

@@ -1,0 +1,52 @@
+using System;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Training;
+
+/// <summary>Held-out rows (and their contexts) whose mean negative log-likelihood a fit tracks for early stopping.</summary>
+internal sealed class ValidationSet : IDisposable
+{
+    private const long ChunkSize = 65_536;
+    private readonly Tensor data;
+    private readonly Tensor? context;
+
+    /// <summary>Takes ownership of the tensors (detached from any scope).</summary>
+    public ValidationSet(Tensor data, Tensor? context)
+    {
+        this.data = data.DetachFromDisposeScope();
+        this.context = context?.DetachFromDisposeScope();
+    }
+
+    public long Rows => data.shape[0];
+
+    /// <summary>Mean negative log-likelihood in nats, in inference mode and in chunks; the model is put in eval mode and back.</summary>
+    public double Loss(Distribution model)
+    {
+        bool training = model.training;
+        model.eval();
+        try
+        {
+            using var inference = torch.inference_mode();
+            double sum = 0;
+            for (long start = 0; start < Rows; start += ChunkSize)
+            {
+                using var scope = torch.NewDisposeScope();
+                long length = Math.Min(ChunkSize, Rows - start);
+                var logProb = model.LogProbCore(data.narrow(0, start, length), context?.narrow(0, start, length));
+                sum += logProb.to(ScalarType.Float64).sum().ToDouble();
+            }
+            return -sum / Rows;
+        }
+        finally
+        {
+            if (training) model.train();
+        }
+    }
+
+    public void Dispose()
+    {
+        data.Dispose();
+        context?.Dispose();
+    }
+}
