@@ -68,7 +68,7 @@ public sealed record GridMarginals(double[] X, double[] Y, double[] MarginalX, d
         // Rows of the grid: y varies slowest, x fastest.
         var density = torch.cat(parts.ToArray(), 0).exp().nan_to_num(0.0).reshape(steps, steps);
         double dx = box.Width / steps, dy = box.Height / steps;
-        var marginalX = density.sum(0).mul(dy);
+        var marginalX = density.sum(dim: 0).mul(dy);
         var marginalY = density.sum(1).mul(dx);
         double mass = marginalX.sum().ToDouble() * dx;
         if (mass > 0)

@@ -205,9 +205,4 @@ public sealed class FitTests
         var error = Assert.Throws<ArgumentException>(() => Fit.ToData(flow, x, c.narrow(0, 0, 10), Short));
         Assert.Equal("context", error.ParamName);
     }
-
-    private sealed class SynchronousProgress(Action<TrainingProgress> handler) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => handler(value);
-    }
 }
