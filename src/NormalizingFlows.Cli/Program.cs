@@ -39,6 +39,7 @@ public static class Program
         var root = new RootCommand("Train and evaluate normalizing flows (NormalizingFlows on TorchSharp).")
         {
             DemoCommand.Create(context),
+            FitTargetCommand.Create(context),
         };
         CliHelp.Install(root, CliHelp.RootExamples);
 

@@ -9,6 +9,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using NormalizingFlows.Cli.Demos;
 using NormalizingFlows.Cli.Help;
+using NormalizingFlows.Cli.Options;
 
 namespace NormalizingFlows.Cli.Commands;
 
@@ -42,51 +43,18 @@ internal static class DemoCommand
             if (name is not null && DemoPreset.Find(name) is null)
                 result.AddError($"Unknown target '{name}'. Known targets: {DemoPreset.KnownNames}.");
         });
-        var flow = new Option<string?>("--flow", "-f")
-        {
-            Description = "Learn the target with this catalogue flow instead of the tutorial's ('list' prints the catalogue)",
-            HelpName = "name",
-        };
-        flow.CompletionSources.Add(_ => FlowCatalog.All.Select(p => new CompletionItem(p.Name)).Append(new CompletionItem("list")));
-        flow.Validators.Add(result =>
-        {
-            string? name = result.GetValueOrDefault<string?>();
-            if (name is null || name == "list") return;
-            var preset = FlowCatalog.All.FirstOrDefault(p => string.Equals(p.Name, name.Trim(), StringComparison.OrdinalIgnoreCase));
-            if (preset is null)
-                result.AddError($"Unknown flow '{name}'. Known flows: {string.Join(", ", FlowCatalog.All.Select(p => p.Name))} (or 'list').");
-            else if (!preset.HasDensity)
-                result.AddError($"--flow {preset.Name} has no closed-form inverse, so it cannot be fitted to samples by maximum likelihood.");
-        });
+        var flow = CliOptions.Flow("Learn the target with this catalogue flow instead of the tutorial's ('list' prints the catalogue)", needsDensity: true, allowList: true);
 
-        var output = new Option<DirectoryInfo?>("--out", "-o")
-        {
-            Description = "Folder for metrics.json, losses.csv and model.bin [default: ./runs/<target>-<yyyyMMdd-HHmmss>]",
-            HelpName = "dir",
-        };
-        var iterations = new Option<int?>("--iterations", "-n")
-        {
-            Description = $"Training steps [default: {DefaultsPerTarget(p => p.Iterations)}]",
-            HelpName = "count",
-            CustomParser = result => ParsePositive(result, int.MaxValue) is { } value ? (int)value : null,
-        };
-        var batch = new Option<int?>("--batch", "-b")
-        {
-            Description = $"Fresh target samples per step [default: {DefaultsPerTarget(p => p.BatchSize)}]",
-            HelpName = "rows",
-            CustomParser = result => ParsePositive(result, int.MaxValue) is { } value ? (int)value : null,
-        };
-        var seed = new Option<long>("--seed", "-s")
-        {
-            Description = "Seed of the initial weights and of the training samples; evaluation uses seed + 1",
-            DefaultValueFactory = _ => 0,
-        };
+        var output = CliOptions.OutDirectory("Folder for metrics.json, losses.csv and model.bin [default: ./runs/<target>-<yyyyMMdd-HHmmss>]");
+        var iterations = CliOptions.Iterations(DefaultsPerTarget(p => p.Iterations));
+        var batch = CliOptions.Batch($"Fresh target samples per step [default: {DefaultsPerTarget(p => p.BatchSize)}]");
+        var seed = CliOptions.Seed("Seed of the initial weights and of the training samples; evaluation uses seed + 1");
         var evalSamples = new Option<long>("--eval-samples")
         {
             Description = "Fresh target samples for the test NLL and the KL divergence",
             DefaultValueFactory = _ => DemoPreset.DefaultEvalSamples,
             HelpName = "count",
-            CustomParser = result => ParsePositive(result, long.MaxValue) ?? 0,
+            CustomParser = result => CliOptions.ParsePositive(result, long.MaxValue) ?? 0,
         };
 
         var command = new Command("demo",
@@ -133,29 +101,6 @@ internal static class DemoCommand
             return Task.FromResult(DemoRunner.Run(settings, context, cancellationToken));
         });
         return command;
-    }
-
-    /// <summary>
-    /// Parses the option's single token as an integer in [1, <paramref name="maximum"/>]; otherwise adds a
-    /// one-line error naming the option (by its full name, whichever alias was typed) and returns null.
-    /// </summary>
-    private static long? ParsePositive(ArgumentResult result, long maximum)
-    {
-        string name = result.Parent is OptionResult option ? option.Option.Name : result.Argument.Name;
-        string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
-        if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long value))
-        {
-            result.AddError($"{name} must be a positive integer; got '{text}'.");
-            return null;
-        }
-        if (value <= 0 || value > maximum)
-        {
-            result.AddError(value <= 0
-                ? $"{name} must be a positive integer; got {value.ToString(CultureInfo.InvariantCulture)}."
-                : $"{name} must be at most {maximum.ToString(CultureInfo.InvariantCulture)}; got {value.ToString(CultureInfo.InvariantCulture)}.");
-            return null;
-        }
-        return value;
     }
 
     private static string DefaultsPerTarget(Func<DemoPreset, int> value)

@@ -39,6 +39,13 @@ internal static class RunFiles
         File.WriteAllText(path, json + Environment.NewLine, new UTF8Encoding(false));
     }
 
+    /// <summary>Writes a JSON object (indented, UTF-8), e.g. the metrics of a command other than demo.</summary>
+    public static void WriteJson(string path, System.Text.Json.Nodes.JsonObject json)
+    {
+        string text = json.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        File.WriteAllText(path, text + Environment.NewLine, new UTF8Encoding(false));
+    }
+
     /// <summary>Writes <c>iteration,loss</c> rows (1-based; NaN or Infinity for skipped steps).</summary>
     public static void WriteLosses(string path, IReadOnlyList<double> losses)
     {
