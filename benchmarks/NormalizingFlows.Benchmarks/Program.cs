@@ -45,7 +45,19 @@ public static class Program
             return 0;
         });
 
-        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, memory };
+        var families = new Option<string>("--families") { DefaultValueFactory = _ => "real-nvp,nsf-coupling", Description = "Catalogue flows to measure, comma separated" };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 10, Description = "Timed training steps per point (after 3 warm-up steps)" };
+        var scalingThreads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "libtorch intra-op threads" };
+        var scaling = new Command("scaling", "Training time per step against batch size, depth and dimension; prints CSV.") { families, steps, scalingThreads };
+        scaling.SetAction(r =>
+        {
+            Console.WriteLine(ScalingPoint.CsvHeader);
+            foreach (var point in ScalingRun.Execute(r.GetValue(families)!.Split(','), r.GetValue(steps), r.GetValue(scalingThreads)))
+                Console.WriteLine(point.ToCsv());
+            return 0;
+        });
+
+        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, memory, scaling };
         return root.Parse(args).Invoke();
     }
 }
