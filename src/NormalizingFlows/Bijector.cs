@@ -22,24 +22,49 @@ namespace NormalizingFlows;
 public abstract class Bijector : nn.Module
 {
     private readonly long[] eventShape;
+    private readonly long[] outputShape;
 
     /// <summary>Creates a bijector on events of the given shape.</summary>
     /// <param name="name">The module name.</param>
     /// <param name="eventShape">Shape of one event, without the batch dimension (e.g. <c>[features]</c>).</param>
     /// <param name="contextFeatures">Width of the context this bijector is conditioned on; 0 for none.</param>
-    protected Bijector(string name, IReadOnlyList<long> eventShape, int contextFeatures = 0) : base(name)
+    protected Bijector(string name, IReadOnlyList<long> eventShape, int contextFeatures = 0)
+        : this(name, eventShape, eventShape, contextFeatures)
+    {
+    }
+
+    /// <summary>Creates a bijector that reshapes its events (the same number of values on both sides, e.g. <see cref="Bijectors.Squeeze"/>).</summary>
+    /// <param name="name">The module name.</param>
+    /// <param name="eventShape">Shape of one event on the base side: what <see cref="Forward"/> takes and <see cref="Inverse"/> returns.</param>
+    /// <param name="outputShape">Shape of one event on the data side: what <see cref="Forward"/> returns and <see cref="Inverse"/> takes.</param>
+    /// <param name="contextFeatures">Width of the context this bijector is conditioned on; 0 for none.</param>
+    /// <exception cref="ArgumentException">A shape has a size below 1, or the two shapes hold different numbers of values.</exception>
+    protected Bijector(string name, IReadOnlyList<long> eventShape, IReadOnlyList<long> outputShape, int contextFeatures = 0) : base(name)
     {
         ArgumentNullException.ThrowIfNull(eventShape);
+        ArgumentNullException.ThrowIfNull(outputShape);
         if (eventShape.Count == 0 || eventShape.Any(d => d <= 0))
             throw new ArgumentException($"Expected an event shape of positive sizes; got {Guard.Shape(eventShape)}.", nameof(eventShape));
+        if (outputShape.Count == 0 || outputShape.Any(d => d <= 0))
+            throw new ArgumentException($"Expected an output shape of positive sizes; got {Guard.Shape(outputShape)}.", nameof(outputShape));
+        if (eventShape.Aggregate(1L, (a, b) => a * b) != outputShape.Aggregate(1L, (a, b) => a * b))
+            throw new ArgumentException(
+                $"A bijector keeps the number of values: event shape {Guard.Shape(eventShape)} and output shape {Guard.Shape(outputShape)} hold different numbers.", nameof(outputShape));
         if (contextFeatures < 0)
             throw new ArgumentOutOfRangeException(nameof(contextFeatures), contextFeatures, $"contextFeatures must be 0 or more; got {contextFeatures}.");
         this.eventShape = eventShape.ToArray();
+        this.outputShape = outputShape.SequenceEqual(eventShape) ? this.eventShape : outputShape.ToArray();
         ContextFeatures = contextFeatures;
     }
 
-    /// <summary>Shape of one event (without the batch dimension).</summary>
+    /// <summary>Shape of one event (without the batch dimension) on the base side: what <see cref="Forward"/> takes and
+    /// <see cref="Inverse"/> returns. The same as <see cref="OutputShape"/> for every bijector that does not reshape.</summary>
     public IReadOnlyList<long> EventShape => eventShape;
+
+    /// <summary>Shape of one event on the data side: what <see cref="Forward"/> returns and <see cref="Inverse"/> takes. Differs
+    /// from <see cref="EventShape"/> only for bijectors that reshape their events (<see cref="Bijectors.Squeeze"/>, chains and
+    /// inversions of one); a <see cref="Flow"/> needs a bijector whose two shapes agree.</summary>
+    public IReadOnlyList<long> OutputShape => outputShape;
 
     /// <summary>Width of the context tensor this bijector takes; 0 when it takes none.</summary>
     public int ContextFeatures { get; }
@@ -58,12 +83,12 @@ public abstract class Bijector : nn.Module
     }
 
     /// <summary>Maps data to base: returns <c>x = f^-1(y)</c> and <c>log|det df^-1/dy|</c> per row.</summary>
-    /// <param name="y">Batch of shape <c>[batch, ...EventShape]</c>.</param>
+    /// <param name="y">Batch of shape <c>[batch, ...OutputShape]</c> (the same as <see cref="EventShape"/> unless the bijector reshapes).</param>
     /// <param name="context">Context of shape <c>[batch, ContextFeatures]</c>, or null when <see cref="ContextFeatures"/> is 0.</param>
     /// <exception cref="ArgumentException">The shape of <paramref name="y"/> or <paramref name="context"/> is wrong.</exception>
     public (Tensor Output, Tensor LogAbsDet) Inverse(Tensor y, Tensor? context = null)
     {
-        Guard.Batch(y, EventShape, nameof(y));
+        Guard.Batch(y, OutputShape, nameof(y));
         Guard.Context(context, ContextFeatures, y.shape[0], nameof(context));
         using var scope = torch.NewDisposeScope();
         var (output, logAbsDet) = InverseCore(y, context);

@@ -13,20 +13,23 @@ namespace NormalizingFlows.Bijectors;
 /// Forward: <c>y = f_n(...f_2(f_1(x)))</c> (the first layer first); log-det: the sum of the layers' forward log-dets.
 /// Inverse: the layers' inverses in reverse order; log-det: the sum of their inverse log-dets.
 /// (TFP's Chain applies its list in the opposite order; zuko and FlowJAX agree with this one.)
+/// Each layer takes the shape the one before it gives (<see cref="Bijector.EventShape"/> of layer <c>i</c> =
+/// <see cref="Bijector.OutputShape"/> of layer <c>i - 1</c>), so reshaping layers such as <see cref="Squeeze"/> may sit inside.
 /// </summary>
 public sealed class Chain : Bijector
 {
     private readonly ModuleList<Bijector> layers;
 
     /// <summary>Creates a chain of the given layers, applied in order by <see cref="Bijector.Forward"/>.</summary>
-    /// <exception cref="ArgumentException">The list is empty, or the layers' event shapes or context widths disagree.</exception>
+    /// <exception cref="ArgumentException">The list is empty, a layer does not take the shape the one before it gives, or the context widths disagree.</exception>
     public Chain(params Bijector[] layers) : this((IEnumerable<Bijector>)layers) { }
 
     /// <summary>Creates a chain of the given layers, applied in order by <see cref="Bijector.Forward"/>.</summary>
-    /// <exception cref="ArgumentException">The list is empty, or the layers' event shapes or context widths disagree.</exception>
+    /// <exception cref="ArgumentException">The list is empty, a layer does not take the shape the one before it gives, or the context widths disagree.</exception>
     public Chain(IEnumerable<Bijector> layers) : this(new CheckedLayers(Checked(layers))) { }
 
-    private Chain(CheckedLayers layers) : base(nameof(Chain), layers.Items[0].EventShape, layers.Items.Max(l => l.ContextFeatures))
+    private Chain(CheckedLayers layers)
+        : base(nameof(Chain), layers.Items[0].EventShape, layers.Items[^1].OutputShape, layers.Items.Max(l => l.ContextFeatures))
     {
         this.layers = nn.ModuleList(layers.Items);
         RegisterComponents();
@@ -114,9 +117,10 @@ public sealed class Chain : Bijector
         for (int i = 0; i < list.Length; i++)
         {
             if (list[i] is null) throw new ArgumentException($"Layer {i} is null.", nameof(layers));
-            if (!list[i].EventShape.SequenceEqual(list[0].EventShape))
+            if (i > 0 && !list[i].EventShape.SequenceEqual(list[i - 1].OutputShape))
                 throw new ArgumentException(
-                    $"Layer {i} ({list[i].GetType().Name}) has event shape {Guard.Shape(list[i].EventShape)} but layer 0 has {Guard.Shape(list[0].EventShape)}.",
+                    $"Layer {i} ({list[i].GetType().Name}) has event shape {Guard.Shape(list[i].EventShape)} but layer {i - 1} ({list[i - 1].GetType().Name}) " +
+                    $"gives {Guard.Shape(list[i - 1].OutputShape)}; each layer must take the shape the one before it gives.",
                     nameof(layers));
         }
         var widths = list.Select(l => l.ContextFeatures).Where(c => c != 0).Distinct().ToArray();

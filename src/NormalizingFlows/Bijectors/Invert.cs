@@ -8,7 +8,8 @@ namespace NormalizingFlows.Bijectors;
 /// Swaps the directions of another bijector: Forward is the wrapped inverse and Inverse the wrapped forward.
 /// Forward: <c>y = g^-1(x)</c>; log-det: the wrapped inverse log-det.
 /// Inverse: <c>x = g(y)</c>; log-det: the wrapped forward log-det.
-/// An inverse autoregressive flow is <c>new Invert(maskedAutoregressive)</c>.
+/// An inverse autoregressive flow is <c>new Invert(maskedAutoregressive)</c>. The shapes swap too: the wrapped
+/// <see cref="Bijector.OutputShape"/> is this one's <see cref="Bijector.EventShape"/> (they differ only for reshaping layers such as <see cref="Squeeze"/>).
 /// </summary>
 public sealed class Invert : Bijector
 {
@@ -16,7 +17,7 @@ public sealed class Invert : Bijector
 
     /// <summary>Wraps <paramref name="bijector"/> with its directions swapped.</summary>
     public Invert(Bijector bijector)
-        : base(nameof(Invert), (bijector ?? throw new ArgumentNullException(nameof(bijector))).EventShape, bijector.ContextFeatures)
+        : base(nameof(Invert), (bijector ?? throw new ArgumentNullException(nameof(bijector))).OutputShape, bijector.EventShape, bijector.ContextFeatures)
     {
         inner = bijector;
         RegisterComponents();

@@ -1,11 +1,14 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using NormalizingFlows.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace NormalizingFlows.Distributions;
 
-/// <summary>The standard normal distribution <c>N(0, I)</c> on <c>features</c> dimensions (no parameters).</summary>
+/// <summary>The standard normal distribution <c>N(0, I)</c> on <c>features</c> dimensions, or on events of any shape
+/// such as images <c>[channels, height, width]</c> (no parameters).</summary>
 public sealed class StandardNormal : Distribution
 {
     private static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
@@ -14,16 +17,30 @@ public sealed class StandardNormal : Distribution
     private readonly Tensor anchor;
 
     /// <summary>Creates <c>N(0, I)</c> on <paramref name="features"/> dimensions.</summary>
-    public StandardNormal(int features) : base(nameof(StandardNormal), new[] { (long)features })
+    public StandardNormal(int features) : this(FeatureShape(features))
     {
-        Guard.Features(features, nameof(features));
+    }
+
+    /// <summary>Creates <c>N(0, I)</c> on images <c>[channels, height, width]</c>: every pixel of every channel independent.</summary>
+    /// <param name="channels">Image channels; at least 1.</param>
+    /// <param name="height">Image height; at least 1.</param>
+    /// <param name="width">Image width; at least 1.</param>
+    public StandardNormal(int channels, int height, int width) : this(ImageShape(channels, height, width))
+    {
+    }
+
+    /// <summary>Creates <c>N(0, I)</c> on events of the given shape.</summary>
+    /// <param name="eventShape">Shape of one event, e.g. <c>[features]</c> or <c>[channels, height, width]</c>; positive sizes.</param>
+    /// <exception cref="ArgumentException">The shape is empty or has a size below 1.</exception>
+    public StandardNormal(IReadOnlyList<long> eventShape) : base(nameof(StandardNormal), eventShape)
+    {
         anchor = torch.zeros(1).DetachFromDisposeScope();
         RegisterComponents();
     }
 
     /// <inheritdoc />
     protected internal override Tensor LogProbCore(Tensor x, Tensor? context) =>
-        x.square().sum(1).mul(-0.5).sub(EventSize * HalfLog2Pi);
+        x.reshape(x.shape[0], -1).square().sum(1).mul(-0.5).sub(EventSize * HalfLog2Pi);
 
     /// <inheritdoc />
     protected internal override (Tensor Samples, Tensor LogProb) SampleWithLogProbCore(long count, Tensor? context, Generator? generator)
@@ -34,5 +51,19 @@ public sealed class StandardNormal : Distribution
 
     /// <inheritdoc />
     protected internal override Tensor SampleCore(long count, Tensor? context, Generator? generator) =>
-        torch.randn(new[] { count, EventSize }, dtype: anchor.dtype, device: anchor.device, generator: generator);
+        torch.randn(EventShape.Prepend(count).ToArray(), dtype: anchor.dtype, device: anchor.device, generator: generator);
+
+    private static long[] FeatureShape(int features)
+    {
+        Guard.Features(features, nameof(features));
+        return new[] { (long)features };
+    }
+
+    private static long[] ImageShape(int channels, int height, int width)
+    {
+        Guard.Features(channels, nameof(channels));
+        Guard.Features(height, nameof(height));
+        Guard.Features(width, nameof(width));
+        return new long[] { channels, height, width };
+    }
 }

@@ -20,7 +20,10 @@ public sealed class BijectorPropertyTests
         var draws = torch.randn(testCase.BatchShape(Batch), dtype: ScalarType.Float64, generator: generator).mul(1.5);
         var context = testCase.ContextFeatures == 0 ? null
             : torch.randn(new long[] { Batch, testCase.ContextFeatures }, dtype: ScalarType.Float64, generator: generator);
-        return (bijector, testCase.BaseInput(draws), testCase.DataInput(draws), context, testCase);
+        // A reshaping bijector (a squeeze) takes data-side inputs of another shape: draw those separately.
+        var dataDraws = testCase.OutputShape is null ? draws
+            : torch.randn(testCase.OutputBatchShape(Batch), dtype: ScalarType.Float64, generator: generator).mul(1.5);
+        return (bijector, testCase.BaseInput(draws), testCase.DataInput(dataDraws), context, testCase);
     }
 
     private static void AssertClose(Tensor expected, Tensor actual, double tolerance, string what)
@@ -88,13 +91,13 @@ public sealed class BijectorPropertyTests
         var (bijector, x, data, context, testCase) = Setup(name);
         using var _ = bijector;
         var (y, forwardLogDet) = bijector.Forward(x, context);
-        Assert.Equal(x.shape, y.shape);
+        Assert.Equal(testCase.OutputBatchShape(Batch), y.shape);
         Assert.Equal(new[] { Batch }, forwardLogDet.shape);
         Assert.Equal(ScalarType.Float64, y.dtype);
         Assert.Equal(ScalarType.Float64, forwardLogDet.dtype);
         if (!testCase.HasInverse) return;
         var (z, inverseLogDet) = bijector.Inverse(data, context);
-        Assert.Equal(data.shape, z.shape);
+        Assert.Equal(testCase.BatchShape(Batch), z.shape);
         Assert.Equal(new[] { Batch }, inverseLogDet.shape);
     }
 

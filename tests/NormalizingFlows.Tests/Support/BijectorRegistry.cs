@@ -21,8 +21,15 @@ public sealed record BijectorCase(string Name, Func<Generator, Bijector> Create,
     /// <see cref="Features"/> is then the flattened size (the product of this shape).</summary>
     public IReadOnlyList<long>? EventShape { get; init; }
 
+    /// <summary>Data-side event shape (what Forward returns and Inverse takes) for bijectors that reshape (a squeeze); null when it
+    /// equals the base-side shape (<see cref="EventShape"/>, or <c>[Features]</c>).</summary>
+    public IReadOnlyList<long>? OutputShape { get; init; }
+
     /// <summary>The shape of a batch of <paramref name="batch"/> events: <c>[batch, ...EventShape]</c>, or <c>[batch, Features]</c>.</summary>
     public long[] BatchShape(long batch) => new[] { batch }.Concat(EventShape ?? new long[] { Features }).ToArray();
+
+    /// <summary>The shape of a batch on the data side: <c>[batch, ...OutputShape]</c>, or <see cref="BatchShape"/> when the bijector does not reshape.</summary>
+    public long[] OutputBatchShape(long batch) => OutputShape is null ? BatchShape(batch) : new[] { batch }.Concat(OutputShape).ToArray();
 
     /// <summary>The event shape with its last size one larger: a wrong shape for the shape-error tests.</summary>
     public long[] WrongBatchShape(long batch)
