@@ -100,6 +100,10 @@ public sealed class Flow : Distribution
     {
         ArgumentNullException.ThrowIfNull(baseDistribution);
         ArgumentNullException.ThrowIfNull(bijector);
+        if (!bijector.OutputShape.SequenceEqual(bijector.EventShape))
+            throw new ArgumentException(
+                $"A flow's bijector must keep the event shape from base to data; this one maps {Guard.Shape(bijector.EventShape)} to {Guard.Shape(bijector.OutputShape)}. " +
+                "Undo a reshaping layer inside the chain (e.g. follow a Squeeze by new Invert(new Squeeze(...))).", nameof(bijector));
         if (!baseDistribution.EventShape.SequenceEqual(bijector.EventShape))
             throw new ArgumentException(
                 $"The base distribution has event shape {Guard.Shape(baseDistribution.EventShape)} but the bijector has {Guard.Shape(bijector.EventShape)}; they must match.",

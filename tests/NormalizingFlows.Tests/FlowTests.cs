@@ -11,6 +11,18 @@ namespace NormalizingFlows.Tests;
 public sealed class FlowTests
 {
     [Fact]
+    public void Should_Reject_A_Bijector_That_Changes_The_Event_Shape()
+    {
+        using var squeeze = new Squeeze(1, 4, 4);
+        var error = Assert.Throws<ArgumentException>(() => new Flow(new StandardNormal(4, 2, 2), squeeze));
+        Assert.Equal("bijector", error.ParamName);
+        Assert.Contains("[4, 2, 2] to [1, 4, 4]", error.Message);
+        using var roundTrip = new Chain(new Invert(new Squeeze(1, 4, 4)), new Squeeze(1, 4, 4));
+        using var flow = new Flow(new StandardNormal(1, 4, 4), roundTrip);
+        Assert.Equal(new long[] { 1, 4, 4 }, flow.EventShape);
+    }
+
+    [Fact]
     public void Should_Be_Identity_With_Zero_LogDet_When_Fresh_RealNvp()
     {
         using var scope = torch.NewDisposeScope();
