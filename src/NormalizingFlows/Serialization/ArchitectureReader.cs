@@ -56,7 +56,7 @@ public sealed class ArchitectureReader
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
         {
-            throw Error(obj, $"cannot build a {typeName}: {e.Message}", e);
+            throw Error(obj, $"cannot build the {typeName}: {e.Message}", e);
         }
         if (built is T part) return part;
         (built as IDisposable)?.Dispose();
