@@ -37,7 +37,9 @@ public static class ModelFile
     /// <param name="device">Where to put the model; null for the CPU.</param>
     /// <returns>The model, in the dtype it was saved in, in evaluation mode.</returns>
     /// <remarks>Loading does not draw from TorchSharp's global random generator: the model's parts are built with a private
-    /// generator and the saved weights then replace their initial values.</remarks>
+    /// generator and the saved weights then replace their initial values. (TorchSharp's own layers, such as the linear layers
+    /// of an <see cref="Conditioners.Mlp"/>, draw from the global generator in their constructors; its state is saved before
+    /// the model is built and restored after, so another thread drawing from it during a load could see the restored state.)</remarks>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
     /// <exception cref="ModelFileException">The file cannot be read as a model (the message says why).</exception>
     public static Distribution Load(string path, Device? device = null) => LoadModule<Distribution>(path, device);
@@ -151,6 +153,7 @@ public static class ModelFile
         var architecture = archive.ReadArchitecture();
         var dtype = ParseDType(path, architecture);
         var weights = archive.Read(ModelArchive.WeightsEntry);
+        CheckKind<T>(path, architecture["model"]!);
         T model;
         using (var generator = new Generator(0))
         {
@@ -179,6 +182,18 @@ public static class ModelFile
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Rejects a file whose model is of another kind than <typeparamref name="T"/> before anything is built.</summary>
+    private static void CheckKind<T>(string path, JsonNode model)
+    {
+        string? typeName = (model["type"] as JsonValue)?.TryGetValue<string>(out var n) == true ? n : null;
+        var entry = typeName is null ? null : ModelRegistry.Find(typeName);
+        if (entry is null || typeof(T).IsAssignableFrom(entry.Type)) return;   // unknown types are reported where they are built
+        string kind = new[] { typeof(Flow), typeof(Distribution), typeof(Bijector), typeof(Conditioner) }
+            .FirstOrDefault(k => k.IsAssignableFrom(entry.Type))?.Name ?? "model part";
+        string hint = typeof(Distribution).IsAssignableFrom(entry.Type) ? " Load it with ModelFile.Load, which returns any distribution." : "";
+        throw new ModelFileException(path, $"it holds a {typeName} (a {kind}), not a {typeof(T).Name}.{hint}");
     }
 
     private static void CopyWeights(string path, nn.Module model, byte[] weights)

@@ -198,7 +198,7 @@ public sealed class ModelFileErrorTests : IDisposable
     public void Should_Say_Which_Kind_Of_Model_It_Holds_When_Loading_A_Flow_From_A_Distribution_File()
     {
         using (var normal = new StandardNormal(2)) normal.Save(path);
-        AssertLoadFails("expected a Flow", "found a StandardNormal");
+        AssertLoadFails("it holds a StandardNormal (a Distribution), not a Flow", "ModelFile.Load");
         using var loaded = ModelFile.Load(path);
         Assert.IsType<StandardNormal>(loaded);
     }
@@ -209,9 +209,17 @@ public sealed class ModelFileErrorTests : IDisposable
         using (var chain = new Chain(new LuLinear(2), Permutation.Reverse(2))) ModelFile.Save(chain, path);
         var error = Assert.Throws<ModelFileException>(() => ModelFile.Load(path));
         Assert.StartsWith(path + ": ", error.Message);
-        Assert.Contains("expected a Distribution", error.Message);
+        Assert.Contains("it holds a Chain (a Bijector), not a Distribution", error.Message);
+        Assert.Throws<ModelFileException>(() => Flow.Load(path));
         using var bijector = ModelFile.LoadModule<Bijector>(path);
         Assert.IsType<Chain>(bijector);
+    }
+
+    [Fact]
+    public void Should_Say_What_Was_Expected_When_A_Part_Is_Of_The_Wrong_Kind()
+    {
+        ModelFiles.EditArchitecture(path, root => root["model"]!["base"] = new JsonObject { ["type"] = "LuLinear", ["features"] = 2, ["outputOrder"] = null });
+        AssertLoadFails("$.model.base", "expected a Distribution here; found a LuLinear");
     }
 
     [Fact]

@@ -144,6 +144,36 @@ public sealed class ModelFileRoundTripTests
     }
 
     [Fact]
+    public void Should_Give_Identical_Outputs_When_Image_Layers_And_Fixed_Layers_Are_Saved_And_Loaded()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var generator = new Generator(6);
+        var image = new long[] { 2, 3, 2 };
+        using var chain = new Chain(new ActNorm(2, 3, 2), new InvertibleConv1x1(2, 3, 2, luDecomposed: true, generator),
+            new InvertibleConv1x1(2, 3, 2, luDecomposed: false, generator), new ElementwiseAffine(image), new LearnableLeakyRelu(image, perFeature: true),
+            new Scale(image), new Shift(image), new Tanh(image), new Invert(new Sigmoid(image)));
+        using var data = torch.rand(new long[] { 32, 2, 3, 2 }, generator: generator).mul(0.8).add(0.1);
+        chain.train();
+        using (torch.no_grad()) chain.Inverse(data);
+        chain.to(ScalarType.Float64);
+        ModelFiles.Perturb(chain, size: 0.05);
+        chain.eval();
+        using var loaded = ModelFile.FromBytes<Bijector>(ModelFile.ToBytes(chain));
+        Assert.True(loaded.modules().OfType<ActNorm>().Single().IsInitialized);
+        var x = data.to(ScalarType.Float64);
+        var (y, logDet) = chain.Inverse(x);
+        var (loadedY, loadedLogDet) = loaded.Inverse(x);
+        Assert.True(ModelFiles.Identical(y, loadedY) && ModelFiles.Identical(logDet, loadedLogDet), "Image layers differ after loading.");
+
+        using var fixedChain = new Chain(new Scale(new[] { 0.5, 2.0 }), new Shift(new[] { 1.5, -0.25 }), new LeakyRelu(2, slope: 0.3));
+        using var loadedFixed = ModelFile.FromBytes<Chain>(ModelFile.ToBytes(fixedChain));
+        Assert.False(((Scale)loadedFixed.Layers[0]).IsLearnable);
+        Assert.Empty(loadedFixed.parameters());
+        var points = torch.randn(new long[] { 8, 2 }, generator: generator);
+        Assert.True(ModelFiles.Identical(fixedChain.Forward(points).Output, loadedFixed.Forward(points).Output));
+    }
+
+    [Fact]
     public void Should_Keep_The_Box_Edges_When_A_BoxUniform_Is_Saved_And_Loaded()
     {
         using var scope = torch.NewDisposeScope();
