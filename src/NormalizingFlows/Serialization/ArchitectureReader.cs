@@ -22,7 +22,7 @@ public sealed class ArchitectureReader
     public string FilePath { get; }
 
     /// <summary>A private generator for constructors that draw random initial values (the saved weights replace them), so that
-    /// loading never draws from TorchSharp's global generator.</summary>
+    /// loading never draws from TorchSharp's global generator. Valid only while the model is being built: do not keep it.</summary>
     public Generator Generator { get; }
 
     /// <summary>Builds the part described at <paramref name="node"/>[<paramref name="property"/>].</summary>

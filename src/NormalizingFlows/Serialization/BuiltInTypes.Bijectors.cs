@@ -76,6 +76,7 @@ internal static partial class BuiltInTypes
                 if (shape.Length != 3) throw r.Error(n, $"InvertibleConv1x1 takes an event shape [channels, height, width]; found {shape.Length} dimensions.");
                 return new InvertibleConv1x1(shape[0], shape[1], shape[2], r.Get<bool>(n, "luDecomposed"), r.Generator);
             });
+        // The block's Hutchinson-probe generator is not saved: a loaded block restarts it from its seed (as a fresh block does).
         ModelRegistry.Register<ResidualBlock>(nameof(ResidualBlock),
             b => new JsonObject
             {
