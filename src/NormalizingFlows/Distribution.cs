@@ -1,7 +1,10 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.IO;
+using System.Text.Json.Nodes;
 using NormalizingFlows.Internal;
+using NormalizingFlows.Serialization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -85,6 +88,21 @@ public abstract class Distribution : nn.Module
         var (samples, logProb) = SampleWithLogProbCore(count, context, generator);
         return scope.MoveToOuter(samples, logProb);
     }
+
+    /// <summary>
+    /// Saves this model (its architecture as readable JSON and its weights: every parameter and buffer) to one file, from which
+    /// <see cref="Flow.Load"/> or <see cref="ModelFile.Load"/> rebuilds it without the code that built it.
+    /// </summary>
+    /// <param name="path">The file to create or replace; <see cref="ModelFile.Extension"/> (<c>.nflow</c>) is the suggested extension.</param>
+    /// <param name="metadata">Any JSON object to keep with the model (training settings, data description, ...); read it back with
+    /// <see cref="ModelFile.ReadMetadata"/>. A copy is saved.</param>
+    /// <remarks>The write is atomic: the file appears complete or not at all, and an error (or a crash) mid-save leaves a previous
+    /// file at <paramref name="path"/> as it was. Every part of the model must be registered in <see cref="ModelRegistry"/>; all of
+    /// the library's types are. The file format is described at <see cref="ModelFile"/>.</remarks>
+    /// <exception cref="NotSupportedException">A part of the model is of a type not registered in <see cref="ModelRegistry"/> (the
+    /// message names it and says how to register it); nothing is written.</exception>
+    /// <exception cref="IOException">The file cannot be written.</exception>
+    public void Save(string path, JsonObject? metadata = null) => ModelFile.Save(this, path, metadata);
 
     private void CheckSampleContext(long count, Tensor? context)
     {

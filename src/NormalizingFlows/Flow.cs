@@ -2,7 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using NormalizingFlows.Bijectors;
+using System.IO;
 using NormalizingFlows.Internal;
+using NormalizingFlows.Serialization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -34,6 +36,17 @@ public sealed class Flow : Distribution
         this.bijector = bijector;
         RegisterComponents();
     }
+
+    /// <summary>Loads a flow saved with <see cref="Distribution.Save"/>: rebuilds its architecture and copies its weights.</summary>
+    /// <param name="path">The model file.</param>
+    /// <param name="device">Where to put the flow; null for the CPU.</param>
+    /// <returns>The flow, in the dtype it was saved in, in evaluation mode (call <c>train()</c> to train it further).</returns>
+    /// <remarks>Loading does not draw from TorchSharp's global random generator. A file holding a distribution that is not a flow
+    /// (a base distribution saved alone) loads with <see cref="ModelFile.Load"/>.</remarks>
+    /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
+    /// <exception cref="ModelFileException">The file cannot be read as a flow: it holds another kind of model, or is not a model file,
+    /// is truncated or corrupt, comes from a newer format version, or its weights do not fit its architecture (the message says which).</exception>
+    public static Flow Load(string path, Device? device = null) => ModelFile.LoadModule<Flow>(path, device);
 
     /// <summary>The base distribution <c>p(z)</c>.</summary>
     public Distribution Base => @base;

@@ -26,6 +26,7 @@ public sealed class LuLinear : Bijector
     private readonly Tensor identity;
     private readonly Tensor? permutation;
     private readonly Tensor? inversePermutation;
+    private readonly long[]? outputOrder;
 
     /// <summary>Creates an LU linear layer that starts as the identity.</summary>
     /// <param name="features">Number of features.</param>
@@ -45,7 +46,8 @@ public sealed class LuLinear : Bijector
                 throw new ArgumentException($"Expected a permutation of {features} features; got one of {checkedOrder.Order.Count}.", nameof(permutation));
             var inverse = new long[features];
             for (int i = 0; i < features; i++) inverse[checkedOrder.Order[i]] = i;
-            this.permutation = torch.tensor(checkedOrder.Order.ToArray(), dtype: ScalarType.Int64).DetachFromDisposeScope();
+            outputOrder = checkedOrder.Order.ToArray();
+            this.permutation = torch.tensor(outputOrder, dtype: ScalarType.Int64).DetachFromDisposeScope();
             inversePermutation = torch.tensor(inverse, dtype: ScalarType.Int64).DetachFromDisposeScope();
             checkedOrder.Dispose();
         }
@@ -59,6 +61,9 @@ public sealed class LuLinear : Bijector
         using var order = torch.randperm(features, ScalarType.Int64, generator: generator);
         return new LuLinear(features, order.data<long>().ToArray());
     }
+
+    /// <summary>The order of the outputs given to the constructor (<c>y[i] = (LUx + b)[OutputOrder[i]]</c>), or null for none.</summary>
+    internal IReadOnlyList<long>? OutputOrder => outputOrder;
 
     /// <summary>The weight matrix <c>L U</c> (without the permutation), detached from autograd.</summary>
     public Tensor Weight()

@@ -90,8 +90,12 @@ public sealed class ResidualBlock : Bijector
         for (int i = 0; i < linears.Length; i++) linears[i] = new SpectralNormLinear(widths[i], widths[i + 1], generator);
         layers = nn.ModuleList(linears);
         probes = new Generator((ulong)estimatorSeed);
+        EstimatorSeed = estimatorSeed;
         RegisterComponents();
     }
+
+    /// <summary>The seed of the block's own generator for the Hutchinson probes, as given to the constructor.</summary>
+    internal long EstimatorSeed { get; }
 
     /// <summary>Hidden widths of <c>g</c>.</summary>
     public IReadOnlyList<int> HiddenFeatures { get; }

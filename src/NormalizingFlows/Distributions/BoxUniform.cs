@@ -30,6 +30,8 @@ public sealed class BoxUniform : Distribution
         var lo = low.ToArray();
         var hi = high.ToArray();
         logVolume = lo.Zip(hi, (a, b) => Math.Log(b - a)).Sum();
+        LowValues = lo;
+        HighValues = hi;
         this.low = torch.tensor(lo.Select(v => (float)v).ToArray()).DetachFromDisposeScope();
         this.high = torch.tensor(hi.Select(v => (float)v).ToArray()).DetachFromDisposeScope();
         RegisterComponents();
@@ -44,6 +46,12 @@ public sealed class BoxUniform : Distribution
         Guard.Features(features, nameof(features));
         return new BoxUniform(Enumerable.Repeat(low, features).ToArray(), Enumerable.Repeat(high, features).ToArray());
     }
+
+    /// <summary>The lower edges as given to the constructor.</summary>
+    internal IReadOnlyList<double> LowValues { get; }
+
+    /// <summary>The upper edges as given to the constructor.</summary>
+    internal IReadOnlyList<double> HighValues { get; }
 
     /// <summary>The lower edges (a copy the caller owns).</summary>
     public Tensor Low => Snapshot.Copy(low);

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using NormalizingFlows.Serialization;
 using NormalizingFlows.Tests.Support;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -193,6 +194,42 @@ public sealed class BijectorPropertyTests
         var error = Assert.Throws<ArgumentException>(() => bijector.Forward(x, wrong));
         Assert.Contains($"[{Batch}, {width}]", error.Message);
         Assert.Contains($"[{Batch}, {width + 2}]", error.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(BijectorRegistry.Names), MemberType = typeof(BijectorRegistry))]
+    public void Should_Give_Identical_Outputs_And_LogDets_When_Saved_And_Loaded(string name)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (bijector, x, data, context, testCase) = Setup(name);
+        using var _ = bijector;
+        using var loaded = ModelFile.FromBytes<Bijector>(ModelFile.ToBytes(bijector), name);
+        Assert.Equal(bijector.GetType(), loaded.GetType());
+        Assert.False(loaded.training, "A loaded bijector should be in evaluation mode.");
+        var state = loaded.state_dict();
+        Assert.Equal(bijector.state_dict().Keys.Order(), state.Keys.Order());
+        foreach (var (key, tensor) in bijector.state_dict())
+        {
+            Assert.Equal(tensor.dtype, state[key].dtype);
+            Assert.True(tensor.eq(state[key]).all().item<bool>(), $"State tensor '{key}' differs after loading.");
+        }
+        var (y, forwardLogDet) = bijector.Forward(x, context);
+        var (loadedY, loadedForwardLogDet) = loaded.Forward(x, context);
+        AssertIdentical(y, loadedY, "forward output");
+        AssertIdentical(forwardLogDet, loadedForwardLogDet, "forward log-det");
+        if (!testCase.HasInverse) return;
+        var (z, inverseLogDet) = bijector.Inverse(data, context);
+        var (loadedZ, loadedInverseLogDet) = loaded.Inverse(data, context);
+        AssertIdentical(z, loadedZ, "inverse output");
+        AssertIdentical(inverseLogDet, loadedInverseLogDet, "inverse log-det");
+    }
+
+    private static void AssertIdentical(Tensor expected, Tensor actual, string what)
+    {
+        Assert.Equal(ScalarType.Float64, actual.dtype);
+        Assert.Equal(expected.shape, actual.shape);
+        double error = expected.sub(actual).abs().max().ToDouble();
+        Assert.True(expected.eq(actual).all().item<bool>(), $"{what} differs after saving and loading: max abs difference {error:E3}.");
     }
 
     [Fact]

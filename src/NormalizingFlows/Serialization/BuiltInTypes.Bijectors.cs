@@ -1,0 +1,119 @@
+using System.Linq;
+using System.Text.Json.Nodes;
+using NormalizingFlows.Bijectors;
+using NormalizingFlows.Conditioners;
+
+namespace NormalizingFlows.Serialization;
+
+internal static partial class BuiltInTypes
+{
+    private static void RegisterBijectors()
+    {
+        ModelRegistry.Register<Chain>(nameof(Chain),
+            (chain, w) => new JsonObject { ["layers"] = Describe(w, chain.Layers) },
+            (n, r) => Parts.Build(parts => new Chain(BuildAll<Bijector>(r, n, "layers").Select(parts.Add).ToArray())));
+        ModelRegistry.Register<Invert>(nameof(Invert),
+            (invert, w) => new JsonObject { ["inner"] = w.Describe(invert.Inner) },
+            (n, r) => Parts.Build(parts => new Invert(parts.Add(r.Build<Bijector>(n, "inner")))));
+        ModelRegistry.Register<Permutation>(nameof(Permutation),
+            p => new JsonObject { ["order"] = Array(p.Order) },
+            (n, r) => new Permutation(r.GetArray<long>(n, "order")));
+        ModelRegistry.Register<LuLinear>(nameof(LuLinear),
+            l => new JsonObject { ["features"] = l.EventShape[0], ["outputOrder"] = l.OutputOrder is null ? null : Array(l.OutputOrder) },
+            (n, r) => new LuLinear(r.Get<int>(n, "features"), r.GetArrayOrNull<long>(n, "outputOrder")));
+        ModelRegistry.Register<Coupling>(nameof(Coupling),
+            (c, w) => new JsonObject { ["mask"] = Array(c.Mask), ["conditioner"] = w.Describe(c.Conditioner), ["transform"] = w.Describe(c.Transform) },
+            (n, r) => Parts.Build(parts => new Coupling(r.GetArray<bool>(n, "mask"),
+                parts.Add(r.Build<Conditioner>(n, "conditioner")), parts.Add(r.Build<IElementwiseTransform>(n, "transform")))));
+        ModelRegistry.Register<MaskedAutoregressive>(nameof(MaskedAutoregressive),
+            (m, w) => new JsonObject { ["made"] = w.Describe(m.Made), ["transform"] = w.Describe(m.Transform) },
+            (n, r) => Parts.Build(parts => new MaskedAutoregressive(parts.Add(r.Build<Made>(n, "made")), parts.Add(r.Build<IElementwiseTransform>(n, "transform")))));
+        ModelRegistry.Register<ActNorm>(nameof(ActNorm),
+            a => new JsonObject { ["eventShape"] = Array(a.EventShape) },
+            (n, r) =>
+            {
+                var shape = r.GetArray<long>(n, "eventShape").Select(d => Int32(d, r, n)).ToArray();
+                return shape.Length switch
+                {
+                    1 => new ActNorm(shape[0]),
+                    3 => new ActNorm(shape[0], shape[1], shape[2]),
+                    _ => throw r.Error(n, $"ActNorm takes an event shape [features] or [channels, height, width]; found {shape.Length} dimensions."),
+                };
+            });
+        ModelRegistry.Register<BatchNorm>(nameof(BatchNorm),
+            b => new JsonObject { ["features"] = b.EventShape[0], ["momentum"] = b.Momentum, ["epsilon"] = b.Epsilon },
+            (n, r) => new BatchNorm(r.Get<int>(n, "features"), r.Get<double>(n, "momentum"), r.Get<double>(n, "epsilon")));
+        ModelRegistry.Register<ElementwiseAffine>(nameof(ElementwiseAffine), b => Shape(b), (n, r) => new ElementwiseAffine(Shape(r, n)));
+        ModelRegistry.Register<Exp>(nameof(Exp), b => Shape(b), (n, r) => new Exp(Shape(r, n)));
+        ModelRegistry.Register<Softplus>(nameof(Softplus), b => Shape(b), (n, r) => new Softplus(Shape(r, n)));
+        ModelRegistry.Register<Sigmoid>(nameof(Sigmoid), b => Shape(b), (n, r) => new Sigmoid(Shape(r, n)));
+        ModelRegistry.Register<Logit>(nameof(Logit), b => Shape(b), (n, r) => new Logit(Shape(r, n)));
+        ModelRegistry.Register<Tanh>(nameof(Tanh), b => Shape(b), (n, r) => new Tanh(Shape(r, n)));
+        ModelRegistry.Register<LeakyRelu>(nameof(LeakyRelu),
+            b => new JsonObject { ["eventShape"] = Array(b.EventShape), ["slope"] = b.Slope },
+            (n, r) => new LeakyRelu(Shape(r, n), r.Get<double>(n, "slope")));
+        ModelRegistry.Register<LearnableLeakyRelu>(nameof(LearnableLeakyRelu),
+            b => new JsonObject { ["eventShape"] = Array(b.EventShape), ["minimumSlope"] = b.MinimumSlope, ["perFeature"] = b.PerFeature },
+            (n, r) => new LearnableLeakyRelu(Shape(r, n), minimumSlope: r.Get<double>(n, "minimumSlope"), perFeature: r.Get<bool>(n, "perFeature")));
+        // A fixed scale or shift is a buffer of one value per feature; its values come with the weights.
+        ModelRegistry.Register<Scale>(nameof(Scale),
+            b => new JsonObject { ["eventShape"] = Array(b.EventShape), ["learnable"] = b.IsLearnable },
+            (n, r) => r.Get<bool>(n, "learnable") ? new Scale(Shape(r, n)) : new Scale(Enumerable.Repeat(1.0, FlatFeatures(r, n)).ToArray()));
+        ModelRegistry.Register<Shift>(nameof(Shift),
+            b => new JsonObject { ["eventShape"] = Array(b.EventShape), ["learnable"] = b.IsLearnable },
+            (n, r) => r.Get<bool>(n, "learnable") ? new Shift(Shape(r, n)) : new Shift(new double[FlatFeatures(r, n)]));
+        ModelRegistry.Register<Planar>(nameof(Planar),
+            b => new JsonObject { ["features"] = b.EventShape[0] },
+            (n, r) => new Planar(r.Get<int>(n, "features"), r.Generator));
+        ModelRegistry.Register<Radial>(nameof(Radial),
+            b => new JsonObject { ["features"] = b.EventShape[0] },
+            (n, r) => new Radial(r.Get<int>(n, "features"), r.Generator));
+        ModelRegistry.Register<InvertibleConv1x1>(nameof(InvertibleConv1x1),
+            b => new JsonObject { ["eventShape"] = Array(b.EventShape), ["luDecomposed"] = b.LuDecomposed },
+            (n, r) =>
+            {
+                var shape = r.GetArray<long>(n, "eventShape").Select(d => Int32(d, r, n)).ToArray();
+                if (shape.Length != 3) throw r.Error(n, $"InvertibleConv1x1 takes an event shape [channels, height, width]; found {shape.Length} dimensions.");
+                return new InvertibleConv1x1(shape[0], shape[1], shape[2], r.Get<bool>(n, "luDecomposed"), r.Generator);
+            });
+        // The block's Hutchinson-probe generator is not saved: a loaded block restarts it from its seed (as a fresh block does).
+        ModelRegistry.Register<ResidualBlock>(nameof(ResidualBlock),
+            b => new JsonObject
+            {
+                ["features"] = b.EventShape[0],
+                ["hiddenFeatures"] = Array(b.HiddenFeatures),
+                ["lipschitzCoefficient"] = b.LipschitzCoefficient,
+                ["activation"] = b.Activation.ToString(),
+                ["logDet"] = b.LogDet.ToString(),
+                ["estimatorSeed"] = b.EstimatorSeed,
+                ["seriesTerms"] = b.SeriesTerms,
+                ["trainingPowerIterations"] = b.TrainingPowerIterations,
+                ["evaluationPowerIterations"] = b.EvaluationPowerIterations,
+                ["inverseTolerance"] = b.InverseTolerance,
+                ["inverseMaxIterations"] = b.InverseMaxIterations,
+            },
+            (n, r) => Parts.Build(parts =>
+            {
+                var block = parts.Add(new ResidualBlock(r.Get<int>(n, "features"), r.GetArray<int>(n, "hiddenFeatures"), r.Get<double>(n, "lipschitzCoefficient"),
+                    r.GetEnum<Activation>(n, "activation"), r.GetEnum<ResidualLogDet>(n, "logDet"), r.Generator, r.Get<long>(n, "estimatorSeed")));
+                block.SeriesTerms = r.Get<int>(n, "seriesTerms");
+                block.TrainingPowerIterations = r.Get<int>(n, "trainingPowerIterations");
+                block.EvaluationPowerIterations = r.Get<int>(n, "evaluationPowerIterations");
+                block.InverseTolerance = r.Get<double>(n, "inverseTolerance");
+                block.InverseMaxIterations = r.Get<int>(n, "inverseMaxIterations");
+                return block;
+            }));
+    }
+
+    private static JsonObject Shape(Bijector bijector) => new() { ["eventShape"] = Array(bijector.EventShape) };
+
+    private static long[] Shape(ArchitectureReader reader, JsonObject node) => reader.GetArray<long>(node, "eventShape");
+
+    /// <summary>The width of a flat event shape <c>[features]</c> (fixed scales and shifts have only that form).</summary>
+    private static int FlatFeatures(ArchitectureReader reader, JsonObject node)
+    {
+        var shape = Shape(reader, node);
+        if (shape.Length != 1) throw reader.Error(node, $"a fixed (not learnable) layer takes an event shape [features]; found {shape.Length} dimensions.");
+        return Int32(shape[0], reader, node);
+    }
+}

@@ -1,0 +1,194 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace NormalizingFlows.Serialization;
+
+/// <summary>
+/// The layout of a model file: a zip archive with <c>architecture.json</c> (the format header and the model's description)
+/// and <c>weights.bin</c> (its state dictionary as a <see cref="TensorBlob"/>, stored uncompressed), plus any further entries
+/// a caller adds (a training checkpoint's optimizer state, for instance). Every entry read is checked against the CRC-32
+/// recorded in the archive, and every failure becomes a <see cref="ModelFileException"/> naming the file and the problem.
+/// </summary>
+internal sealed class ModelArchive : IDisposable
+{
+    /// <summary>The entry with the format header and the model's description.</summary>
+    public const string ArchitectureEntry = "architecture.json";
+
+    /// <summary>The entry with the model's parameters and buffers.</summary>
+    public const string WeightsEntry = "weights.bin";
+
+    /// <summary>The value of <c>"format"</c> in <c>architecture.json</c>.</summary>
+    public const string FormatName = "nflows-model";
+
+    /// <summary>The format version this library writes, and the newest it reads.</summary>
+    public const int FormatVersion = 1;
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    private readonly ZipArchive zip;
+
+    private ModelArchive(ZipArchive zip, string filePath)
+    {
+        this.zip = zip;
+        FilePath = filePath;
+    }
+
+    /// <summary>The file (or display name) errors refer to.</summary>
+    public string FilePath { get; }
+
+    /// <summary>The names of the archive's entries, in archive order.</summary>
+    public IReadOnlyList<string> EntryNames => zip.Entries.Select(e => e.FullName).ToArray();
+
+    /// <summary>Opens a model file for reading.</summary>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="ModelFileException">The file is not a zip archive, or is truncated.</exception>
+    public static ModelArchive Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such model file.", path);
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        try
+        {
+            return Open(stream, path);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens a model archive held in a seekable stream, which the archive then owns.</summary>
+    /// <param name="stream">The archive's bytes.</param>
+    /// <param name="filePath">The name errors refer to.</param>
+    public static ModelArchive Open(Stream stream, string filePath)
+    {
+        Span<byte> signature = stackalloc byte[4];
+        int read = stream.ReadAtLeast(signature, 4, throwOnEndOfStream: false);
+        stream.Position = 0;
+        if (read < 4 || signature[0] != (byte)'P' || signature[1] != (byte)'K')
+            throw new ModelFileException(filePath,
+                $"not a NormalizingFlows model file: it is not a zip archive (a model file is a zip archive holding {ArchitectureEntry} and {WeightsEntry}).");
+        try
+        {
+            return new ModelArchive(new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: false), filePath);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ModelFileException(filePath,
+                $"the file is truncated or damaged: its zip directory cannot be read ({e.Message}). Was it copied or written only in part?", e);
+        }
+    }
+
+    /// <summary>Whether the archive has an entry of this name.</summary>
+    public bool Contains(string name) => zip.GetEntry(name) is not null;
+
+    /// <summary>The bytes of an entry, checked against its recorded length and CRC-32.</summary>
+    /// <exception cref="ModelFileException">There is no such entry, or it is corrupt.</exception>
+    public byte[] Read(string name)
+    {
+        var entry = zip.GetEntry(name) ?? throw new ModelFileException(FilePath,
+            $"it has no {name} entry, so it is not a NormalizingFlows model file (or not a complete one); it has: {Describe(EntryNames)}.");
+        byte[] data;
+        try
+        {
+            using var source = entry.Open();
+            using var buffer = new MemoryStream(checked((int)Math.Max(0, entry.Length)));
+            source.CopyTo(buffer);
+            data = buffer.ToArray();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ModelFileException(FilePath, $"the entry {name} is corrupt: it cannot be decompressed or fails its checksum ({e.Message}).", e);
+        }
+        if (data.LongLength != entry.Length)
+            throw new ModelFileException(FilePath, $"the entry {name} is corrupt: it holds {data.LongLength} bytes but the archive records {entry.Length}.");
+        uint crc = Crc32.Compute(data);
+        if (crc != entry.Crc32)
+            throw new ModelFileException(FilePath,
+                $"the entry {name} is corrupt: its CRC-32 checksum is {crc:X8} but the archive records {entry.Crc32:X8}; the file was damaged after it was written.");
+        return data;
+    }
+
+    /// <summary>Reads <c>architecture.json</c> and checks its header: the format name and a version this library reads.</summary>
+    /// <exception cref="ModelFileException">The entry is missing, corrupt, not valid JSON, or not of this format or version.</exception>
+    public JsonObject ReadArchitecture()
+    {
+        var bytes = Read(ArchitectureEntry);
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(bytes);
+        }
+        catch (JsonException e)
+        {
+            string where = e.LineNumber is long line ? $" at line {line + 1}, byte {(e.BytePositionInLine ?? 0) + 1}" : "";
+            throw new ModelFileException(FilePath, $"{ArchitectureEntry} is not valid JSON{where}: {e.Message}", e);
+        }
+        if (root is not JsonObject architecture)
+            throw new ModelFileException(FilePath, $"{ArchitectureEntry} must hold a JSON object; it holds {root?.ToJsonString() ?? "null"}.");
+        string? format = (architecture["format"] as JsonValue)?.TryGetValue<string>(out var f) == true ? f : null;
+        if (format != FormatName)
+            throw new ModelFileException(FilePath,
+                $"not a NormalizingFlows model file: {ArchitectureEntry} has format {(format is null ? "(none)" : $"'{format}'")}, expected '{FormatName}'.");
+        if (architecture["formatVersion"] is not JsonValue versionValue || !versionValue.TryGetValue<int>(out int version) || version < 1)
+            throw new ModelFileException(FilePath, $"{ArchitectureEntry} has no valid formatVersion (a positive integer); found {architecture["formatVersion"]?.ToJsonString() ?? "none"}.");
+        if (version > FormatVersion)
+        {
+            string writer = (architecture["libraryVersion"] as JsonValue)?.TryGetValue<string>(out var v) == true ? $" by NormalizingFlows {v}" : "";
+            throw new ModelFileException(FilePath,
+                $"it was written in model-file format version {version}{writer}, newer than this library (NormalizingFlows {LibraryVersion}) reads: " +
+                $"versions up to {FormatVersion}. Update NormalizingFlows to load it.");
+        }
+        if (architecture["model"] is not JsonObject)
+            throw new ModelFileException(FilePath, $"{ArchitectureEntry} has no \"model\" object describing the model.");
+        return architecture;
+    }
+
+    /// <summary>Writes a model archive.</summary>
+    /// <param name="stream">Where to write (left open).</param>
+    /// <param name="architecture">The content of <c>architecture.json</c>.</param>
+    /// <param name="weights">The content of <c>weights.bin</c>.</param>
+    /// <param name="writeEntries">Optionally writes further entries: it gets a function that opens a new entry by name (dispose
+    /// each stream before opening the next). Names must differ from the two entries above.</param>
+    public static void Write(Stream stream, JsonObject architecture, byte[] weights, Action<Func<string, Stream>>? writeEntries)
+    {
+        using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+        using (var entry = zip.CreateEntry(ArchitectureEntry, CompressionLevel.Optimal).Open())
+            JsonSerializer.Serialize(entry, architecture, Indented);
+        // Weights compress poorly; stored, they load without inflating.
+        using (var entry = zip.CreateEntry(WeightsEntry, CompressionLevel.NoCompression).Open())
+            entry.Write(weights);
+        if (writeEntries is null) return;
+        var names = new HashSet<string>(StringComparer.Ordinal) { ArchitectureEntry, WeightsEntry };
+        writeEntries(name =>
+        {
+            ArgumentException.ThrowIfNullOrEmpty(name);
+            if (!names.Add(name)) throw new ArgumentException($"The archive already has an entry named '{name}'.", nameof(name));
+            return zip.CreateEntry(name, CompressionLevel.Optimal).Open();
+        });
+    }
+
+    /// <summary>The library's version, as written to <c>architecture.json</c>.</summary>
+    public static string LibraryVersion { get; } = ReadLibraryVersion();
+
+    /// <inheritdoc />
+    public void Dispose() => zip.Dispose();
+
+    private static string Describe(IReadOnlyList<string> names) => names.Count == 0 ? "no entries" : string.Join(", ", names);
+
+    private static string ReadLibraryVersion()
+    {
+        var assembly = typeof(ModelArchive).Assembly;
+        var informational = (System.Reflection.AssemblyInformationalVersionAttribute?)Attribute.GetCustomAttribute(
+            assembly, typeof(System.Reflection.AssemblyInformationalVersionAttribute));
+        string version = informational?.InformationalVersion ?? assembly.GetName().Version?.ToString() ?? "unknown";
+        int plus = version.IndexOf('+', StringComparison.Ordinal);
+        return plus < 0 ? version : version[..plus];
+    }
+}
