@@ -103,6 +103,32 @@ internal static partial class BuiltInTypes
                 block.InverseMaxIterations = r.Get<int>(n, "inverseMaxIterations");
                 return block;
             }));
+
+        // Image layers.
+        ModelRegistry.Register<Squeeze>(nameof(Squeeze),
+            q => new JsonObject { ["channels"] = q.Channels, ["height"] = q.Height, ["width"] = q.Width },
+            (n, r) => new Squeeze(r.Get<int>(n, "channels"), r.Get<int>(n, "height"), r.Get<int>(n, "width")));
+        ModelRegistry.Register<FactorOut>(nameof(FactorOut),
+            (f, w) => new JsonObject { ["inner"] = w.Describe(f.Inner), ["channels"] = f.KeptChannels + f.FactoredChannels },
+            (n, r) => Parts.Build(parts => new FactorOut(parts.Add(r.Build<Bijector>(n, "inner")), r.Get<int>(n, "channels"))));
+        ModelRegistry.Register<ImageCoupling>(nameof(ImageCoupling),
+            (c, w) => new JsonObject
+            {
+                ["eventShape"] = Array(c.EventShape),
+                ["mask"] = c.Mask.ToString(),
+                ["conditioner"] = w.Describe(c.Conditioner),
+                ["transform"] = w.Describe(c.Transform),
+            },
+            (n, r) =>
+            {
+                var shape = r.GetArray<long>(n, "eventShape").Select(d => Int32(d, r, n)).ToArray();
+                if (shape.Length != 3) throw r.Error(n, $"ImageCoupling takes an event shape [channels, height, width]; found {shape.Length} dimensions.");
+                return Parts.Build(parts => new ImageCoupling(shape[0], shape[1], shape[2], r.GetEnum<ImageMask>(n, "mask"),
+                    parts.Add(r.Build<ImageConditioner>(n, "conditioner")), parts.Add(r.Build<IElementwiseTransform>(n, "transform"))));
+            });
+        ModelRegistry.Register<LogitPreprocessing>(nameof(LogitPreprocessing),
+            b => new JsonObject { ["eventShape"] = Array(b.EventShape), ["alpha"] = b.Alpha },
+            (n, r) => new LogitPreprocessing(Shape(r, n), r.Get<double>(n, "alpha")));
     }
 
     private static JsonObject Shape(Bijector bijector) => new() { ["eventShape"] = Array(bijector.EventShape) };

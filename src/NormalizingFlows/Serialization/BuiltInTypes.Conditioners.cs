@@ -32,6 +32,18 @@ internal static partial class BuiltInTypes
             },
             (n, r) => new Made(r.Get<int>(n, "features"), r.Get<int>(n, "parametersPerFeature"), r.GetArray<int>(n, "hiddenFeatures"),
                 r.Get<int>(n, "contextFeatures"), r.GetArray<int>(n, "order"), r.Get<bool>(n, "residual"), r.GetEnum<Activation>(n, "activation"), r.Generator));
+        ModelRegistry.Register<ConvNet>(nameof(ConvNet),
+            c => new JsonObject
+            {
+                ["inChannels"] = c.InChannels,
+                ["outChannels"] = c.OutChannels,
+                ["hiddenChannels"] = c.HiddenChannels,
+                ["residualBlocks"] = c.ResidualBlocks,
+                ["contextFeatures"] = c.ContextFeatures,
+                ["activation"] = c.Activation.ToString(),
+            },
+            (n, r) => new ConvNet(r.Get<int>(n, "inChannels"), r.Get<int>(n, "outChannels"), r.Get<int>(n, "hiddenChannels"), r.Get<int>(n, "residualBlocks"),
+                r.Get<int>(n, "contextFeatures"), r.GetEnum<Activation>(n, "activation"), zeroInitialOutput: true, generator: r.Generator));
         ModelRegistry.Register<Stacked>(nameof(Stacked),
             (s, w) => new JsonObject { ["parts"] = Describe(w, s.Parts) },
             (n, r) => Parts.Build(parts => new Stacked(BuildAll<Conditioner>(r, n, "parts").Select(parts.Add).ToArray())));

@@ -11,8 +11,8 @@ internal static partial class BuiltInTypes
             (flow, w) => new JsonObject { ["base"] = w.Describe(flow.Base), ["bijector"] = w.Describe(flow.Bijector) },
             (n, r) => Parts.Build(parts => new Flow(parts.Add(r.Build<Distribution>(n, "base")), parts.Add(r.Build<Bijector>(n, "bijector")))));
         ModelRegistry.Register<StandardNormal>(nameof(StandardNormal),
-            d => new JsonObject { ["features"] = d.EventShape[0] },
-            (n, r) => new StandardNormal(r.Get<int>(n, "features")));
+            d => new JsonObject { ["eventShape"] = Array(d.EventShape) },
+            (n, r) => new StandardNormal(r.GetArray<long>(n, "eventShape")));
         ModelRegistry.Register<DiagonalGaussian>(nameof(DiagonalGaussian),
             d => new JsonObject { ["features"] = d.EventShape[0], ["trainable"] = d.Trainable },
             (n, r) => new DiagonalGaussian(r.Get<int>(n, "features"), r.Get<bool>(n, "trainable")));

@@ -164,7 +164,7 @@ public static partial class Fit
             var (batch, batchContext) = rows.Next(generator);
             var loss = model.LogProbCore(batch, batchContext).mean().neg();
             return (loss, loss);
-        }, rows.TakeValidation());
+        }, rows.TakeValidation(), rows);
         return loop.Run(progress, cancellationToken);
     }
 

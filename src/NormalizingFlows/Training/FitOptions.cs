@@ -66,6 +66,19 @@ public sealed record FitOptions
     /// parameters and buffers of the step with the best validation loss.</summary>
     public bool RestoreBest { get; init; } = true;
 
+    /// <summary>Where to write a training checkpoint (a model file with the optimizer and trainer state; it also loads with
+    /// <see cref="Flow.Load"/>): every <see cref="CheckpointInterval"/> steps and when the fit ends (completed, stopped early,
+    /// cancelled or failed). Written atomically. Null for none.</summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>Steps between two checkpoints; 0 writes one only when the fit ends. Needs <see cref="CheckpointPath"/>.</summary>
+    public int CheckpointInterval { get; init; }
+
+    /// <summary>A checkpoint to continue from: its weights, optimizer state, data order and histories are restored, and the fit
+    /// runs the remaining steps, ending with the same parameters as an uninterrupted fit. The model must have the same
+    /// architecture, and the options and data the same settings (a mismatch is an <see cref="ArgumentException"/> naming it).</summary>
+    public string? ResumeFrom { get; init; }
+
     /// <summary>Checks every option; throws <see cref="ArgumentOutOfRangeException"/> naming the first bad one.</summary>
     public void Validate()
     {
@@ -84,6 +97,9 @@ public sealed record FitOptions
         if (ValidationInterval is { } interval) Guard.Positive(interval, nameof(ValidationInterval));
         if (Patience is { } patience) Guard.Positive(patience, nameof(Patience));
         Guard.NonNegative(MinimumImprovement, nameof(MinimumImprovement));
+        Guard.NonNegative(CheckpointInterval, nameof(CheckpointInterval));
+        if (CheckpointInterval > 0 && CheckpointPath is null)
+            throw new ArgumentOutOfRangeException(nameof(CheckpointInterval), CheckpointInterval, "CheckpointInterval needs a CheckpointPath.");
         if (!Enum.IsDefined(Optimizer)) throw new ArgumentOutOfRangeException(nameof(Optimizer), Optimizer, $"Unknown optimizer {Optimizer}.");
     }
 

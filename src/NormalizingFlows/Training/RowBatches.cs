@@ -76,6 +76,29 @@ internal sealed class RowBatches : IDisposable
         return (data.index_select(0, rowsOfBatch), context?.index_select(0, rowsOfBatch));
     }
 
+    /// <summary>Adds the minibatch order and position to a checkpoint's tensors.</summary>
+    public void ExportState(System.Collections.Generic.IDictionary<string, Tensor> tensors)
+    {
+        if (order is not null) tensors["rows.order"] = order.cpu().clone();
+        tensors["rows.position"] = torch.tensor(new[] { position }, dtype: ScalarType.Int64);
+    }
+
+    /// <summary>Restores the minibatch order and position from a checkpoint's tensors.</summary>
+    public void ImportState(System.Collections.Generic.IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        if (tensors.TryGetValue("rows.order", out var saved))
+        {
+            if (saved.numel() != Rows)
+                throw new ArgumentException($"The checkpoint's minibatch order covers {saved.numel()} rows but the data has {Rows} training rows.", "options");
+            order?.Dispose();
+            order = saved.to(data.device).clone().DetachFromDisposeScope();
+        }
+        if (tensors.TryGetValue("rows.position", out var p)) position = p.data<long>()[0];
+    }
+
+    /// <summary>Number of training rows (after the validation split).</summary>
+    public long TrainingRows => Rows;
+
     public void Dispose()
     {
         order?.Dispose();

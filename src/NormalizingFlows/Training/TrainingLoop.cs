@@ -2,8 +2,10 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
+using System.Text.Json.Nodes;
 using System.Threading;
 using TorchSharp;
+using NormalizingFlows.Internal;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -26,6 +28,7 @@ internal sealed class TrainingLoop : IDisposable
     private readonly int stepsPerEpoch;
     private readonly StepLoss stepLoss;
     private readonly ValidationSet? validation;
+    private readonly RowBatches? rows;
     private readonly int validationInterval;
     private readonly Generator generator;
     private readonly FlatAdam optimizer;
@@ -37,6 +40,7 @@ internal sealed class TrainingLoop : IDisposable
     private int consecutiveSkipped;
     private int sinceImprovement;
     private double lastLoss = double.NaN;
+    private int resumedAt;
 
     /// <param name="model">The model; its parameters are trained in place.</param>
     /// <param name="options">Validated options.</param>
@@ -44,7 +48,9 @@ internal sealed class TrainingLoop : IDisposable
     /// <param name="stepsPerEpoch">Steps per pass over in-memory data; 0 when there are no epochs.</param>
     /// <param name="stepLoss">What each step minimises.</param>
     /// <param name="validation">Held-out rows, or null; the loop owns and disposes it.</param>
-    public TrainingLoop(Distribution model, FitOptions options, int iterations, int stepsPerEpoch, StepLoss stepLoss, ValidationSet? validation)
+    /// <param name="rows">The minibatch source of an in-memory fit (its order is part of a checkpoint), or null.</param>
+    public TrainingLoop(Distribution model, FitOptions options, int iterations, int stepsPerEpoch, StepLoss stepLoss, ValidationSet? validation,
+        RowBatches? rows = null)
     {
         var parameters = model.parameters().ToArray();
         if (parameters.Length == 0) throw new ArgumentException("The model has no trainable parameters.", nameof(model));
@@ -56,6 +62,7 @@ internal sealed class TrainingLoop : IDisposable
         this.stepsPerEpoch = stepsPerEpoch;
         this.stepLoss = stepLoss;
         this.validation = validation;
+        this.rows = rows;
         validationInterval = options.ValidationInterval ?? (stepsPerEpoch > 0 ? stepsPerEpoch : 100);
         generator = new Generator((ulong)options.Seed);
         optimizer = new FlatAdam(parameters, options.LearningRate, options.WeightDecay, decoupled: options.Optimizer == OptimizerKind.AdamW);
@@ -69,9 +76,12 @@ internal sealed class TrainingLoop : IDisposable
     /// <exception cref="FitFailedException">Too many non-finite steps in a row.</exception>
     public FitResult Run(IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
+        if (options.ResumeFrom is { } resumeFrom) Resume(resumeFrom);
+        // A first checkpoint before any step: a model that cannot be saved fails now, not after hours of training.
+        SaveCheckpoint();
         var clock = Stopwatch.StartNew();
         bool cancelled = false, stoppedEarly = false;
-        double validationLoss = double.NaN;
+        double validationLoss = validationLosses.Count > 0 ? validationLosses[^1].Loss : double.NaN;
         model.train();
         try
         {
@@ -86,6 +96,7 @@ internal sealed class TrainingLoop : IDisposable
                 Step(i, learningRate);
                 if (consecutiveSkipped >= options.MaxConsecutiveSkippedSteps)
                 {
+                    SaveCheckpoint();
                     bool restored = RestoreBest();
                     var partial = Result(clock.Elapsed, cancelled: false, stoppedEarly: false, restored);
                     throw new FitFailedException(
@@ -110,12 +121,14 @@ internal sealed class TrainingLoop : IDisposable
                     });
                 }
                 if (stoppedEarly) break;
+                if (options.CheckpointInterval > 0 && done % options.CheckpointInterval == 0 && done != iterations) SaveCheckpoint();
             }
         }
         finally
         {
             model.eval();
         }
+        SaveCheckpoint();
         bool restoredBest = RestoreBest();
         return Result(clock.Elapsed, cancelled, stoppedEarly, restoredBest);
     }
@@ -199,7 +212,82 @@ internal sealed class TrainingLoop : IDisposable
             Best = best,
             StoppedEarly = stoppedEarly,
             RestoredBest = restoredBest,
+            ResumedAt = resumedAt,
         };
+
+    /// <summary>The settings that decide the sequence of steps: a checkpoint resumes only under the same ones.</summary>
+    private JsonObject Settings() => new()
+    {
+        ["seed"] = options.Seed,
+        ["iterations"] = iterations,
+        ["batchSize"] = options.BatchSize,
+        ["stepsPerEpoch"] = stepsPerEpoch,
+        ["optimizer"] = options.Optimizer.ToString(),
+        ["learningRate"] = options.LearningRate,
+        ["weightDecay"] = options.WeightDecay,
+        ["parameters"] = model.parameters().Sum(p => p.numel()),
+        ["trainingRows"] = rows?.TrainingRows ?? 0,
+        ["validationRows"] = validation?.Rows ?? 0,
+    };
+
+    /// <summary>Writes a checkpoint of the current state (when the options ask for checkpoints).</summary>
+    private void SaveCheckpoint()
+    {
+        if (options.CheckpointPath is not { } path) return;
+        using var scope = torch.NewDisposeScope();
+        var (step, first, second) = optimizer.ExportState();
+        var tensors = new Dictionary<string, Tensor>
+        {
+            ["adam.first"] = first,
+            ["adam.second"] = second,
+            ["generator"] = generator.get_state(),
+        };
+        rows?.ExportState(tensors);
+        if (bestState is not null)
+            foreach (var (name, tensor) in bestState) tensors["best/" + name] = tensor.alias();
+        var checkpoint = new TrainingCheckpoint
+        {
+            Settings = Settings(),
+            Iteration = losses.Count,
+            Losses = losses.ToArray(),
+            Validation = validationLosses.ToArray(),
+            Best = best,
+            Skipped = skipped,
+            ConsecutiveSkipped = consecutiveSkipped,
+            SinceImprovement = sinceImprovement,
+            LastLoss = lastLoss,
+            OptimizerStep = step,
+            Tensors = tensors,
+        };
+        checkpoint.Save(path, model);
+    }
+
+    /// <summary>Restores the state of a checkpoint: weights, optimizer, generator, minibatch order, histories, best state.</summary>
+    private void Resume(string path)
+    {
+        using var checkpoint = TrainingCheckpoint.Load(path, model);
+        checkpoint.RequireSameSettings(path, Settings());
+        var tensors = checkpoint.Tensors;
+        optimizer.ImportState(checkpoint.OptimizerStep, tensors["adam.first"], tensors["adam.second"]);
+        generator.set_state(tensors["generator"]);
+        rows?.ImportState(tensors);
+        losses.Clear();
+        losses.AddRange(checkpoint.Losses);
+        validationLosses.Clear();
+        validationLosses.AddRange(checkpoint.Validation);
+        best = checkpoint.Best;
+        skipped = checkpoint.Skipped;
+        consecutiveSkipped = checkpoint.ConsecutiveSkipped;
+        sinceImprovement = checkpoint.SinceImprovement;
+        lastLoss = checkpoint.LastLoss;
+        resumedAt = checkpoint.Iteration;
+        var bestTensors = tensors.Where(e => e.Key.StartsWith("best/", StringComparison.Ordinal)).ToArray();
+        if (bestTensors.Length > 0)
+        {
+            using var noGrad = torch.no_grad();
+            bestState = bestTensors.ToDictionary(e => e.Key["best/".Length..], e => e.Value.to(ModuleTensors.Placement(model).Device).clone().DetachFromDisposeScope());
+        }
+    }
 
     public void Dispose()
     {
