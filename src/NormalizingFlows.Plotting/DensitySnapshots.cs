@@ -141,7 +141,7 @@ public sealed class DensitySnapshots : IProgress<TrainingProgress>
             var grid = records[i].Density;
             var plot = Figure.NewPlot();
             var map = Panels.AddHeatmap(plot, grid.ToArray(), grid.Bounds, Panels.Density, 0, sharedScale ? top : grid.Max);
-            Panels.AddColorBar(plot, map, sharedScale ? "density q(x), shared scale" : "density q(x)");
+            Panels.AddColorBar(plot, map, "density q(x)");
             plot.Title(records[i].Iteration == 0 ? "iteration 0 (untrained)" : $"iteration {records[i].Iteration:N0}");
             plots[i] = plot;
         }

@@ -65,7 +65,7 @@ public static partial class Plots
         if (target.IsNormalized)
         {
             double top = Math.Max(target.Max, learned.Max);
-            var pMap = Panels.AddHeatmap(pPlot, target.ToArray(), bounds, Panels.Density, 0, top);
+            Panels.AddHeatmap(pPlot, target.ToArray(), bounds, Panels.Density, 0, top);
             pPlot.Title($"target p(x){name}");
             var qMap = Panels.AddHeatmap(qPlot, learned.ToArray(), bounds, Panels.Density, 0, top);
             qPlot.Title("learned q(x)");
@@ -81,7 +81,6 @@ public static partial class Plots
             dPlot.Title("difference q(x) \u2212 p(x)");
             Panels.AddColorBar(dPlot, dMap, "q \u2212 p");
             plots = new[] { pPlot, qPlot, dPlot };
-            _ = pMap;
         }
         else
         {

@@ -13,6 +13,20 @@ namespace NormalizingFlows.Plotting;
 /// <para>Bad arguments throw <see cref="System.ArgumentException"/> (or a subclass) naming the argument before any file is
 /// written: a non-2-D model or target, an empty input, a width or height outside 1..16384.</para>
 /// </remarks>
+/// <example>
+/// <code>
+/// var target = new Banana();
+/// using var flow = Flows.RealNvp(features: 2, layers: 8, seed: 0);
+/// var snapshots = new DensitySnapshots(flow, target.Bounds, new[] { 0, 100, 500, 2000 });
+/// var fit = Fit.ToData(flow, target, new FitOptions { Iterations = 2000 }, snapshots);
+/// Plots.TrainingCurve("run/loss.png", fit.Losses);
+/// Plots.Densities("run/densities.png", target, flow);           // p, q and q - p
+/// Plots.Marginals("run/marginals.png", target, flow);
+/// Plots.SamplesOverTarget("run/samples.png", flow, target);
+/// Plots.TrajectoryAnimation("run/layers.png", flow);            // animated PNG, one frame per layer
+/// snapshots.Save("run/snapshots.png");
+/// </code>
+/// </example>
 public static partial class Plots
 {
 }

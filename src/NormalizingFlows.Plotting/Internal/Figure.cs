@@ -15,7 +15,6 @@ internal static class Figure
     {
         var plot = new Plot();
         PlotFonts.Apply(plot);
-        plot.Axes.Title.Label.Bold = true;
         return plot;
     }
 
@@ -43,15 +42,27 @@ internal static class Figure
             throw new ArgumentException($"Expected a file path in {paramName}; got an empty string.", paramName);
     }
 
-    /// <summary>Renders <paramref name="plot"/> to a PNG file (creating its folder) and returns the file's full path.</summary>
-    public static string SavePng(Plot plot, string path, int width, int height) =>
-        Write(path, plot.GetImageBytes(width, height, ImageFormat.Png));
+    /// <summary>Renders <paramref name="plot"/> to a PNG file (creating its folder), disposes it, and returns the file's full path.</summary>
+    public static string SavePng(Plot plot, string path, int width, int height)
+    {
+        using (plot)
+        {
+            return Write(path, plot.GetImageBytes(width, height, ImageFormat.Png));
+        }
+    }
 
-    /// <summary>Renders <paramref name="figure"/> to a PNG file (creating its folder) and returns the file's full path.</summary>
+    /// <summary>Renders <paramref name="figure"/> to a PNG file (creating its folder), disposes its plots, and returns the file's full path.</summary>
     public static string SavePng(Multiplot figure, string path, int width, int height)
     {
-        using var image = figure.Render(width, height);
-        return Write(path, image.GetImageBytes(ImageFormat.Png));
+        try
+        {
+            using var image = figure.Render(width, height);
+            return Write(path, image.GetImageBytes(ImageFormat.Png));
+        }
+        finally
+        {
+            foreach (var plot in figure.GetPlots()) plot.Dispose();
+        }
     }
 
     /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> (creating its folder) and returns the full path.</summary>
