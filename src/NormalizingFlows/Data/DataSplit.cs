@@ -8,7 +8,8 @@ namespace NormalizingFlows.Data;
 
 /// <summary>
 /// A reproducible split of a data set's rows into training, validation and test parts: disjoint, together all rows,
-/// the same rows for the same seed and row count. The caller owns this object and disposes it (which disposes the parts).
+/// the same rows for the same seed and row count (with one libtorch version: its permutation algorithm decides). The caller
+/// owns this object and disposes it (which disposes the parts).
 /// </summary>
 /// <remarks>
 /// The rows are ordered by a random permutation drawn from a TorchSharp <see cref="Generator"/> seeded with the seed; the

@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using NormalizingFlows.Bijectors;
 using NormalizingFlows.Internal;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace NormalizingFlows.Data;
@@ -19,7 +20,8 @@ public static class FlowStandardization
     /// </summary>
     /// <param name="flow">The flow to wrap, <c>[features]</c> events, unconditional or conditional.</param>
     /// <param name="trainingData">Training rows <c>[rows, features]</c> to fit the mean and (population) standard deviation
-    /// to; only training rows, so that validation and test rows stay unseen. Not disposed.</param>
+    /// to; only training rows, so that validation and test rows stay unseen. Not disposed. The fitted values are stored in
+    /// the type and on the device of the flow's parameters.</param>
     /// <returns>The new flow. It shares its base and layers with <paramref name="flow"/> (training one trains the other);
     /// dispose only the returned flow, which disposes the shared parts.</returns>
     /// <exception cref="ArgumentException">The data has the wrong width, a non-finite value or a constant column.</exception>
@@ -32,6 +34,13 @@ public static class FlowStandardization
             throw new ArgumentException(
                 $"Expected trainingData with shape {Guard.BatchShape(flow.EventShape, "rows")}; got {Guard.Shape(trainingData.shape)}.", nameof(trainingData));
         var standardization = Standardization.FitTo(trainingData);
+        // Store mean and scale as the flow stores its own tensors, so float64 data never promotes a float32 flow.
+        var reference = flow.parameters().Concat(flow.buffers()).FirstOrDefault(t => t.is_floating_point());
+        if (reference is not null)
+        {
+            standardization.to(reference.dtype);
+            standardization.to(reference.device);
+        }
         return Standardized(flow, standardization);
     }
 

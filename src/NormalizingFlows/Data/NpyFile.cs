@@ -17,7 +17,7 @@ namespace NormalizingFlows.Data;
 /// <remarks>
 /// <para>Types read: <c>&lt;f4</c> (float32 tensor), <c>&lt;f8</c> (float64 tensor), and the integers <c>|i1</c>,
 /// <c>&lt;i2</c>, <c>&lt;i4</c>, <c>&lt;i8</c>, <c>|u1</c> and <c>&lt;u2</c>, which become <b>int64</b> tensors (unless a
-/// <c>dtype</c> is asked for). Arrays in Fortran order, big-endian arrays, other types (booleans, float16, complex,
+/// <c>dtype</c> is asked for). Arrays in Fortran order (unless at most one dimension is longer than 1), big-endian arrays, other types (booleans, float16, complex,
 /// strings, records, objects) and malformed or truncated files are rejected with a <see cref="DataFormatException"/>
 /// whose message starts with the path and names the problem.</para>
 /// <para>Types written: float32, float64, int64, int32, int16, int8 and uint8, as version 1.0 files (2.0 when the
@@ -203,9 +203,10 @@ public static class NpyFile
             : throw BadHeader(source, text, "the key 'fortran_order' is missing");
         var shape = dict.TryGetValue("shape", out var s) ? s as IReadOnlyList<long> ?? throw BadHeader(source, text, "'shape' is not a tuple of integers")
             : throw BadHeader(source, text, "the key 'shape' is missing");
-        if (fortran)
-            throw new DataFormatException(source, "stores its array in Fortran (column-major) order, which this reader does not support; save it with numpy.ascontiguousarray first");
         if (shape.Any(x => x < 0)) throw BadHeader(source, text, "the shape has a negative size");
+        // With at most one dimension longer than 1, Fortran and C order lay the elements out alike.
+        if (fortran && shape.Count(x => x > 1) > 1)
+            throw new DataFormatException(source, $"stores its {ShapeText(shape)} array in Fortran (column-major) order, which this reader does not support; save it with numpy.ascontiguousarray first");
         return new NpyHeader(descr, fortran, shape);
     }
 

@@ -177,6 +177,17 @@ public sealed class StandardizationTests
     }
 
     [Fact]
+    public void Should_Store_Standardization_In_Flow_Type_When_Data_Is_Float64()
+    {
+        using var scope = torch.NewDisposeScope();
+        var train = Gaussian(100, new[] { 1.0, 2.0 }, new[] { 3.0, 4.0 }, seed: 10);
+        using var flow = Flows.RealNvp(2, 2, new[] { 8 }, seed: 0).Standardized(train);
+        var standardization = (Standardization)((Chain)flow.Bijector).Layers[1];
+        Assert.Equal(ScalarType.Float32, standardization.Mean().dtype);
+        Assert.Equal(ScalarType.Float32, flow.LogProb(train.to(ScalarType.Float32)).dtype);
+    }
+
+    [Fact]
     public void Should_Reject_Standardization_Of_Other_Width()
     {
         using var scope = torch.NewDisposeScope();

@@ -224,6 +224,14 @@ public sealed class NpyFileTests
     public void Should_Reject_Fortran_Order() =>
         AssertFails(Npy("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 2), }", new byte[32]), "Fortran");
 
+    [Fact]
+    public void Should_Read_Fortran_Order_When_Only_One_Dimension_Is_Longer_Than_One()
+    {
+        using var values = ReadBytes(Npy("{'descr': '<f8', 'fortran_order': True, 'shape': (1, 3), }", Bytes(1.0, 2.0, 3.0)));
+        Assert.Equal(new long[] { 1, 3 }, values.shape);
+        Assert.Equal(new[] { 1.0, 2.0, 3.0 }, values.reshape(-1).data<double>().ToArray());
+    }
+
     [Theory]
     [InlineData("<f2")]
     [InlineData("<c16")]
