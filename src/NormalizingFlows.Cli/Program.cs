@@ -39,7 +39,11 @@ public static class Program
         var root = new RootCommand("Train and evaluate normalizing flows (NormalizingFlows on TorchSharp).")
         {
             DemoCommand.Create(context),
+            TrainCommand.Create(context),
             FitTargetCommand.Create(context),
+            SampleCommand.Create(context),
+            LogProbCommand.Create(context),
+            EvalCommand.Create(context),
         };
         CliHelp.Install(root, CliHelp.RootExamples);
 

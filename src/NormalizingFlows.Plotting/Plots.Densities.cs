@@ -79,7 +79,7 @@ public static partial class Plots
             var dPlot = Figure.NewPlot();
             var dMap = Panels.AddHeatmap(dPlot, difference, bounds, Panels.Difference, -extent, extent);
             dPlot.Title("difference q(x) \u2212 p(x)");
-            Panels.AddColorBar(dPlot, dMap, "q \u2212 p");
+            Panels.AddColorBar(dPlot, dMap, "difference q(x) \u2212 p(x)");
             plots = new[] { pPlot, qPlot, dPlot };
         }
         else

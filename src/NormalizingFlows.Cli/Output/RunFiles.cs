@@ -46,13 +46,24 @@ internal static class RunFiles
         File.WriteAllText(path, text + Environment.NewLine, new UTF8Encoding(false));
     }
 
-    /// <summary>Writes <c>iteration,loss</c> rows (1-based; NaN or Infinity for skipped steps).</summary>
-    public static void WriteLosses(string path, IReadOnlyList<double> losses)
+    /// <summary>Writes <c>iteration,loss</c> rows (1-based; NaN or Infinity for skipped steps), with a third column
+    /// <c>validation_loss</c> when <paramref name="validation"/> is given (empty where none was computed).</summary>
+    public static void WriteLosses(string path, IReadOnlyList<double> losses, IReadOnlyList<NormalizingFlows.Training.ValidationPoint>? validation = null)
     {
+        var byIteration = new Dictionary<int, double>();
+        if (validation is not null) foreach (var point in validation) byIteration[point.Iteration] = point.Loss;
         var text = new StringBuilder(losses.Count * 24);
-        text.Append("iteration,loss\n");
+        text.Append(validation is null ? "iteration,loss\n" : "iteration,loss,validation_loss\n");
         for (int i = 0; i < losses.Count; i++)
-            text.Append((i + 1).ToString(CultureInfo.InvariantCulture)).Append(',').Append(losses[i].ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        {
+            text.Append((i + 1).ToString(CultureInfo.InvariantCulture)).Append(',').Append(losses[i].ToString("R", CultureInfo.InvariantCulture));
+            if (validation is not null)
+            {
+                text.Append(',');
+                if (byIteration.TryGetValue(i + 1, out double v)) text.Append(v.ToString("R", CultureInfo.InvariantCulture));
+            }
+            text.Append('\n');
+        }
         File.WriteAllText(path, text.ToString(), new UTF8Encoding(false));
     }
 }

@@ -17,7 +17,8 @@ internal static class TrainingProgressView
 
     /// <summary>The plain progress line.</summary>
     public static string FormatLine(TrainingProgress progress) => string.Create(CultureInfo.InvariantCulture,
-        $"iteration {progress.Iteration}/{progress.Iterations}  loss {progress.Loss:F4}  skipped {progress.SkippedSteps}  elapsed {progress.Elapsed.TotalSeconds:F1}s");
+        $"iteration {progress.Iteration}/{progress.Iterations}{(progress.Epoch > 0 ? $"  epoch {progress.Epoch}" : "")}  loss {progress.Loss:F4}" +
+        $"{(double.IsNaN(progress.ValidationLoss) ? "" : $"  validation {progress.ValidationLoss:F4}")}  skipped {progress.SkippedSteps}  elapsed {progress.Elapsed.TotalSeconds:F1}s");
 
     /// <summary>
     /// Runs <paramref name="train"/>, handing it the progress sink to pass to the fit. Reports are handled
@@ -53,7 +54,8 @@ internal static class TrainingProgressView
     }
 
     private static string Describe(string title, TrainingProgress? progress) => progress is { } p
-        ? Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{title}  loss {p.Loss:F4}  skipped {p.SkippedSteps}"))
+        ? Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"{title}  loss {p.Loss:F4}{(double.IsNaN(p.ValidationLoss) ? "" : $"  validation {p.ValidationLoss:F4}")}  skipped {p.SkippedSteps}"))
         : Markup.Escape(title);
 
     private sealed class SynchronousProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>

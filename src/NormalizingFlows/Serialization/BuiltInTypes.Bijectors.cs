@@ -104,6 +104,10 @@ internal static partial class BuiltInTypes
                 return block;
             }));
 
+        // Fixed statistics: the mean and scale are buffers and come with the weights.
+        ModelRegistry.Register<Standardization>(nameof(Standardization),
+            b => new JsonObject { ["features"] = b.EventShape[0] },
+            (n, r) => new Standardization(r.Get<int>(n, "features")));
         // Image layers.
         ModelRegistry.Register<Squeeze>(nameof(Squeeze),
             q => new JsonObject { ["channels"] = q.Channels, ["height"] = q.Height, ["width"] = q.Width },

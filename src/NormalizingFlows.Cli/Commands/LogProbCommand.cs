@@ -1,0 +1,58 @@
+using System;
+using System.CommandLine;
+using System.Globalization;
+using System.IO;
+using System.Threading.Tasks;
+using NormalizingFlows.Cli.Help;
+using NormalizingFlows.Cli.Inference;
+using NormalizingFlows.Cli.Options;
+using NormalizingFlows.Cli.Runtime;
+using NormalizingFlows.Data;
+using TorchSharp;
+
+namespace NormalizingFlows.Cli.Commands;
+
+/// <summary><c>nflows logprob --model M --data FILE --out FILE.csv</c>: the log-density of every row, in the data's own units.</summary>
+internal static class LogProbCommand
+{
+    /// <summary>Example command lines shown in <c>nflows logprob --help</c>.</summary>
+    public static readonly string[] Examples =
+    {
+        "nflows logprob --model runs/mine/model.nflow --data test.csv --out logprob.csv",
+    };
+
+    /// <summary>Builds the command; its action writes to <paramref name="context"/>.</summary>
+    public static Command Create(CliContext context)
+    {
+        var model = ModelInput.Option();
+        var data = new Option<FileInfo>("--data", "-d") { Description = "Rows to evaluate (same columns as the training data)", HelpName = "file", Required = true };
+        var device = CliOptions.Device();
+        var output = new Option<FileInfo>("--out", "-o") { Description = "The CSV file to write: one column log_prob, one row per input row", HelpName = "file", Required = true };
+        var command = new Command("logprob", "Write the log-density (nats) of every row of a data file under a trained model.") { model, data, device, output };
+        CliHelp.SetExamples(command, Examples);
+        command.SetAction((parseResult, cancellationToken) =>
+        {
+            string modelPath = parseResult.GetValue(model)!.FullName, dataPath = parseResult.GetValue(data)!.FullName, outPath = parseResult.GetValue(output)!.FullName;
+            try
+            {
+                var dev = DeviceChoice.Resolve(parseResult.GetValue(device)!);
+                var (distribution, _) = ModelInput.Load(modelPath, dev);
+                using var loaded = distribution;
+                using var scope = torch.NewDisposeScope();
+                var (rows, _) = DataInput.Read(dataPath, torch.ScalarType.Float64);
+                DataInput.RequireWidth(dataPath, rows, loaded);
+                var logProb = LogProbs.Of(loaded, rows, dev, cancellationToken);
+                if (logProb is null) return Task.FromResult(ExitCodes.Interrupted);
+                TabularFile.Write(outPath, logProb.unsqueeze(1), new[] { "log_prob" });
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {rows.shape[0]} log-densities to {outPath}"));
+                return Task.FromResult(ExitCodes.Ok);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                context.Error.WriteLine($"error: logprob failed: {e.Message}");
+                return Task.FromResult(ExitCodes.Failure);
+            }
+        });
+        return command;
+    }
+}

@@ -1,0 +1,124 @@
+using System.CommandLine;
+using System.IO;
+using System.Threading.Tasks;
+using NormalizingFlows.Cli.Fitting;
+using NormalizingFlows.Cli.Help;
+using NormalizingFlows.Cli.Options;
+using NormalizingFlows.Cli.Output;
+
+namespace NormalizingFlows.Cli.Commands;
+
+/// <summary>
+/// <c>nflows train --data FILE</c>: fits a catalogue flow to the rows of a CSV, whitespace-separated or .npy file by maximum
+/// likelihood, with a validation split, early stopping and optional checkpoints; writes the model, metrics.json and losses.csv.
+/// </summary>
+internal static class TrainCommand
+{
+    /// <summary>Example command lines shown in <c>nflows train --help</c>.</summary>
+    public static readonly string[] Examples =
+    {
+        "nflows train --data data.csv --out runs/mine",
+        "nflows train --data measurements.txt.gz --flow maf --epochs 200 --val-fraction 0.2 --patience 20",
+        "nflows train --npy features.npy --flow nsf-coupling --checkpoint-every 500 --out runs/nsf",
+        "nflows train --data data.csv --out runs/mine --resume runs/mine/checkpoint.nflow",
+    };
+
+    /// <summary>Builds the command; its action writes to <paramref name="context"/>.</summary>
+    public static Command Create(CliContext context)
+    {
+        var data = new Option<FileInfo?>("--data", "-d") { Description = "Training rows: CSV (header optional) or whitespace-separated text, optionally .gz; or a .npy array", HelpName = "file" };
+        var npy = new Option<FileInfo?>("--npy") { Description = "Training rows from a NumPy .npy array [rows, features] (more dimensions are flattened per row)", HelpName = "file" };
+        var flow = CliOptions.Flow("The catalogue flow to fit [default: real-nvp]", needsDensity: true, allowList: false);
+        var layers = CliOptions.Layers();
+        var hidden = CliOptions.Hidden();
+        var epochs = new Option<int?>("--epochs", "-e")
+        {
+            Description = "Passes over the training rows [default: 100]",
+            HelpName = "count",
+            CustomParser = result => CliOptions.ParsePositive(result, 1_000_000) is { } value ? (int)value : null,
+        };
+        var batch = CliOptions.Batch("Rows per step [default: 256]");
+        var learningRate = CliOptions.LearningRate("1e-3");
+        var constant = new Option<bool>("--constant-lr") { Description = "Keep the learning rate constant instead of cosine-annealing it to 1 %" };
+        var warmup = new Option<int>("--warmup")
+        {
+            Description = "Steps of linear learning-rate warm-up",
+            DefaultValueFactory = _ => 0,
+            HelpName = "steps",
+            CustomParser = result => result.Tokens.Count == 0 ? 0 : (int)(CliOptions.ParsePositive(result, int.MaxValue) ?? 0),
+        };
+        var clip = new Option<double?>("--clip") { Description = "Largest gradient norm (larger gradients are scaled down); none by default", HelpName = "norm", CustomParser = CliOptions.ParsePositiveDouble };
+        var validation = new Option<double>("--val-fraction")
+        {
+            Description = "Fraction of rows held out for the validation loss and early stopping (0 for none)",
+            DefaultValueFactory = _ => 0.1,
+            HelpName = "fraction",
+            CustomParser = result => CliOptions.ParseFraction(result) ?? 0.1,
+        };
+        var patience = new Option<int?>("--patience")
+        {
+            Description = "Stop after this many epochs without a better validation loss, keeping the best model [default: 10]",
+            HelpName = "epochs",
+            CustomParser = result => CliOptions.ParsePositive(result, int.MaxValue) is { } value ? (int)value : null,
+        };
+        var noStandardize = new Option<bool>("--no-standardize") { Description = "Do not standardise the columns (by default their mean and scale are learned from the file and kept in the model)" };
+        var seed = CliOptions.Seed("Seed of the initial weights, the validation split and the minibatch order");
+        var device = CliOptions.Device();
+        var dtype = CliOptions.Dtype();
+        var checkpointEvery = new Option<int?>("--checkpoint-every")
+        {
+            Description = "Write checkpoint.nflow in the output folder every this many steps (and when stopped)",
+            HelpName = "steps",
+            CustomParser = result => CliOptions.ParsePositive(result, int.MaxValue) is { } value ? (int)value : null,
+        };
+        var resume = new Option<FileInfo?>("--resume") { Description = "Continue the run saved in this checkpoint (same data and options)", HelpName = "checkpoint" };
+        var output = CliOptions.OutDirectory("Folder for model.nflow, metrics.json and losses.csv [default: ./runs/train-<file>-<yyyyMMdd-HHmmss>]");
+
+        var command = new Command("train",
+            "Fit a flow to the rows of a data file by maximum likelihood (shuffled minibatches, Adam, cosine learning rate, validation " +
+            "split with early stopping that keeps the best model), then write model.nflow (architecture and weights; load it with " +
+            "Flow.Load or the sample, logprob and eval commands), metrics.json and losses.csv.")
+        {
+            data, npy, flow, layers, hidden, epochs, batch, learningRate, constant, warmup, clip, validation, patience, noStandardize,
+            seed, device, dtype, checkpointEvery, resume, output,
+        };
+        command.Validators.Add(result =>
+        {
+            bool hasData = result.GetValue(data) is not null, hasNpy = result.GetValue(npy) is not null;
+            if (hasData == hasNpy) result.AddError("train needs exactly one of --data FILE or --npy FILE.");
+            if (result.GetValue(npy) is { } file && !file.Name.EndsWith(".npy", System.StringComparison.OrdinalIgnoreCase))
+                result.AddError($"--npy expects a .npy file; got '{file.Name}'.");
+            if (result.GetValue(patience) is not null && result.GetValue(validation) == 0)
+                result.AddError("--patience needs a validation split: set --val-fraction above 0.");
+        });
+        CliHelp.SetExamples(command, Examples);
+        command.SetAction((parseResult, cancellationToken) =>
+        {
+            var file = parseResult.GetValue(data) ?? parseResult.GetValue(npy)!;
+            double fraction = parseResult.GetValue(validation);
+            var settings = new TrainSettings(
+                file.FullName,
+                CliOptions.FindFlow(parseResult.GetValue(flow) ?? "real-nvp")!.Name,
+                parseResult.GetValue(layers),
+                CliOptions.GetHidden(parseResult, hidden),
+                parseResult.GetValue(epochs) ?? 100,
+                parseResult.GetValue(batch) ?? 256,
+                parseResult.GetValue(learningRate) ?? 1e-3,
+                !parseResult.GetValue(constant),
+                parseResult.GetValue(warmup),
+                parseResult.GetValue(clip),
+                fraction,
+                fraction > 0 ? parseResult.GetValue(patience) ?? 10 : null,
+                !parseResult.GetValue(noStandardize),
+                parseResult.GetValue(seed),
+                parseResult.GetValue(device)!,
+                parseResult.GetValue(dtype)!,
+                parseResult.GetValue(checkpointEvery),
+                parseResult.GetValue(resume)?.FullName,
+                parseResult.GetValue(output)?.FullName,
+                CommandLineText.Of(parseResult));
+            return Task.FromResult(TrainRunner.Run(settings, context, cancellationToken));
+        });
+        return command;
+    }
+}
