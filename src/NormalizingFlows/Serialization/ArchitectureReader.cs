@@ -77,6 +77,7 @@ public sealed class ArchitectureReader
     public T[] GetArray<T>(JsonObject node, string property)
     {
         ArgumentNullException.ThrowIfNull(node);
+        Required(node, property);
         return GetArrayOrNull<T>(node, property) ?? throw Error(node, $"the property '{property}' is null; expected an array.");
     }
 

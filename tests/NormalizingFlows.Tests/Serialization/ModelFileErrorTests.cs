@@ -141,11 +141,11 @@ public sealed class ModelFileErrorTests : IDisposable
     [Fact]
     public void Should_Name_The_Property_When_A_Value_Is_Missing_Or_Of_The_Wrong_Kind()
     {
-        ModelFiles.EditArchitecture(path, root => root["model"]!["base"]!["features"] = "two");
-        AssertLoadFails("$.model.base.features", "expected a 32-bit integer", "\"two\"");
+        ModelFiles.EditArchitecture(path, root => root["model"]!["bijector"]!["layers"]![0]!["conditioner"]!["parts"]![0]!["inFeatures"] = "two");
+        AssertLoadFails("$.model.bijector.layers[0].conditioner.parts[0].inFeatures", "expected a 32-bit integer", "\"two\"");
         Restore();
-        ModelFiles.EditArchitecture(path, root => root["model"]!["base"]!.AsObject().Remove("features"));
-        AssertLoadFails("$.model.base", "'features' is missing");
+        ModelFiles.EditArchitecture(path, root => root["model"]!["base"]!.AsObject().Remove("eventShape"));
+        AssertLoadFails("$.model.base", "'eventShape' is missing");
         Restore();
         ModelFiles.EditArchitecture(path, root => root["model"]!["bijector"]!["layers"]![0]!["transform"]!["scaleMap"] = "Cubic");
         AssertLoadFails("'Cubic' is not a ScaleMap", "Exp, Sigmoid, SoftClamp");
