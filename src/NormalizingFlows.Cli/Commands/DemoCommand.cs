@@ -10,6 +10,7 @@ using System.Threading.Tasks;
 using NormalizingFlows.Cli.Demos;
 using NormalizingFlows.Cli.Help;
 using NormalizingFlows.Cli.Options;
+using NormalizingFlows.Cli.Output;
 
 namespace NormalizingFlows.Cli.Commands;
 
@@ -22,8 +23,10 @@ internal static class DemoCommand
     /// <summary>Example command lines shown in <c>nflows demo --help</c>.</summary>
     public static readonly string[] Examples =
     {
+        "nflows demo",
         "nflows demo uniform-normal",
         "nflows demo banana --out runs/banana --seed 1",
+        "nflows demo leaky-coupling --iterations 3000",
         "nflows demo uniform-normal --iterations 200 --batch 256 --eval-samples 200000",
     };
 
@@ -33,7 +36,7 @@ internal static class DemoCommand
         var target = new Argument<string?>("target")
         {
             Arity = ArgumentArity.ZeroOrOne,
-            Description = $"The target to learn: {DemoPreset.KnownNames}.",
+            Description = $"The demo: a source tutorial (uniform-normal, banana, leaky-coupling) or another built-in target; none runs the three tutorials. Known: {DemoPreset.KnownNames}.",
             HelpName = "target",
         };
         target.CompletionSources.Add(_ => DemoPreset.All.Select(p => new CompletionItem(p.Name)));
@@ -45,7 +48,7 @@ internal static class DemoCommand
         });
         var flow = CliOptions.Flow("Learn the target with this catalogue flow instead of the tutorial's ('list' prints the catalogue)", needsDensity: true, allowList: true);
 
-        var output = CliOptions.OutDirectory("Folder for metrics.json, losses.csv and model.bin [default: ./runs/<target>-<yyyyMMdd-HHmmss>]");
+        var output = CliOptions.OutDirectory("Folder for the run's files (without a name: one subfolder per tutorial) [default: ./runs/<demo>-<yyyyMMdd-HHmmss>]");
         var iterations = CliOptions.Iterations(DefaultsPerTarget(p => p.Iterations));
         var batch = CliOptions.Batch($"Fresh target samples per step [default: {DefaultsPerTarget(p => p.BatchSize)}]");
         var seed = CliOptions.Seed("Seed of the initial weights and of the training samples; evaluation uses seed + 1");
@@ -58,10 +61,11 @@ internal static class DemoCommand
         };
 
         var command = new Command("demo",
-            "Train a tutorial's flow on a built-in target, then write metrics.json, losses.csv and model.bin. " +
+            "Reproduce a source tutorial: train its flow on its target, then write metrics.json, losses.csv, model.nflow, the figures " +
+            "(target, p / q / q - p, loss, q during training, marginals, samples, the path through every layer, animated) and report.html. " +
             "uniform-normal: 16 x [affine coupling + LU linear], Adam, weight decay 1e-5. " +
-            "banana: RealNVP with 8 couplings, Adam, no weight decay. Learning rate 1e-3; " +
-            "metrics: test NLL and KL(p||q) in nats on fresh samples, the grid integral of q, timings.")
+            "banana: RealNVP with 8 couplings, Adam. leaky-coupling: 9 x [learnable leaky ReLU + tanh-bounded coupling], AdamW, weight decay 1e-4. " +
+            "Learning rate 1e-3; metrics: test NLL and KL(p||q) in nats on fresh samples, the grid integral of q, timings.")
         {
             target,
             flow,
@@ -83,10 +87,21 @@ internal static class DemoCommand
                 return Task.FromResult(ExitCodes.Ok);
             }
             string? targetName = parseResult.GetValue(target);
+            string command = CommandLineText.Of(parseResult);
+            var outDirectory = parseResult.GetValue(output)?.FullName;
             if (targetName is null)
             {
-                context.Error.WriteLine($"error: demo needs a target: {DemoPreset.KnownNames}. Run 'nflows demo --help' for usage.");
-                return Task.FromResult(ExitCodes.Usage);
+                // No name: the three source tutorials, one after the other (each in its own folder).
+                int result = ExitCodes.Ok;
+                foreach (var tutorial in DemoPreset.Tutorials)
+                {
+                    var chosen = flowName is null ? tutorial : tutorial.WithFlow(FlowCatalog.Get(flowName));
+                    var one = new DemoSettings(chosen, parseResult.GetValue(iterations) ?? chosen.Iterations, parseResult.GetValue(batch) ?? chosen.BatchSize,
+                        parseResult.GetValue(seed), parseResult.GetValue(evalSamples), outDirectory is null ? null : Path.Combine(outDirectory, chosen.Name), command);
+                    result = DemoRunner.Run(one, context, cancellationToken);
+                    if (result != ExitCodes.Ok) return Task.FromResult(result);
+                }
+                return Task.FromResult(result);
             }
             var preset = DemoPreset.Find(targetName)!;
             if (flowName is not null) preset = preset.WithFlow(FlowCatalog.Get(flowName));
@@ -96,7 +111,8 @@ internal static class DemoCommand
                 parseResult.GetValue(batch) ?? preset.BatchSize,
                 parseResult.GetValue(seed),
                 parseResult.GetValue(evalSamples),
-                parseResult.GetValue(output)?.FullName);
+                outDirectory,
+                command);
             // Runs synchronously on the calling thread (TorchSharp's dispose scopes are thread-local).
             return Task.FromResult(DemoRunner.Run(settings, context, cancellationToken));
         });

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
@@ -7,6 +8,7 @@ using System.Threading;
 using NormalizingFlows.Cli.Output;
 using NormalizingFlows.Cli.Rendering;
 using NormalizingFlows.Diagnostics;
+using NormalizingFlows.Plotting;
 using NormalizingFlows.Training;
 using Spectre.Console;
 using TorchSharp;
@@ -44,15 +46,17 @@ internal static class DemoRunner
                 BatchSize = settings.BatchSize,
                 LearningRate = preset.LearningRate,
                 WeightDecay = preset.WeightDecay,
-                Optimizer = OptimizerKind.Adam,
+                Optimizer = preset.Optimizer,
                 Seed = settings.Seed,
                 ProgressInterval = TrainingProgressView.ReportInterval(settings.Iterations, context.Interactive),
             };
 
+            DensitySnapshots? snapshots = null;
             var fit = TrainingProgressView.Run(context, console, $"training {preset.Name}", settings.Iterations, progress =>
             {
                 using var scope = torch.NewDisposeScope();
-                return Fit.ToData(flow, target, options, progress, cancellationToken);
+                snapshots = new DensitySnapshots(flow, target.Bounds, DemoFigures.SnapshotIterations(settings.Iterations), inner: progress);
+                return Fit.ToData(flow, target, options, snapshots, cancellationToken);
             });
             if (fit.Cancelled)
                 context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -73,13 +77,19 @@ internal static class DemoRunner
             using (torch.NewDisposeScope())
             {
                 parameterCount = flow.parameters().Sum(p => p.numel());
-                flow.save(Path.Combine(directory, RunFiles.Model));
+                flow.Save(Path.Combine(directory, RunFiles.Model), new System.Text.Json.Nodes.JsonObject
+                {
+                    ["command"] = settings.Command,
+                    ["target"] = preset.Name,
+                    ["flow"] = preset.FlowName,
+                });
             }
 
             double trainSeconds = fit.Elapsed.TotalSeconds;
             var metrics = new RunMetrics
             {
-                Target = preset.Name,
+                Target = target.Name,
+                Demo = preset.Name,
                 Flow = preset.FlowName,
                 FlowParameters = parameterCount,
                 Iterations = settings.Iterations,
@@ -106,8 +116,16 @@ internal static class DemoRunner
             RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), fit.Losses);
             RunFiles.WriteMetrics(Path.Combine(directory, RunFiles.Metrics), metrics);
 
+            if (snapshots is not null && snapshots.Snapshots.Count > 0 && snapshots.Snapshots[^1].Iteration < fit.Iterations)
+                snapshots.Record(fit.Iterations);
+            context.Output.WriteLine("drawing figures");
+            IReadOnlyList<(string Path, string Caption)> figures;
+            using (torch.NewDisposeScope())
+                figures = DemoFigures.Write(directory, target, flow, fit, snapshots!, settings.Seed);
+            string report = DemoReport.Write(Path.Combine(directory, RunFiles.Report), settings, metrics, figures);
+
             SummaryTable.Write(console, metrics);
-            context.Output.WriteLine($"wrote {RunFiles.Metrics}, {RunFiles.Losses} and {RunFiles.Model} to {directory}");
+            context.Output.WriteLine($"wrote {RunFiles.Metrics}, {RunFiles.Losses}, {RunFiles.Model}, {figures.Count} figures and {Path.GetFileName(report)} to {directory}");
             return fit.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -16,8 +16,11 @@ internal static class RunFiles
     /// <summary>Loss curve file name.</summary>
     public const string Losses = "losses.csv";
 
-    /// <summary>Trained weights file name (TorchSharp's <c>Module.save</c> format).</summary>
-    public const string Model = "model.bin";
+    /// <summary>The trained model: architecture and weights (load it with <c>Flow.Load</c>).</summary>
+    public const string Model = "model.nflow";
+
+    /// <summary>The self-contained HTML report of a demo run.</summary>
+    public const string Report = "report.html";
 
     /// <summary>
     /// <c>./runs/&lt;target&gt;-&lt;yyyyMMdd-HHmmss&gt;</c> under <paramref name="baseDirectory"/>, with a numeric

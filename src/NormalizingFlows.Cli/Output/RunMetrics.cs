@@ -8,6 +8,9 @@ internal sealed record RunMetrics
     /// <summary>Target name, e.g. <c>uniform-normal</c>.</summary>
     public required string Target { get; init; }
 
+    /// <summary>Demo name (the tutorial, e.g. <c>leaky-coupling</c>, or the target's name).</summary>
+    public required string Demo { get; init; }
+
     /// <summary>The flow and its hyperparameters.</summary>
     public required string Flow { get; init; }
 

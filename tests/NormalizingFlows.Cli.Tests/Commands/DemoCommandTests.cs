@@ -48,7 +48,7 @@ public sealed class DemoCommandTests(ITestOutputHelper log)
         Assert.True(root.GetProperty("kl").GetDouble() > -0.02, "KL(p||q) cannot be clearly negative.");
         Assert.False(root.GetProperty("cancelled").GetBoolean());
 
-        Assert.True(new FileInfo(folder.Combine("model.bin")).Length > 0, "model.bin is missing or empty.");
+        Assert.True(new FileInfo(folder.Combine("model.nflow")).Length > 0, "model.nflow is missing or empty.");
         var losses = File.ReadAllLines(folder.Combine("losses.csv"));
         Assert.Equal("iteration,loss", losses[0]);
         Assert.Equal(51, losses.Length);
@@ -60,9 +60,8 @@ public sealed class DemoCommandTests(ITestOutputHelper log)
         Assert.Contains("KL(p||q)", run.Output);
         Assert.Contains(folder.Path, run.Output);
 
-        // model.bin holds the trained weights: loaded into a fresh flow, it gives the reported test NLL.
-        using var flow = Flows.LuCoupling(2, 16, new[] { 64, 64 }, seed: 123);
-        flow.load(folder.Combine("model.bin"));
+        // model.nflow holds the architecture and the trained weights: loaded without the code that built it, it gives the reported test NLL.
+        using var flow = Flow.Load(folder.Combine("model.nflow"));
         double nll = Metrics.TestNegativeLogLikelihood(new UniformNormal(), flow, 100_000, root.GetProperty("eval_seed").GetInt64());
         Assert.Equal(root.GetProperty("test_nll").GetDouble(), nll, 1e-6);
     }
@@ -84,7 +83,38 @@ public sealed class DemoCommandTests(ITestOutputHelper log)
         Assert.Equal(3, root.GetProperty("seed").GetInt64());
         Assert.Equal(100_000, root.GetProperty("eval_samples").GetInt64());
         Assert.All(NumericFields, field => Assert.True(double.IsFinite(root.GetProperty(field).GetDouble()), field));
-        Assert.True(File.Exists(folder.Combine("model.bin")));
+        Assert.True(File.Exists(folder.Combine("model.nflow")));
         Assert.Equal(21, File.ReadAllLines(folder.Combine("losses.csv")).Length);
+    }
+
+    private static readonly string[] Figures =
+    {
+        "target-samples.png", "densities.png", "training.png", "snapshots.png", "marginals.png", "samples.png", "trajectory.png", "trajectory.apng.png",
+    };
+
+    [Fact]
+    public void Should_Run_The_Three_Tutorials_With_Figures_And_Report_When_No_Name_Is_Given()
+    {
+        using var folder = new TempFolder();
+        var run = CliRun.Of("demo", "-n", "20", "--eval-samples", "5000", "-o", folder.Path);
+        log.WriteLine(run.Output);
+        log.WriteLine(run.Error);
+        Assert.Equal(0, run.ExitCode);
+        foreach (var (demo, target, optimizer) in new[] { ("uniform-normal", "uniform-normal", "Adam"), ("banana", "banana", "Adam"), ("leaky-coupling", "banana", "AdamW") })
+        {
+            string dir = System.IO.Path.Combine(folder.Path, demo);
+            using var metrics = JsonDocument.Parse(File.ReadAllText(System.IO.Path.Combine(dir, "metrics.json")));
+            Assert.Equal(demo, metrics.RootElement.GetProperty("demo").GetString());
+            Assert.Equal(target, metrics.RootElement.GetProperty("target").GetString());
+            Assert.Equal(optimizer, metrics.RootElement.GetProperty("optimizer").GetString());
+            foreach (var figure in Figures)
+                Assert.True(new FileInfo(System.IO.Path.Combine(dir, figure)).Length > 1000, $"{demo}/{figure} is missing or tiny");
+            // The report is self-contained (figures embedded) and names the command that reproduces the run.
+            string html = File.ReadAllText(System.IO.Path.Combine(dir, "report.html"));
+            Assert.Contains("nflows demo -n 20 --eval-samples 5000 -o", html);
+            Assert.Equal(Figures.Length, System.Text.RegularExpressions.Regex.Matches(html, "src=\"data:image/png;base64,").Count);
+        }
+        using var leaky = Flow.Load(System.IO.Path.Combine(folder.Path, "leaky-coupling", "model.nflow"));
+        Assert.Equal(18, ((NormalizingFlows.Bijectors.Chain)leaky.Bijector).Layers.Count);
     }
 }

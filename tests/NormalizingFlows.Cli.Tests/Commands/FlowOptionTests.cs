@@ -26,14 +26,6 @@ public sealed class FlowOptionTests
     }
 
     [Fact]
-    public void Should_Return_2_When_The_Target_Is_Missing()
-    {
-        var run = CliRun.Of("demo", "--iterations", "5");
-        Assert.Equal(2, run.ExitCode);
-        Assert.Contains("needs a target", run.Error);
-    }
-
-    [Fact]
     public void Should_Train_A_Catalogue_Flow_On_A_Catalogue_Target()
     {
         using var folder = new TempFolder();

@@ -39,8 +39,9 @@ public sealed class UsageTests
 
     [Theory]
     [InlineData("demo", "uniform-normal", "--bogus")]
-    [InlineData("demo")]
     [InlineData("train")]
+    [InlineData("train", "--data", "a.csv", "--npy", "b.npy")]
+    [InlineData("sample", "--count", "5")]
     public void Should_Return_2_When_The_Command_Line_Is_Malformed(params string[] args)
     {
         var run = CliRun.Of(args);

@@ -35,7 +35,7 @@ public sealed class RunFilesTests
         Directory.CreateDirectory(folder.Path);
         var metrics = new RunMetrics
         {
-            Target = "banana", Flow = "RealNvp", FlowParameters = 10, Iterations = 3, CompletedIterations = 3, Batch = 8,
+            Target = "banana", Demo = "banana", Flow = "RealNvp", FlowParameters = 10, Iterations = 3, CompletedIterations = 3, Batch = 8,
             Seed = 0, EvalSeed = 1, Optimizer = "Adam", LearningRate = 1e-3, WeightDecay = 0, SkippedSteps = 1,
             TrainSeconds = 0.5, IterationsPerSecond = 6, FinalLoss = double.NaN, TestNll = 3.5, Kl = 0.1,
             EvalSamples = 100_000, EvalSeconds = 0.2, GridIntegral = 0.99, GridBox = new GridBoxJson(-10, 40, -20, 20, 400),

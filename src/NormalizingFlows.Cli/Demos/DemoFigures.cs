@@ -1,0 +1,34 @@
+using System.Collections.Generic;
+using System.IO;
+using NormalizingFlows.Plotting;
+using NormalizingFlows.Targets;
+using NormalizingFlows.Training;
+
+namespace NormalizingFlows.Cli.Demos;
+
+/// <summary>The pictures of a demo run, as the source tutorials show them, each written as a PNG in the run folder.</summary>
+internal static class DemoFigures
+{
+    /// <summary>The iterations at which the learned density is recorded during training: the start, then 10 %, 25 %, 50 % and the end.</summary>
+    public static IReadOnlyList<int> SnapshotIterations(int iterations) =>
+        new[] { 0, iterations / 10, iterations / 4, iterations / 2, iterations };
+
+    /// <summary>Writes every figure and returns the files with their captions, in the order the report shows them.</summary>
+    public static IReadOnlyList<(string Path, string Caption)> Write(string directory, ITarget target, Flow flow, FitResult fit,
+        DensitySnapshots snapshots, long seed)
+    {
+        string P(string name) => Path.Combine(directory, name);
+        var box = target.Bounds;
+        return new List<(string, string)>
+        {
+            (Plots.Samples(P("target-samples.png"), target, 5_000, seed + 2, box), "5 000 samples of the target."),
+            (Plots.Densities(P("densities.png"), target, flow, box), "The exact target density p, the learned density q on the same colour scale, and q - p."),
+            (Plots.TrainingCurve(P("training.png"), fit.Losses, null, smoothingWindow: 25), "The loss (negative log-likelihood of each batch) at every step, and its moving average."),
+            (snapshots.Save(P("snapshots.png")), "The learned density during training (each panel on its own colour scale)."),
+            (Plots.Marginals(P("marginals.png"), target, flow, box), "1-D marginals: the true ones (numerically integrated) against the learned ones."),
+            (Plots.SamplesOverTarget(P("samples.png"), flow, target, 2_000, seed + 3, box), "Samples of the flow over samples of the target."),
+            (Plots.Trajectory(P("trajectory.png"), flow, 2_000, seed + 4), "Base samples pushed through every layer (sampling direction), coloured by their angle in the base."),
+            (Plots.TrajectoryAnimation(P("trajectory.apng.png"), flow, 1_000, seed + 4), "The same path as an animation (animated PNG)."),
+        };
+    }
+}

@@ -1,0 +1,131 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using NormalizingFlows.Data;
+using TorchSharp;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Cli.Tests.Commands;
+
+/// <summary><c>nflows train</c>, <c>sample</c>, <c>logprob</c> and <c>eval</c> on a data file, end to end, and their failures.</summary>
+[Collection(TrainingCollection.Name)]
+public sealed class TrainCommandTests(ITestOutputHelper log) : IDisposable
+{
+    private readonly TempFolder folder = new();
+
+    public void Dispose() => folder.Dispose();
+
+    /// <summary>Correlated Gaussian rows far from the origin on very different scales: mean [50, -3], std [10, 0.1], correlation 0.9.
+    /// Their exact mean NLL is the Gaussian's: log(2 pi) + log(10 * 0.1) + 0.5 log(1 - 0.81) + 1 (in expectation).</summary>
+    private string WriteData(int rows, long seed)
+    {
+        Directory.CreateDirectory(folder.Path);
+        using var scope = torch.NewDisposeScope();
+        var z = torch.randn(new long[] { rows, 2 }, dtype: ScalarType.Float64, generator: new Generator((ulong)seed));
+        var x1 = z[.., 0];
+        var x2 = x1.mul(0.9).add(z[.., 1].mul(Math.Sqrt(1 - 0.81)));
+        var data = torch.stack(new[] { x1.mul(10).add(50), x2.mul(0.1).sub(3) }, 1);
+        string path = folder.Combine($"gauss-{seed}.csv");
+        TabularFile.Write(path, data, new[] { "height", "offset" });
+        return path;
+    }
+
+    private static readonly double TrueNll = Math.Log(2 * Math.PI) + Math.Log(10 * 0.1) + 0.5 * Math.Log(1 - 0.81) + 1;
+
+    [Fact]
+    public void Should_Train_Save_And_Serve_A_Model_From_A_Csv_File()
+    {
+        string train = WriteData(4000, 1), test = WriteData(2000, 2);
+        string run = folder.Combine("run");
+        var result = CliRun.Of("train", "--data", train, "--layers", "4", "--hidden", "32,32", "--epochs", "40", "--batch", "256",
+            "--lr", "3e-3", "--checkpoint-every", "200", "-o", run);
+        log.WriteLine(result.Output);
+        log.WriteLine(result.Error);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("epoch", result.Output);
+        Assert.Contains("validation", result.Output);
+        using (var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "metrics.json"))))
+        {
+            var root = metrics.RootElement;
+            Assert.Equal(4000, root.GetProperty("rows").GetInt64());
+            Assert.True(root.GetProperty("standardized").GetBoolean());
+            // 3600 training rows / 256 = 14 steps per epoch.
+            Assert.Equal(40 * 14, root.GetProperty("steps").GetInt32());
+            double validation = root.GetProperty("best_validation_nll").GetDouble();
+            log.WriteLine($"best validation NLL {validation:F4}, exact {TrueNll:F4}");
+            Assert.True(Math.Abs(validation - TrueNll) < 0.1, $"validation NLL {validation:F4} against the exact {TrueNll:F4}");
+        }
+        Assert.True(File.Exists(Path.Combine(run, "checkpoint.nflow")));
+        Assert.Equal("iteration,loss,validation_loss", File.ReadLines(Path.Combine(run, "losses.csv")).First());
+
+        // eval: the test file's NLL is close to the exact one, in the data's own units (the standardisation's log-det included).
+        string model = Path.Combine(run, "model.nflow");
+        var eval = CliRun.Of("eval", "--model", model, "--data", test);
+        log.WriteLine(eval.Output);
+        Assert.Equal(0, eval.ExitCode);
+        double nll = double.Parse(eval.Output.Split('\n').First(l => l.Contains("NLL")).Split('│')[2].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(Math.Abs(nll - TrueNll) < 0.1, $"test NLL {nll:F4} against the exact {TrueNll:F4}");
+
+        // logprob: one value per row, equal to the loaded flow's LogProb.
+        string logProbs = folder.Combine("logprob.csv");
+        Assert.Equal(0, CliRun.Of("logprob", "-m", model, "-d", test, "-o", logProbs).ExitCode);
+        using var written = TabularFile.Read(logProbs);
+        Assert.Equal(new[] { "log_prob" }, written.ColumnNames);
+        Assert.Equal(2000, written.Rows);
+        Assert.True(Math.Abs(-nll - written.Values.to(ScalarType.Float64).mean().ToDouble()) < 1e-3, "eval's NLL is minus the mean of logprob's values");
+
+        // sample: the header comes from the training file; samples have the data's scale.
+        string samples = folder.Combine("samples.csv");
+        Assert.Equal(0, CliRun.Of("sample", "-m", model, "-n", "3000", "--seed", "4", "-o", samples).ExitCode);
+        using var drawn = TabularFile.Read(samples);
+        Assert.Equal(new[] { "height", "offset" }, drawn.ColumnNames);
+        Assert.Equal(3000, drawn.Rows);
+        Assert.Equal(50, drawn.Values[.., 0].mean().ToDouble(), 0);
+        Assert.Equal(0.1, drawn.Values[.., 1].std().ToDouble(), 1);
+    }
+
+    [Fact]
+    public void Should_Resume_From_A_Checkpoint_And_Report_Where()
+    {
+        string train = WriteData(1000, 3);
+        string first = folder.Combine("first"), second = folder.Combine("second");
+        string[] common = { "train", "--data", train, "--layers", "2", "--hidden", "8", "--epochs", "3", "--batch", "100", "--checkpoint-every", "5" };
+        Assert.Equal(0, CliRun.Of(common.Concat(new[] { "-o", first }).ToArray()).ExitCode);
+        var resumed = CliRun.Of(common.Concat(new[] { "-o", second, "--resume", Path.Combine(first, "checkpoint.nflow") }).ToArray());
+        log.WriteLine(resumed.Output + resumed.Error);
+        Assert.Equal(0, resumed.ExitCode);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(second, "metrics.json")));
+        Assert.Equal(27, metrics.RootElement.GetProperty("resumed_at").GetInt32());
+        var other = CliRun.Of("train", "--data", train, "--layers", "2", "--hidden", "8", "--epochs", "3", "--batch", "50", "-o", folder.Combine("third"),
+            "--resume", Path.Combine(first, "checkpoint.nflow"));
+        Assert.Equal(1, other.ExitCode);
+        Assert.Contains("Cannot resume from", other.Error);
+        Assert.Contains("it was made with", other.Error);
+    }
+
+    [Fact]
+    public void Should_Fail_With_One_Line_Naming_File_And_Position_On_Bad_Input()
+    {
+        Directory.CreateDirectory(folder.Path);
+        string bad = folder.Combine("bad.csv");
+        File.WriteAllText(bad, "a,b\n1,2\n3,x\n");
+        var run = CliRun.Of("train", "--data", bad, "-o", folder.Combine("out"));
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains($"{bad}:3:2", run.Error);
+
+        string notModel = folder.Combine("not-a-model.nflow");
+        File.WriteAllText(notModel, "hello");
+        var eval = CliRun.Of("eval", "--model", notModel, "--data", bad);
+        Assert.Equal(1, eval.ExitCode);
+        Assert.StartsWith("error: eval failed: " + notModel, eval.Error);
+
+        if (!torch.cuda.is_available())
+        {
+            var cuda = CliRun.Of("train", "--data", bad, "--device", "cuda", "-o", folder.Combine("cuda"));
+            Assert.Equal(1, cuda.ExitCode);
+            Assert.Contains("CUDA is not available", cuda.Error);
+        }
+    }
+}
