@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
 using System.Text;
+using NormalizingFlows.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -115,7 +116,7 @@ public static class NpyFile
         }
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("NpyFile writes little-endian data on little-endian machines only.");
         byte[] preamble = Header(descr, data.shape);
-        AtomicFile.Write(path, stream =>
+        AtomicFile.WriteMaybeGzip(path, stream =>
         {
             stream.Write(preamble);
             stream.Write(bytes);

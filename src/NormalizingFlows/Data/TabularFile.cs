@@ -5,6 +5,7 @@ using System.IO;
 using System.IO.Compression;
 using System.Linq;
 using System.Text;
+using NormalizingFlows.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -84,7 +85,7 @@ public static class TabularFile
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var text = Format(data, header);
-        AtomicFile.Write(path, stream =>
+        AtomicFile.WriteMaybeGzip(path, stream =>
         {
             using var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16, leaveOpen: true);
             text(writer);

@@ -5,6 +5,7 @@ using System.IO.Compression;
 using System.Linq;
 using System.Text;
 using NormalizingFlows.Data;
+using NormalizingFlows.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using NormalizingFlows.Serialization;
+using NormalizingFlows.Internal;
 using TorchSharp;
 
 namespace NormalizingFlows.Tests.Serialization;

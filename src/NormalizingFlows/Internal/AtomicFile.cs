@@ -1,7 +1,8 @@
 using System;
 using System.IO;
+using System.IO.Compression;
 
-namespace NormalizingFlows.Serialization;
+namespace NormalizingFlows.Internal;
 
 /// <summary>
 /// Writes a file so that readers see either the old file or the complete new one, never a partial write: the content
@@ -13,21 +14,36 @@ namespace NormalizingFlows.Serialization;
 /// portable way to do so), so after a power loss right after the call the old file may reappear, complete.</remarks>
 internal static class AtomicFile
 {
+    /// <summary>Whether a path names gzip-compressed content (it ends with <c>.gz</c>).</summary>
+    public static bool IsGzip(string path) => path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Writes <paramref name="path"/> with <paramref name="write"/>, atomically.</summary>
     /// <param name="path">The file to create or replace.</param>
     /// <param name="write">Writes the whole content to the stream it is given; an exception from it aborts the write.</param>
-    public static void Write(string path, Action<Stream> write)
+    /// <param name="gzip">Compress what <paramref name="write"/> writes with gzip.</param>
+    /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist.</exception>
+    public static void Write(string path, Action<Stream> write, bool gzip = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(write);
         string full = Path.GetFullPath(path);
         string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' has no directory.", nameof(path));
+        if (!Directory.Exists(directory))
+            throw new DirectoryNotFoundException($"Cannot write {path}: the folder {directory} does not exist.");
         string temporary = TemporaryPath(directory, Path.GetFileName(full));
         try
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                write(stream);
+                if (gzip)
+                {
+                    using var compressed = new GZipStream(stream, CompressionLevel.Optimal, leaveOpen: true);
+                    write(compressed);
+                }
+                else
+                {
+                    write(stream);
+                }
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temporary, full, overwrite: true);
@@ -38,6 +54,9 @@ internal static class AtomicFile
             throw;
         }
     }
+
+    /// <summary>As <see cref="Write"/>, gzip-compressed when the name ends with <c>.gz</c>.</summary>
+    public static void WriteMaybeGzip(string path, Action<Stream> write) => Write(path, write, IsGzip(path));
 
     /// <summary>The name of the temporary file for <paramref name="fileName"/>: hidden, unique, ending in <c>.tmp</c>.</summary>
     internal static string TemporaryPath(string directory, string fileName) =>
