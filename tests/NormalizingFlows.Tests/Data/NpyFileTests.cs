@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using NormalizingFlows.Data;
+using NormalizingFlows.Tests.Support;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -37,7 +38,7 @@ public sealed class NpyFileTests
     [Fact]
     public void Should_Read_Lfw_Faces_When_File_Is_Real()
     {
-        string path = RealDataFiles.PathOf("lfw_subset.npy");
+        string path = SharedData.PathOf("lfw_subset.npy");
         using var faces = NpyFile.Read(path);
         Assert.Equal(new long[] { 200, 25, 25 }, faces.shape);
         Assert.Equal(ScalarType.Float64, faces.dtype);

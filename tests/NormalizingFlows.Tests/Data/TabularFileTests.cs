@@ -6,6 +6,7 @@ using System.Linq;
 using System.Text;
 using NormalizingFlows.Data;
 using NormalizingFlows.Internal;
+using NormalizingFlows.Tests.Support;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -33,7 +34,7 @@ public sealed class TabularFileTests
     [Fact]
     public void Should_Read_Randhie_With_Its_Header_When_File_Is_Real()
     {
-        string path = RealDataFiles.PathOf("randhie.csv");
+        string path = SharedData.PathOf("randhie.csv");
         using var table = TabularFile.Read(path, new TabularReadOptions { DType = ScalarType.Float64 });
         Assert.True(table.ColumnNamesFromHeader);
         Assert.Equal(new[] { "mdvis", "lncoins", "idp", "lpi", "fmde", "physlm", "disea", "hlthg", "hlthf", "hlthp" }, table.ColumnNames);
@@ -51,7 +52,7 @@ public sealed class TabularFileTests
     [Fact]
     public void Should_Read_Gzipped_Digits_Without_Header_When_File_Is_Real()
     {
-        using var table = TabularFile.Read(RealDataFiles.PathOf("digits.csv.gz"));
+        using var table = TabularFile.Read(SharedData.PathOf("digits.csv.gz"));
         Assert.False(table.ColumnNamesFromHeader);
         Assert.Equal(1797, table.Rows);
         Assert.Equal(65, table.Columns);
