@@ -1,6 +1,8 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
+using System.Linq;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using NormalizingFlows.Diagnostics;
@@ -32,7 +34,7 @@ internal sealed record RunResult(
 /// <summary>Trains one configuration the way the reference does and times training, log-prob and sampling.</summary>
 internal static class TrainingRun
 {
-    public static RunResult Execute(BenchmarkConfig config, int iterations, int batch, long seed, long evalPoints, int threads, Device device)
+    public static RunResult Execute(BenchmarkConfig config, int iterations, int batch, long seed, long evalPoints, int threads, Device device, long evalChunk = 0)
     {
         torch.set_num_threads(threads);
         var target = config.Target();
@@ -48,11 +50,12 @@ internal static class TrainingRun
         {
             var x = target.Sample(evalPoints, generator, ScalarType.Float32, device);
             var clock = Stopwatch.StartNew();
-            var logQ = flow.LogProb(x);
+            var logQ = evalChunk <= 0 ? flow.LogProb(x) : torch.cat(Chunks(evalPoints, evalChunk).Select(c => flow.LogProb(x.narrow(0, c.Start, c.Length))).ToArray(), 0);
             logQ.sum().ToDouble(); // waits for the device
             logProbSeconds = clock.Elapsed.TotalSeconds;
             clock.Restart();
-            var samples = flow.Sample(evalPoints, generator: generator);
+            var samples = evalChunk <= 0 ? flow.Sample(evalPoints, generator: generator)
+                : torch.cat(Chunks(evalPoints, evalChunk).Select(c => flow.Sample(c.Length, generator: generator)).ToArray(), 0);
             samples.sum().ToDouble();
             sampleSeconds = clock.Elapsed.TotalSeconds;
             var logP = target.LogDensity(x);
@@ -63,6 +66,11 @@ internal static class TrainingRun
             fit.SkippedSteps, Math.Round(fit.Elapsed.TotalSeconds, 3), Math.Round(fit.Iterations / fit.Elapsed.TotalSeconds, 1),
             Math.Round(fit.FinalLoss, 4), Math.Round(testNll, 4), Math.Round(kl, 4), Math.Round(logProbSeconds, 4), Math.Round(sampleSeconds, 4),
             evalPoints, Math.Round(ResidentMemory.PeakMiB(), 1));
+    }
+
+    private static IEnumerable<(long Start, long Length)> Chunks(long total, long size)
+    {
+        for (long start = 0; start < total; start += size) yield return (start, Math.Min(size, total - start));
     }
 
     public static string ToJson(RunResult result) => JsonSerializer.Serialize(result);
