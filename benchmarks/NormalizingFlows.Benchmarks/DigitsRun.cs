@@ -41,7 +41,7 @@ internal static class DigitsRun
 
         var options = new FitOptions
         {
-            Epochs = settings.Quick ? 3 : 150,
+            Epochs = settings.MaxEpochs(quick: 3, full: 150),
             BatchSize = 64,
             LearningRate = 1e-3,
             Schedule = LearningRateSchedule.Constant,

@@ -64,10 +64,11 @@ public static class Program
         var realThreads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "libtorch intra-op threads" };
         var dataFolder = new Option<string>("--data") { DefaultValueFactory = _ => RealData.DefaultDataFolder(), Description = "Folder of the shared data files" };
         var samplesPng = new Option<string?>("--samples-png") { Description = "digits: write a sheet of test digits and samples of both flows to this PNG" };
-        var realdata = new Command("realdata", "Flows against Gaussian baselines on real data; prints one JSON line.") { realKind, quick, realSeed, realThreads, dataFolder, samplesPng };
+        var maxEpochs = new Option<int?>("--epochs") { Description = "Most epochs per flow (default: the run's own; early stopping may end sooner)" };
+        var realdata = new Command("realdata", "Flows against Gaussian baselines on real data; prints one JSON line.") { realKind, quick, realSeed, realThreads, dataFolder, samplesPng, maxEpochs };
         realdata.SetAction(r =>
         {
-            var settings = new RealDataSettings(r.GetValue(quick), r.GetValue(realSeed), r.GetValue(realThreads), r.GetValue(dataFolder)!, r.GetValue(samplesPng));
+            var settings = new RealDataSettings(r.GetValue(quick), r.GetValue(realSeed), r.GetValue(realThreads), r.GetValue(dataFolder)!, r.GetValue(samplesPng), r.GetValue(maxEpochs));
             var result = r.GetValue(realKind) switch
             {
                 "digits" => DigitsRun.Execute(settings),

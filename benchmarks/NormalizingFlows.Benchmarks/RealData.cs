@@ -12,7 +12,11 @@ using static TorchSharp.torch;
 namespace NormalizingFlows.Benchmarks;
 
 /// <summary>Settings shared by the three real-data runs.</summary>
-internal sealed record RealDataSettings(bool Quick, long Seed, int Threads, string DataFolder, string? SamplesPng);
+internal sealed record RealDataSettings(bool Quick, long Seed, int Threads, string DataFolder, string? SamplesPng, int? Epochs)
+{
+    /// <summary>The most epochs a flow trains for: <see cref="Epochs"/> when given, else the run's own choice.</summary>
+    public int MaxEpochs(int quick, int full) => Epochs ?? (Quick ? quick : full);
+}
 
 /// <summary>One model's line in a real-data result.</summary>
 internal sealed record ModelScore(

@@ -38,7 +38,7 @@ internal static class TabularRun
 
         var options = new FitOptions
         {
-            Epochs = settings.Quick ? 3 : 100,
+            Epochs = settings.MaxEpochs(quick: 3, full: 100),
             BatchSize = 256,
             LearningRate = 1e-3,
             ClipGradientNorm = 50,
