@@ -58,7 +58,16 @@ public static class Program
             return 0;
         });
 
-        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, memory, scaling };
+        var csv = new Argument<string>("csv") { Description = "The CSV written by 'scaling'" };
+        var png = new Argument<string>("png") { Description = "The PNG to write" };
+        var scalingPlot = new Command("scaling-plot", "Draw the scaling CSV as three log-log panels (batch, depth, dimension).") { csv, png };
+        scalingPlot.SetAction(r =>
+        {
+            Console.WriteLine(ScalingPlot.Write(r.GetValue(csv)!, r.GetValue(png)!));
+            return 0;
+        });
+
+        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, memory, scaling, scalingPlot };
         return root.Parse(args).Invoke();
     }
 }
