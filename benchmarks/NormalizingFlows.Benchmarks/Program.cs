@@ -67,7 +67,28 @@ public static class Program
             return 0;
         });
 
-        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, memory, scaling, scalingPlot };
+        var realKind = new Argument<string>("kind") { Description = "digits, patches or tabular" };
+        var quick = new Option<bool>("--quick") { Description = "Small models and few epochs (about 30 s): a smoke test, not the benchmark" };
+        var realSeed = new Option<long>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of the split, the dequantisation noise and the weights" };
+        var realThreads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "libtorch intra-op threads" };
+        var dataFolder = new Option<string>("--data") { DefaultValueFactory = _ => RealData.DefaultDataFolder(), Description = "Folder of the shared data files" };
+        var samplesPng = new Option<string?>("--samples-png") { Description = "digits: write a sheet of test digits and samples of both flows to this PNG" };
+        var realdata = new Command("realdata", "Flows against Gaussian baselines on real data; prints one JSON line.") { realKind, quick, realSeed, realThreads, dataFolder, samplesPng };
+        realdata.SetAction(r =>
+        {
+            var settings = new RealDataSettings(r.GetValue(quick), r.GetValue(realSeed), r.GetValue(realThreads), r.GetValue(dataFolder)!, r.GetValue(samplesPng));
+            var result = r.GetValue(realKind) switch
+            {
+                "digits" => DigitsRun.Execute(settings),
+                "patches" => PatchesRun.Execute(settings),
+                "tabular" => TabularRun.Execute(settings),
+                var other => throw new ArgumentException($"Expected digits, patches or tabular; got {other}.", "kind"),
+            };
+            Console.WriteLine(RealData.ToJson(result));
+            return 0;
+        });
+
+        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, memory, scaling, scalingPlot, realdata };
         return root.Parse(args).Invoke();
     }
 }

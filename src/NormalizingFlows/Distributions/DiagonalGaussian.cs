@@ -38,19 +38,63 @@ public sealed class DiagonalGaussian : Distribution
             if (!(std[i] > 0) || !double.IsFinite(std[i])) throw new ArgumentException($"scale[{i}] must be positive and finite; got {std[i]}.", nameof(scale));
         }
         Trainable = trainable;
-        var locTensor = torch.tensor(mean.Select(v => (float)v).ToArray()).DetachFromDisposeScope();
-        var logScaleTensor = torch.tensor(std.Select(v => (float)Math.Log(v)).ToArray()).DetachFromDisposeScope();
-        if (trainable)
-        {
-            this.loc = new Parameter(locTensor);
-            logScale = new Parameter(logScaleTensor);
-        }
-        else
-        {
-            this.loc = locTensor;
-            logScale = logScaleTensor;
-        }
+        (this.loc, logScale) = Store(torch.tensor(mean.Select(v => (float)v).ToArray()), torch.tensor(std.Select(v => (float)Math.Log(v)).ToArray()), trainable);
         RegisterComponents();
+    }
+
+    private DiagonalGaussian(Tensor loc, Tensor logScale, bool trainable) : base(nameof(DiagonalGaussian), new[] { loc.shape[0] })
+    {
+        Trainable = trainable;
+        (this.loc, this.logScale) = Store(loc, logScale, trainable);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// The maximum-likelihood diagonal Gaussian of <paramref name="data"/> in closed form: per column, the sample mean and the
+    /// (population, divided by N) variance plus a small ridge, <c>var_i + ridge * mean(var)</c>.
+    /// </summary>
+    /// <remarks>The ridge is relative to the mean variance (as in <see cref="MultivariateGaussian.FitTo"/>), so it does not
+    /// depend on the data's units; it keeps a constant column's scale positive. Computed in float64; the result has the data's
+    /// dtype (float32 or float64) and device.</remarks>
+    /// <param name="data">Rows <c>[rows, features]</c>, at least 2 rows, floating point, finite. Not changed.</param>
+    /// <param name="ridge">Relative ridge; 0 or more (default 1e-6).</param>
+    /// <param name="trainable">Whether the result's mean and scale are trainable parameters.</param>
+    /// <returns>The fitted distribution; the caller owns it.</returns>
+    /// <exception cref="ArgumentException">The data has the wrong shape, too few rows, a non-finite value, or a column with no
+    /// spread when the ridge is 0 (or no spread in any column).</exception>
+    public static DiagonalGaussian FitTo(Tensor data, double ridge = 1e-6, bool trainable = false)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.dim() != 2)
+            throw new ArgumentException($"Expected data with shape [rows, features]; got {Guard.Shape(data.shape)}.", nameof(data));
+        if (data.shape[0] < 2)
+            throw new ArgumentException($"Expected data with at least 2 rows; got {data.shape[0]}.", nameof(data));
+        if (!data.is_floating_point())
+            throw new ArgumentException($"Expected floating-point data; got {data.dtype}.", nameof(data));
+        Guard.Finite(data, nameof(data));
+        Guard.NonNegative(ridge, nameof(ridge));
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var x = data.detach().to(ScalarType.Float64);
+        var variance = x.var(0, unbiased: false);
+        var padded = variance.add(variance.mean().mul(ridge));
+        if (!padded.gt(0).all().ToBoolean())
+        {
+            long column = padded.le(0).nonzero()[0, 0].ToInt64();
+            throw new ArgumentException($"Expected data with some spread in every column (or a positive ridge); column {column} is constant.", nameof(data));
+        }
+        var fitted = new DiagonalGaussian(x.mean(new long[] { 0 }).to(data.dtype), padded.log().mul(0.5).to(data.dtype), trainable);
+        return fitted;
+    }
+
+    /// <summary>Takes over two fresh tensors as the module's parameters or buffers.</summary>
+    private static (Tensor Loc, Tensor LogScale) Store(Tensor loc, Tensor logScale, bool trainable)
+    {
+        var locTensor = loc.DetachFromDisposeScope();
+        var logScaleTensor = logScale.DetachFromDisposeScope();
+        if (trainable)
+            return (new Parameter(locTensor), new Parameter(logScaleTensor));
+        return (locTensor, logScaleTensor);
     }
 
     /// <summary>Whether the mean and scale are trainable parameters.</summary>

@@ -16,6 +16,9 @@ internal static partial class BuiltInTypes
         ModelRegistry.Register<DiagonalGaussian>(nameof(DiagonalGaussian),
             d => new JsonObject { ["features"] = d.EventShape[0], ["trainable"] = d.Trainable },
             (n, r) => new DiagonalGaussian(r.Get<int>(n, "features"), r.Get<bool>(n, "trainable")));
+        ModelRegistry.Register<MultivariateGaussian>(nameof(MultivariateGaussian),
+            d => new JsonObject { ["features"] = d.EventShape[0], ["trainable"] = d.Trainable },
+            (n, r) => new MultivariateGaussian(r.Get<int>(n, "features"), r.Get<bool>(n, "trainable")));
         ModelRegistry.Register<GaussianMixture>(nameof(GaussianMixture),
             d => new JsonObject { ["components"] = d.Components, ["features"] = d.EventShape[0], ["trainable"] = d.Trainable },
             (n, r) => new GaussianMixture(r.Get<int>(n, "components"), r.Get<int>(n, "features"), trainable: r.Get<bool>(n, "trainable"), generator: r.Generator));

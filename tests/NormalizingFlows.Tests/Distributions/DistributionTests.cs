@@ -11,7 +11,7 @@ namespace NormalizingFlows.Tests.Distributions;
 /// <summary>Base distributions (and a fresh and a perturbed flow) integrate to one and agree with their own samples.</summary>
 public sealed class DistributionTests
 {
-    public static IEnumerable<object[]> Names => new[] { "standard-normal", "diagonal-gaussian", "diagonal-gaussian-fixed", "flow-real-nvp", "flow-lu-coupling" }.Select(n => new object[] { n });
+    public static IEnumerable<object[]> Names => new[] { "standard-normal", "diagonal-gaussian", "diagonal-gaussian-fixed", "multivariate-gaussian", "multivariate-gaussian-fixed", "flow-real-nvp", "flow-lu-coupling" }.Select(n => new object[] { n });
 
     private static Distribution Create(string name)
     {
@@ -20,6 +20,10 @@ public sealed class DistributionTests
             "standard-normal" => new StandardNormal(2),
             "diagonal-gaussian" => new DiagonalGaussian(2, trainable: true, loc: new[] { 0.5, -1.0 }, scale: new[] { 0.7, 1.3 }),
             "diagonal-gaussian-fixed" => new DiagonalGaussian(2, trainable: false, loc: new[] { -0.2, 0.3 }, scale: new[] { 1.1, 0.6 }),
+            "multivariate-gaussian" => new MultivariateGaussian(torch.tensor(new[] { 0.5, -1.0 }),
+                torch.tensor(new[] { 0.8, 0.0, -0.6, 1.1 }, new long[] { 2, 2 }), trainable: true),
+            "multivariate-gaussian-fixed" => new MultivariateGaussian(torch.tensor(new[] { -0.2f, 0.3f }),
+                torch.tensor(new[] { 1.2f, 0f, 0.9f, 0.5f }, new long[] { 2, 2 })),
             "flow-real-nvp" => Flows.RealNvp(2, 4, new[] { 16 }, seed: 3),
             "flow-lu-coupling" => Flows.LuCoupling(2, 3, new[] { 16 }, seed: 3),
             _ => throw new ArgumentException(name),

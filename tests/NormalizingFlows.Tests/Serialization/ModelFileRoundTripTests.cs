@@ -112,7 +112,7 @@ public sealed class ModelFileRoundTripTests
     public static TheoryData<string> DistributionNames => new()
     {
         "standard-normal", "diagonal-gaussian-fixed", "diagonal-gaussian-trainable", "gaussian-mixture", "gaussian-mixture-fixed",
-        "student-t", "student-t-trainable-degrees", "box-uniform",
+        "student-t", "student-t-trainable-degrees", "box-uniform", "multivariate-gaussian-fixed", "multivariate-gaussian-trainable",
     };
 
     private static Distribution CreateDistribution(string name, Generator generator) => name switch
@@ -125,6 +125,9 @@ public sealed class ModelFileRoundTripTests
         "student-t" => new StudentT(3, degreesOfFreedom: 3.5, loc: new[] { 0.1, 0.2, 0.3 }, scale: new[] { 1.0, 2.0, 3.0 }, trainable: false),
         "student-t-trainable-degrees" => new StudentT(3, trainableDegreesOfFreedom: true),
         "box-uniform" => new BoxUniform(new[] { -1.0, 0.25, -3.0 }, new[] { 2.0, 0.75, 3.0 / 7.0 }),
+        "multivariate-gaussian-fixed" => new MultivariateGaussian(torch.tensor(new[] { 1.0f, -2.0f, 0.5f }),
+            torch.tensor(new[] { 0.5f, 0f, 0f, 0.3f, 2.0f, 0f, -0.4f, 0.2f, 1.5f }, new long[] { 3, 3 })),
+        "multivariate-gaussian-trainable" => new MultivariateGaussian(3),
         _ => throw new ArgumentException(name),
     };
 
