@@ -58,6 +58,15 @@ public static class Program
             return 0;
         });
 
+        var csv = new Argument<string>("csv") { Description = "The CSV written by 'scaling'" };
+        var png = new Argument<string>("png") { Description = "The PNG to write" };
+        var scalingPlot = new Command("scaling-plot", "Draw the scaling CSV as three log-log panels (batch, depth, dimension).") { csv, png };
+        scalingPlot.SetAction(r =>
+        {
+            Console.WriteLine(ScalingPlot.Write(r.GetValue(csv)!, r.GetValue(png)!));
+            return 0;
+        });
+
         var realKind = new Argument<string>("kind") { Description = "digits, patches or tabular" };
         var quick = new Option<bool>("--quick") { Description = "Small models and few epochs (about 30 s): a smoke test, not the benchmark" };
         var realSeed = new Option<long>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of the split, the dequantisation noise and the weights" };
@@ -80,7 +89,7 @@ public static class Program
             return 0;
         });
 
-        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, memory, scaling, realdata };
+        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, memory, scaling, scalingPlot, realdata };
         return root.Parse(args).Invoke();
     }
 }

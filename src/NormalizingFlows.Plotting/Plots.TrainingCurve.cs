@@ -143,7 +143,7 @@ public static partial class Plots
     }
 
     /// <summary>Ticks for an axis that shows log10 of the values, labelled with the values themselves at round numbers.</summary>
-    private static ScottPlot.TickGenerators.NumericManual LogTicks(double low, double high)
+    internal static ScottPlot.TickGenerators.NumericManual LogTicks(double low, double high)
     {
         double decades = high - low;
         double[] mantissas = decades >= 3 ? new[] { 1.0 }

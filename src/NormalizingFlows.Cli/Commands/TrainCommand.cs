@@ -21,6 +21,7 @@ internal static class TrainCommand
         "nflows train --data measurements.txt.gz --flow maf --epochs 200 --val-fraction 0.2 --patience 20",
         "nflows train --npy features.npy --flow nsf-coupling --checkpoint-every 500 --out runs/nsf",
         "nflows train --data data.csv --out runs/mine --resume runs/mine/checkpoint.nflow",
+        "nflows train --images photos/ --patch 8 --patches 50000 --flow maf --out runs/patches",
     };
 
     /// <summary>Builds the command; its action writes to <paramref name="context"/>.</summary>
@@ -28,6 +29,21 @@ internal static class TrainCommand
     {
         var data = new Option<FileInfo?>("--data", "-d") { Description = "Training rows: CSV (header optional) or whitespace-separated text, optionally .gz; or a .npy array", HelpName = "file" };
         var npy = new Option<FileInfo?>("--npy") { Description = "Training rows from a NumPy .npy array [rows, features] (more dimensions are flattened per row)", HelpName = "file" };
+        var images = new Option<FileInfo?>("--images") { Description = "Train on grey patches cut from the PNG/JPEG images of this folder (or this one image)", HelpName = "dir-or-file" };
+        var patch = new Option<int>("--patch")
+        {
+            Description = "With --images: side of a square patch in pixels",
+            DefaultValueFactory = _ => 8,
+            HelpName = "pixels",
+            CustomParser = result => result.Tokens.Count == 0 ? 8 : (int)(CliOptions.ParsePositive(result, 256) ?? 8),
+        };
+        var patches = new Option<int>("--patches")
+        {
+            Description = "With --images: number of patches, spread evenly over the images (seeded positions; dequantised as (level + u) / 256)",
+            DefaultValueFactory = _ => 20_000,
+            HelpName = "count",
+            CustomParser = result => result.Tokens.Count == 0 ? 20_000 : (int)(CliOptions.ParsePositive(result, 10_000_000) ?? 20_000),
+        };
         var flow = CliOptions.Flow("The catalogue flow to fit [default: real-nvp]", needsDensity: true, allowList: false);
         var layers = CliOptions.Layers();
         var hidden = CliOptions.Hidden();
@@ -79,13 +95,13 @@ internal static class TrainCommand
             "split with early stopping that keeps the best model), then write model.nflow (architecture and weights; load it with " +
             "Flow.Load or the sample, logprob and eval commands), metrics.json and losses.csv.")
         {
-            data, npy, flow, layers, hidden, epochs, batch, learningRate, constant, warmup, clip, validation, patience, noStandardize,
+            data, npy, images, patch, patches, flow, layers, hidden, epochs, batch, learningRate, constant, warmup, clip, validation, patience, noStandardize,
             seed, device, dtype, checkpointEvery, resume, output,
         };
         command.Validators.Add(result =>
         {
-            bool hasData = result.GetValue(data) is not null, hasNpy = result.GetValue(npy) is not null;
-            if (hasData == hasNpy) result.AddError("train needs exactly one of --data FILE or --npy FILE.");
+            int inputs = (result.GetValue(data) is null ? 0 : 1) + (result.GetValue(npy) is null ? 0 : 1) + (result.GetValue(images) is null ? 0 : 1);
+            if (inputs != 1) result.AddError("train needs exactly one of --data FILE, --npy FILE or --images DIR.");
             if (result.GetValue(npy) is { } file && !file.Name.EndsWith(".npy", System.StringComparison.OrdinalIgnoreCase))
                 result.AddError($"--npy expects a .npy file; got '{file.Name}'.");
             if (result.GetValue(patience) is not null && result.GetValue(validation) == 0)
@@ -94,7 +110,8 @@ internal static class TrainCommand
         CliHelp.SetExamples(command, Examples);
         command.SetAction((parseResult, cancellationToken) =>
         {
-            var file = parseResult.GetValue(data) ?? parseResult.GetValue(npy)!;
+            var file = parseResult.GetValue(data) ?? parseResult.GetValue(npy) ?? parseResult.GetValue(images)!;
+            var imagePatches = parseResult.GetValue(images) is null ? null : new PatchSettings(parseResult.GetValue(patch), parseResult.GetValue(patches));
             double fraction = parseResult.GetValue(validation);
             var settings = new TrainSettings(
                 file.FullName,
@@ -116,7 +133,10 @@ internal static class TrainCommand
                 parseResult.GetValue(checkpointEvery),
                 parseResult.GetValue(resume)?.FullName,
                 parseResult.GetValue(output)?.FullName,
-                CommandLineText.Of(parseResult));
+                CommandLineText.Of(parseResult))
+            {
+                Patches = imagePatches,
+            };
             return Task.FromResult(TrainRunner.Run(settings, context, cancellationToken));
         });
         return command;

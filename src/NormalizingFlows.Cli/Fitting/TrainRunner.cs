@@ -40,7 +40,9 @@ internal static class TrainRunner
             Directory.CreateDirectory(directory);
 
             using var scope = torch.NewDisposeScope();
-            var (rows, columns) = DataInput.Read(settings.DataPath, dtype);
+            var (rows, columns) = settings.Patches is { } patches
+                ? ImagePatchInput.Read(settings.DataPath, patches.Size, patches.Count, settings.Seed, dtype)
+                : DataInput.Read(settings.DataPath, dtype);
             int features = (int)rows.shape[1];
             var preset = FlowCatalog.Get(settings.Flow);
             var inner = preset.Create(new PresetOptions(features, Layers: settings.Layers, HiddenFeatures: settings.Hidden, Seed: settings.Seed));

@@ -24,4 +24,13 @@ namespace NormalizingFlows.Cli.Fitting;
 internal sealed record TrainSettings(
     string DataPath, string Flow, int? Layers, int[]? Hidden, int Epochs, int BatchSize, double LearningRate, bool Cosine,
     int WarmupIterations, double? ClipGradientNorm, double ValidationFraction, int? Patience, bool Standardize, long Seed,
-    string Device, string Dtype, int? CheckpointEvery, string? ResumeFrom, string? OutputDirectory, string Command);
+    string Device, string Dtype, int? CheckpointEvery, string? ResumeFrom, string? OutputDirectory, string Command)
+{
+    /// <summary>With <c>--images</c>: the patch side and count; null when <see cref="DataPath"/> is a table or array.</summary>
+    public PatchSettings? Patches { get; init; }
+}
+
+/// <summary>How training rows are cut from images.</summary>
+/// <param name="Size">Side of a square patch in pixels.</param>
+/// <param name="Count">Number of patches.</param>
+internal sealed record PatchSettings(int Size, int Count);

@@ -137,8 +137,18 @@ public static partial class Fit
     private static (Tensor Data, Tensor? Context) Checked(Distribution model, (Tensor Data, Tensor? Context) batch, string source)
     {
         Guard.Batch(batch.Data, model.EventShape, source + " data");
+        RequireSameDevice(model, batch.Data, source + " data");
         if (model.ContextFeatures > 0) Guard.Context(batch.Context, model.ContextFeatures, batch.Data.shape[0], source + " context");
         return batch;
+    }
+
+    /// <summary>Nothing moves between devices behind the caller's back: data on another device than the model is an error.</summary>
+    private static void RequireSameDevice(Distribution model, Tensor data, string paramName)
+    {
+        var device = ModuleTensors.Placement(model).Device;
+        if (data.device.type != device.type || data.device.index != device.index)
+            throw new ArgumentException(
+                $"The {paramName} is on {data.device} but the model is on {device}; move one of them with .to(...) (a fit never moves data silently).", paramName);
     }
 
     private static FitResult FitRows(Distribution model, Tensor data, Tensor? context, FitOptions? options,
@@ -146,10 +156,12 @@ public static partial class Fit
     {
         Guard.Batch(data, model.EventShape, nameof(data));
         Guard.Finite(data, nameof(data));
+        RequireSameDevice(model, data, nameof(data));
         if (context is not null)
         {
             Guard.Context(context, model.ContextFeatures, data.shape[0], nameof(context));
             Guard.Finite(context, nameof(context));
+            RequireSameDevice(model, context, nameof(context));
         }
         options ??= new FitOptions();
         options.Validate();
