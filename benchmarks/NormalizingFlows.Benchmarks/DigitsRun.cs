@@ -1,12 +1,11 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
-using System.IO;
 using NormalizingFlows.Data;
 using NormalizingFlows.Distributions;
 using NormalizingFlows.Images;
 using NormalizingFlows.Training;
-using SkiaSharp;
+using NormalizingFlows.Plotting;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -88,39 +87,13 @@ internal static class DigitsRun
             Math.Round(clock.Elapsed.TotalSeconds, 1)) { SamplesPng = png };
     }
 
-    /// <summary>A PNG sheet: three rows of 16 digits, test digits, RealNVP samples, Glow samples (each pixel 4 x 4, grey).</summary>
+    /// <summary>A PNG sheet (<see cref="Plots.ImageGrid"/>): three rows of 16 digits, test digits, RealNVP samples, Glow samples.</summary>
     private static string WriteSheet(string path, Tensor test, Flow realNvp, Flow glow, long seed)
     {
-        const int perRow = 16, zoom = 4, gap = 4, cell = 8 * zoom;
+        const int perRow = 16;
+        using var scope = torch.NewDisposeScope();
         using var generator = new Generator((ulong)seed + 7);
-        Tensor[] rows;
-        using (torch.inference_mode())
-            rows = new[] { test.narrow(0, 0, perRow), realNvp.Sample(perRow, generator: generator), glow.Sample(perRow, generator: generator) };
-        int width = perRow * cell + (perRow + 1) * gap, height = rows.Length * cell + (rows.Length + 1) * gap;
-        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        bitmap.Erase(new SKColor(128, 96, 96));
-        for (int r = 0; r < rows.Length; r++)
-        {
-            var pixels = rows[r].reshape(perRow, 64).clamp(0, 1).mul(255).round().to(ScalarType.Byte).data<byte>().ToArray();
-            for (int n = 0; n < perRow; n++)
-                for (int i = 0; i < 8; i++)
-                    for (int j = 0; j < 8; j++)
-                    {
-                        byte v = pixels[n * 64 + i * 8 + j];
-                        var colour = new SKColor(v, v, v);
-                        int x0 = gap + n * (cell + gap) + j * zoom, y0 = gap + r * (cell + gap) + i * zoom;
-                        for (int dy = 0; dy < zoom; dy++)
-                            for (int dx = 0; dx < zoom; dx++)
-                                bitmap.SetPixel(x0 + dx, y0 + dy, colour);
-                    }
-        }
-        using var image = SKImage.FromBitmap(bitmap);
-        using var encoded = image.Encode(SKEncodedImageFormat.Png, 100);
-        string full = Path.GetFullPath(path);
-        string? folder = Path.GetDirectoryName(full);
-        if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
-        using var file = File.Create(full);
-        encoded.SaveTo(file);
-        return full;
+        var sheet = torch.cat(new[] { test.narrow(0, 0, perRow), realNvp.Sample(perRow, generator: generator), glow.Sample(perRow, generator: generator) }, 0);
+        return Plots.ImageGrid(path, sheet, columns: perRow, scale: 4);
     }
 }
