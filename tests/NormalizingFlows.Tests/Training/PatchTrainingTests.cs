@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 namespace NormalizingFlows.Tests.Training;
 
 /// <summary>A short MAF fit to natural-image patches (BSDS300 preprocessing: 8 x 8 grey, dequantised to [0, 1), mean removed,
-/// last pixel dropped) beats the diagonal Gaussian on patches of another photograph.</summary>
+/// last pixel dropped) beats the diagonal and the full-covariance Gaussian on patches of another photograph.</summary>
 [Collection(TrainingCollection.Name)]
 public sealed class PatchTrainingTests
 {
@@ -32,7 +32,7 @@ public sealed class PatchTrainingTests
     }
 
     [Fact]
-    public void Should_Beat_A_Diagonal_Gaussian_On_Held_Out_Patches_When_Maf_Learns_Natural_Image_Patches()
+    public void Should_Beat_Gaussian_Baselines_On_Held_Out_Patches_When_Maf_Learns_Natural_Image_Patches()
     {
         using var scope = torch.NewDisposeScope();
         using var generator = new Generator(21);
@@ -57,6 +57,8 @@ public sealed class PatchTrainingTests
                          $"in {fit.Elapsed.TotalSeconds:F1} s; diagonal Gaussian {diagonalLogLik:F2}; full-covariance Gaussian {fullLogLik:F2}.");
         Assert.True(double.IsFinite(flowLogLik), $"MAF log-likelihood = {flowLogLik}");
         Assert.True(flowLogLik > diagonalLogLik, $"MAF {flowLogLik:F2} nats per patch, diagonal Gaussian {diagonalLogLik:F2}: expected the MAF above.");
+        // Measured: MAF 157.0, full-covariance Gaussian 132.5, diagonal Gaussian 90.3 (untrained MAF 96.4), about 4 s on one thread.
+        Assert.True(flowLogLik > fullLogLik, $"MAF {flowLogLik:F2} nats per patch, full-covariance Gaussian {fullLogLik:F2}: expected the MAF above.");
         Assert.True(flowLogLik > before + 10, $"training moved the MAF only from {before:F2} to {flowLogLik:F2} nats per patch.");
     }
 }
