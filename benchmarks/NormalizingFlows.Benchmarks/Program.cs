@@ -68,6 +68,7 @@ public static class Program
         });
 
         var realKind = new Argument<string>("kind") { Description = "digits, patches or tabular" };
+        realKind.AcceptOnlyFromAmong("digits", "patches", "tabular");
         var quick = new Option<bool>("--quick") { Description = "Small models and few epochs (about 30 s): a smoke test, not the benchmark" };
         var realSeed = new Option<long>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of the split, the dequantisation noise and the weights" };
         var realThreads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "libtorch intra-op threads" };
