@@ -27,6 +27,7 @@ internal static class DemoCommand
         "nflows demo uniform-normal",
         "nflows demo banana --out runs/banana --seed 1",
         "nflows demo leaky-coupling --iterations 3000",
+        "nflows demo digits",
         "nflows demo uniform-normal --iterations 200 --batch 256 --eval-samples 200000",
     };
 
@@ -36,14 +37,14 @@ internal static class DemoCommand
         var target = new Argument<string?>("target")
         {
             Arity = ArgumentArity.ZeroOrOne,
-            Description = $"The demo: a source tutorial (uniform-normal, banana, leaky-coupling) or another built-in target; none runs the three tutorials. Known: {DemoPreset.KnownNames}.",
+            Description = $"The demo: a source tutorial (uniform-normal, banana, leaky-coupling), digits (an image flow on handwritten digits) or another built-in target; none runs the three tutorials. Known: {DemoPreset.KnownNames}, {DigitsDemo.Name}.",
             HelpName = "target",
         };
         target.CompletionSources.Add(_ => DemoPreset.All.Select(p => new CompletionItem(p.Name)));
         target.Validators.Add(result =>
         {
             string? name = result.GetValueOrDefault<string?>();
-            if (name is not null && DemoPreset.Find(name) is null)
+            if (name is not null && DemoPreset.Find(name) is null && name != DigitsDemo.Name)
                 result.AddError($"Unknown target '{name}'. Known targets: {DemoPreset.KnownNames}.");
         });
         var flow = CliOptions.Flow("Learn the target with this catalogue flow instead of the tutorial's ('list' prints the catalogue)", needsDensity: true, allowList: true);
@@ -103,6 +104,9 @@ internal static class DemoCommand
                 }
                 return Task.FromResult(result);
             }
+            if (targetName == DigitsDemo.Name)
+                return Task.FromResult(DigitsDemo.Run(parseResult.GetValue(iterations) ?? 3000, parseResult.GetValue(batch) ?? 128, parseResult.GetValue(seed),
+                    outDirectory, command, context, cancellationToken));
             var preset = DemoPreset.Find(targetName)!;
             if (flowName is not null) preset = preset.WithFlow(FlowCatalog.Get(flowName));
             var settings = new DemoSettings(

@@ -117,4 +117,22 @@ public sealed class DemoCommandTests(ITestOutputHelper log)
         using var leaky = Flow.Load(System.IO.Path.Combine(folder.Path, "leaky-coupling", "model.nflow"));
         Assert.Equal(18, ((NormalizingFlows.Bijectors.Chain)leaky.Bijector).Layers.Count);
     }
+
+    [Fact]
+    public void Should_Train_An_Image_Flow_On_Digits_And_Write_Sample_Sheets()
+    {
+        using var folder = new TempFolder();
+        var run = CliRun.Of("demo", "digits", "-n", "60", "-b", "64", "-o", folder.Path);
+        log.WriteLine(run.Output + run.Error);
+        Assert.Equal(0, run.ExitCode);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(folder.Combine("metrics.json")));
+        var root = metrics.RootElement;
+        foreach (var field in new[] { "test_bits_per_dim", "diagonal_gaussian_bits_per_dim", "full_gaussian_bits_per_dim" })
+            Assert.InRange(root.GetProperty(field).GetDouble(), 0.5, Math.Log2(17) + 1);
+        // Uniform over the 17 levels is exactly log2(17) bits per pixel.
+        Assert.Equal(Math.Log2(17), root.GetProperty("uniform_bits_per_dim").GetDouble(), 12);
+        Assert.Equal(270, root.GetProperty("test_images").GetInt32());
+        foreach (var figure in new[] { "test-digits.png", "samples.png", "samples-t0.7.png", "training.png", "report.html", "model.nflow" })
+            Assert.True(File.Exists(folder.Combine(figure)), figure);
+    }
 }
