@@ -38,21 +38,15 @@ internal static class EvalCommand
             string modelPath = parseResult.GetValue(model)!.FullName, dataPath = parseResult.GetValue(data)!.FullName;
             try
             {
-                var dev = DeviceChoice.Resolve(parseResult.GetValue(device)!);
-                var (distribution, _) = ModelInput.Load(modelPath, dev);
-                using var loaded = distribution;
                 using var scope = torch.NewDisposeScope();
-                var (rows, _) = DataInput.Read(dataPath, torch.ScalarType.Float64);
-                DataInput.RequireWidth(dataPath, rows, loaded);
-                var logProb = LogProbs.Of(loaded, rows, dev, cancellationToken);
+                var (logProb, rows, dims) = LogProbs.OfFile(modelPath, dataPath, parseResult.GetValue(device)!, cancellationToken);
                 if (logProb is null) return Task.FromResult(ExitCodes.Interrupted);
                 double nll = -logProb.mean().ToDouble();
-                long dims = rows.shape[1];
                 long zero = logProb.isinf().sum().ToInt64();
                 string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
                 KeyValueTable.Write(context.CreateConsole(), new[]
                 {
-                    ("rows", rows.shape[0].ToString(CultureInfo.InvariantCulture)),
+                    ("rows", rows.ToString(CultureInfo.InvariantCulture)),
                     ("NLL", $"{F(nll)} nats per row"),
                     ("bits/dim", F(Metrics.BitsPerDimension(nll, dims))),
                     ("rows with zero density", zero.ToString(CultureInfo.InvariantCulture)),

@@ -35,16 +35,11 @@ internal static class LogProbCommand
             string modelPath = parseResult.GetValue(model)!.FullName, dataPath = parseResult.GetValue(data)!.FullName, outPath = parseResult.GetValue(output)!.FullName;
             try
             {
-                var dev = DeviceChoice.Resolve(parseResult.GetValue(device)!);
-                var (distribution, _) = ModelInput.Load(modelPath, dev);
-                using var loaded = distribution;
                 using var scope = torch.NewDisposeScope();
-                var (rows, _) = DataInput.Read(dataPath, torch.ScalarType.Float64);
-                DataInput.RequireWidth(dataPath, rows, loaded);
-                var logProb = LogProbs.Of(loaded, rows, dev, cancellationToken);
+                var (logProb, rows, _) = LogProbs.OfFile(modelPath, dataPath, parseResult.GetValue(device)!, cancellationToken);
                 if (logProb is null) return Task.FromResult(ExitCodes.Interrupted);
                 TabularFile.Write(outPath, logProb.unsqueeze(1), new[] { "log_prob" });
-                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {rows.shape[0]} log-densities to {outPath}"));
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {rows} log-densities to {outPath}"));
                 return Task.FromResult(ExitCodes.Ok);
             }
             catch (Exception e) when (e is not OutOfMemoryException)

@@ -11,6 +11,18 @@ internal static class LogProbs
 {
     private const long Chunk = 65_536;
 
+    /// <summary>Loads the model file and the data file (checking that their widths agree) and returns the log-density of every
+    /// row (float64, on the CPU, in the caller's dispose scope) and the number of columns; null log-densities when cancelled.</summary>
+    public static (Tensor? LogProb, long Rows, long Columns) OfFile(string modelPath, string dataPath, string device, CancellationToken cancellationToken)
+    {
+        var dev = NormalizingFlows.Cli.Runtime.DeviceChoice.Resolve(device);
+        var (distribution, _) = ModelInput.Load(modelPath, dev);
+        using var loaded = distribution;
+        var (rows, _) = DataInput.Read(dataPath, ScalarType.Float64);
+        DataInput.RequireWidth(dataPath, rows, loaded);
+        return (Of(loaded, rows, dev, cancellationToken), rows.shape[0], rows.shape[1]);
+    }
+
     /// <summary>log q of each row of <paramref name="rows"/> (on the CPU); null when cancelled.</summary>
     public static Tensor? Of(Distribution model, Tensor rows, Device device, CancellationToken cancellationToken)
     {
