@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TorchSharp;
 
-namespace NormalizingFlows.Examples.Tests;
+namespace NormalizingFlows.Tests.Shared;
 
 /// <summary>
 /// Runs libtorch single-threaded in tests. xunit runs test classes (and `dotnet test` test assemblies) in
