@@ -35,6 +35,19 @@ public static class Program
             return 0;
         });
 
+        var chunkConfig = new Argument<string>("config") { Description = "seed000, banana or leaky" };
+        var chunkSizes = new Option<string>("--sizes") { DefaultValueFactory = _ => "-1,0,2048,4096,8192,16384,32768", Description = "Flow.EvaluationChunkRows values, comma separated (-1: all rows at once; 0: automatic)" };
+        var chunkThreads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "libtorch intra-op threads" };
+        var chunkRepeats = new Option<int>("--repeats") { DefaultValueFactory = _ => 5, Description = "Timed repetitions per size (median printed)" };
+        var chunks = new Command("chunks", "Log-prob and sampling time of 100 000 points against the evaluation chunk size; prints CSV.") { chunkConfig, chunkSizes, chunkThreads, chunkRepeats };
+        chunks.SetAction(r =>
+        {
+            foreach (var line in ChunkRun.Execute(BenchmarkConfig.Get(r.GetValue(chunkConfig)!), 100_000, r.GetValue(chunkThreads),
+                r.GetValue(chunkSizes)!.Split(',').Select(long.Parse).ToArray(), r.GetValue(chunkRepeats)))
+                Console.WriteLine(line);
+            return 0;
+        });
+
         var memoryConfig = new Argument<string>("config") { Description = "seed000, banana or leaky" };
         var shortRun = new Option<int>("--short") { DefaultValueFactory = _ => 1000, Description = "Iterations before the first reading" };
         var longRun = new Option<int>("--long") { DefaultValueFactory = _ => 20_000, Description = "Iterations before the second reading" };
@@ -90,7 +103,7 @@ public static class Program
             return 0;
         });
 
-        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, memory, scaling, scalingPlot, realdata };
+        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, chunks, memory, scaling, scalingPlot, realdata };
         return root.Parse(args).Invoke();
     }
 }

@@ -24,6 +24,8 @@ public sealed class Flow : Distribution
 {
     private readonly Distribution @base;
     private readonly Bijector bijector;
+    private long evaluationChunkRows;
+    private long? automaticChunkRows;
 
     /// <summary>Creates a flow from a base distribution and a bijector of the same event shape.</summary>
     /// <param name="baseDistribution">The base <c>p(z)</c>.</param>
@@ -80,11 +82,66 @@ public sealed class Flow : Distribution
         return path;
     }
 
+    /// <summary>
+    /// Rows per piece when the flow evaluates or samples without gradients (under <c>torch.no_grad()</c> or inference mode) in
+    /// evaluation mode (<c>eval()</c>): a larger batch goes through the layers piece by piece, so that each layer's intermediate
+    /// results stay in the processor's cache and are freed as soon as their piece is done. The result equals that of one piece
+    /// (up to floating-point rounding); samples consume the generator exactly as in one piece.
+    /// 0 (the default) sizes pieces from the widest layer, at about <see cref="AutomaticChunkElements"/> activations each;
+    /// <see cref="long.MaxValue"/> evaluates every batch in one piece. With gradients on or in training mode the whole batch is
+    /// always one piece (batch statistics and data-dependent initialisation see every row).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public long EvaluationChunkRows
+    {
+        get => evaluationChunkRows;
+        set
+        {
+            if (value < 0) throw new ArgumentOutOfRangeException(nameof(EvaluationChunkRows), value, $"EvaluationChunkRows must be 0 (automatic) or positive; got {value}.");
+            evaluationChunkRows = value;
+        }
+    }
+
+    /// <summary>Activations per piece (one layer's output for the rows of a piece, 1 MiB of float32) that the automatic
+    /// <see cref="EvaluationChunkRows"/> aims at: at most half of one core's L2 cache on current x86 servers.</summary>
+    public const long AutomaticChunkElements = 1_048_576;
+
+    /// <summary>The automatic piece never has fewer rows than this: below it, the per-call cost of each layer outweighs the
+    /// cache benefit.</summary>
+    public const long MinimumChunkRows = 4096;
+
+    /// <summary>The rows per piece that evaluation without gradients uses for this flow (<see cref="EvaluationChunkRows"/>, or
+    /// the automatic size: <see cref="AutomaticChunkElements"/> divided by the widest layer output, at least
+    /// <see cref="MinimumChunkRows"/>).</summary>
+    public long ChunkRows => evaluationChunkRows > 0 ? evaluationChunkRows : automaticChunkRows ??= AutomaticChunkRows();
+
     /// <inheritdoc />
     /// <remarks>A finite point that the inverse maps beyond floating-point range (far outside the region the
     /// flow was trained on, where its density underflows to zero) gets <c>-inf</c> rather than the NaN that
     /// <c>inf - inf</c> would give.</remarks>
-    protected internal override Tensor LogProbCore(Tensor x, Tensor? context)
+    protected internal override Tensor LogProbCore(Tensor x, Tensor? context) =>
+        InPieces(x.shape[0], context, (start, length, c) => new[] { LogProbWhole(x.narrow(0, start, length), c) })[0];
+
+    /// <inheritdoc />
+    protected internal override (Tensor Samples, Tensor LogProb) SampleWithLogProbCore(long count, Tensor? context, Generator? generator)
+    {
+        var (z, logProb) = @base.SampleWithLogProbCore(count, BaseContext(context), generator);
+        var pieces = InPieces(count, context, (start, length, c) =>
+        {
+            var (x, logAbsDet) = bijector.ForwardCore(z.narrow(0, start, length), c);
+            return new[] { x, logProb.narrow(0, start, length).sub(logAbsDet) };
+        });
+        return (pieces[0], pieces[1]);
+    }
+
+    /// <inheritdoc />
+    protected internal override Tensor SampleCore(long count, Tensor? context, Generator? generator)
+    {
+        var z = @base.SampleCore(count, BaseContext(context), generator);
+        return InPieces(count, context, (start, length, c) => new[] { bijector.ForwardCore(z.narrow(0, start, length), c).Output })[0];
+    }
+
+    private Tensor LogProbWhole(Tensor x, Tensor? context)
     {
         var (z, logAbsDet) = bijector.InverseCore(x, context);
         var logProb = @base.LogProbCore(z, BaseContext(context)).add(logAbsDet);
@@ -92,19 +149,45 @@ public sealed class Flow : Distribution
         return logProb.masked_fill(overflowed, double.NegativeInfinity);
     }
 
-    /// <inheritdoc />
-    protected internal override (Tensor Samples, Tensor LogProb) SampleWithLogProbCore(long count, Tensor? context, Generator? generator)
+    /// <summary>Runs <paramref name="evaluate"/> on all <paramref name="rows"/> at once, or, when evaluating without gradients in
+    /// evaluation mode, piece by piece (each piece in its own dispose scope) and concatenates the pieces' results.</summary>
+    private Tensor[] InPieces(long rows, Tensor? context, Func<long, long, Tensor?, Tensor[]> evaluate)
     {
-        var (z, logProb) = @base.SampleWithLogProbCore(count, BaseContext(context), generator);
-        var (x, logAbsDet) = bijector.ForwardCore(z, context);
-        return (x, logProb.sub(logAbsDet));
+        long chunk = rows <= MinimumChunkRows && evaluationChunkRows == 0 || torch.is_grad_enabled() || AnyTraining() ? rows : ChunkRows;
+        if (chunk >= rows) return evaluate(0, rows, context);
+        int count = (int)((rows + chunk - 1) / chunk);
+        var pieces = new Tensor[count][];
+        for (int i = 0; i < count; i++)
+        {
+            long start = i * chunk, length = Math.Min(chunk, rows - start);
+            using var scope = torch.NewDisposeScope();
+            pieces[i] = evaluate(start, length, context?.narrow(0, start, length));
+            scope.MoveToOuter(pieces[i]);
+        }
+        var results = new Tensor[pieces[0].Length];
+        for (int k = 0; k < results.Length; k++)
+        {
+            var parts = pieces.Select(p => p[k]).ToArray();
+            results[k] = torch.cat(parts, 0);
+            foreach (var part in parts) part.Dispose();
+        }
+        return results;
     }
 
-    /// <inheritdoc />
-    protected internal override Tensor SampleCore(long count, Tensor? context, Generator? generator)
+    private bool AnyTraining() => training || modules().Any(m => m.training);
+
+    /// <summary><see cref="AutomaticChunkElements"/> divided by the widest layer output: the largest output dimension of every
+    /// weight matrix, and for a convolution its output channels times the event's spatial size.</summary>
+    private long AutomaticChunkRows()
     {
-        var z = @base.SampleCore(count, BaseContext(context), generator);
-        return bijector.ForwardCore(z, context).Output;
+        long spatial = EventShape.Count >= 2 ? EventSize / EventShape[0] : 1;
+        long widest = EventSize;
+        foreach (var parameter in parameters())
+        {
+            if (parameter.dim() == 2) widest = Math.Max(widest, parameter.shape[0]);
+            else if (parameter.dim() == 4) widest = Math.Max(widest, parameter.shape[0] * spatial);
+        }
+        return Math.Max(MinimumChunkRows, AutomaticChunkElements / Math.Max(1, widest));
     }
 
     private Tensor? BaseContext(Tensor? context) => @base.ContextFeatures == 0 ? null : context;
