@@ -24,7 +24,7 @@ public static class Program
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of weights and data" };
         var eval = new Option<long>("--eval") { DefaultValueFactory = _ => 100_000, Description = "Points for the log-prob and sampling timings and the KL" };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu or cuda" };
-        var evalChunk = new Option<long>("--eval-chunk") { DefaultValueFactory = _ => 0, Description = "Evaluate and sample in chunks of this many rows (0: all at once)" };
+        var evalChunk = new Option<long>("--eval-chunk") { DefaultValueFactory = _ => 0, Description = "Flow.EvaluationChunkRows for the log-prob and sampling timings (0: automatic, the default; -1: all rows at once)" };
         var run = new Command("run", "Train one configuration and time training, log-prob and sampling.") { config, iterations, batch, threads, seed, eval, device, evalChunk };
         run.SetAction(r =>
         {

@@ -50,12 +50,12 @@ internal static class TrainingRun
         {
             var x = target.Sample(evalPoints, generator, ScalarType.Float32, device);
             var clock = Stopwatch.StartNew();
-            var logQ = evalChunk <= 0 ? flow.LogProb(x) : torch.cat(Chunks(evalPoints, evalChunk).Select(c => flow.LogProb(x.narrow(0, c.Start, c.Length))).ToArray(), 0);
+            flow.EvaluationChunkRows = evalChunk < 0 ? long.MaxValue : evalChunk;
+            var logQ = flow.LogProb(x);
             logQ.sum().ToDouble(); // waits for the device
             logProbSeconds = clock.Elapsed.TotalSeconds;
             clock.Restart();
-            var samples = evalChunk <= 0 ? flow.Sample(evalPoints, generator: generator)
-                : torch.cat(Chunks(evalPoints, evalChunk).Select(c => flow.Sample(c.Length, generator: generator)).ToArray(), 0);
+            var samples = flow.Sample(evalPoints, generator: generator);
             samples.sum().ToDouble();
             sampleSeconds = clock.Elapsed.TotalSeconds;
             var logP = target.LogDensity(x);
@@ -66,11 +66,6 @@ internal static class TrainingRun
             fit.SkippedSteps, Math.Round(fit.Elapsed.TotalSeconds, 3), Math.Round(fit.Iterations / fit.Elapsed.TotalSeconds, 1),
             Math.Round(fit.FinalLoss, 4), Math.Round(testNll, 4), Math.Round(kl, 4), Math.Round(logProbSeconds, 4), Math.Round(sampleSeconds, 4),
             evalPoints, Math.Round(ResidentMemory.PeakMiB(), 1));
-    }
-
-    private static IEnumerable<(long Start, long Length)> Chunks(long total, long size)
-    {
-        for (long start = 0; start < total; start += size) yield return (start, Math.Min(size, total - start));
     }
 
     public static string ToJson(RunResult result) => JsonSerializer.Serialize(result);
