@@ -14,9 +14,11 @@ public static class Program
     /// <summary>Entry point.</summary>
     public static int Main(string[] args)
     {
-        // NFLOWS_DEFAULT_ALLOCATOR=1 keeps glibc's defaults (to see what the allocator tuning changes).
+        // NFLOWS_DEFAULT_ALLOCATOR=1 keeps glibc's defaults (to see what the allocator tuning changes); NFLOWS_TRIM_THRESHOLD=BYTES
+        // bounds the free memory the tuned allocator keeps.
         if (Environment.GetEnvironmentVariable("NFLOWS_DEFAULT_ALLOCATOR") != "1")
-            NormalizingFlows.Runtime.NativeAllocator.KeepLargeBuffers();
+            NormalizingFlows.Runtime.NativeAllocator.KeepLargeBuffers(
+                int.TryParse(Environment.GetEnvironmentVariable("NFLOWS_TRIM_THRESHOLD"), out int trim) ? trim : int.MaxValue);
         var config = new Argument<string>("config") { Description = "seed000, banana or leaky" };
         var iterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 1000, Description = "Training steps" };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 512, Description = "Rows per step" };

@@ -18,13 +18,17 @@ public static class NativeAllocator
     private const int MallocMmapThreshold = -3;
 
     /// <summary>Keeps freed buffers of up to 32 MiB in the process for reuse (glibc only).</summary>
+    /// <param name="trimThresholdBytes">Free memory at the top of the heap above which the allocator gives memory back to the
+    /// system; <see cref="int.MaxValue"/> (the default) never gives it back, a smaller value bounds what is kept.</param>
     /// <returns>True when the allocator accepted the settings; false on other systems or C libraries.</returns>
-    public static bool KeepLargeBuffers()
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="trimThresholdBytes"/> is negative.</exception>
+    public static bool KeepLargeBuffers(int trimThresholdBytes = int.MaxValue)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(trimThresholdBytes);
         if (!OperatingSystem.IsLinux()) return false;
         try
         {
-            return mallopt(MallocMmapThreshold, 32 * 1024 * 1024) == 1 & mallopt(MallocTrimThreshold, int.MaxValue) == 1;
+            return mallopt(MallocMmapThreshold, 32 * 1024 * 1024) == 1 & mallopt(MallocTrimThreshold, trimThresholdBytes) == 1;
         }
         catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
         {

@@ -33,6 +33,8 @@ public sealed class MlpTests
                 h = activation switch { Activation.Relu => h.relu(), Activation.Tanh => h.tanh(), _ => nn.functional.elu(h, 1.0) };
         }
         Assert.True(output.sub(h).abs().max().ToDouble() < 1e-12, "Mlp output differs from the plain composition");
+        using (torch.no_grad())
+            Assert.True(mlp.forward(x, null).sub(h).abs().max().ToDouble() < 1e-12, "Mlp output without gradients differs from the plain composition");
         var weights = new Tensor[] { x, layers[0].weight!, layers[0].bias!, layers[1].weight! };
         var ours = torch.autograd.grad(new[] { output.pow(2).sum() }, weights);
         var plain = torch.autograd.grad(new[] { h.pow(2).sum() }, weights);
