@@ -26,6 +26,7 @@ internal static class ChunkRun
         var target = config.Target();
         using var generator = new Generator(7);
         using var x = target.Sample(points, generator, ScalarType.Float32, CPU);
+        long automatic = flow.ChunkRows;
         var logProb = chunkSizes.Select(_ => new List<double>()).ToArray();
         var sample = chunkSizes.Select(_ => new List<double>()).ToArray();
         for (int r = 0; r <= repeats; r++)
@@ -46,7 +47,7 @@ internal static class ChunkRun
                 sample[k].Add(s);
             }
         }
-        yield return $"chunk_rows,logprob_seconds,sample_seconds  # {config.Name}, {points} points, {threads} threads, automatic = {flow.ChunkRows} rows";
+        yield return $"chunk_rows,logprob_seconds,sample_seconds  # {config.Name}, {points} points, {threads} threads, automatic = {automatic} rows";
         for (int k = 0; k < chunkSizes.Count; k++)
             yield return $"{(chunkSizes[k] < 0 ? "all" : chunkSizes[k] == 0 ? "auto" : chunkSizes[k].ToString())},{Median(logProb[k]):F4},{Median(sample[k]):F4}";
     }

@@ -177,7 +177,8 @@ public sealed class Flow : Distribution
     private bool AnyTraining() => training || modules().Any(m => m.training);
 
     /// <summary><see cref="AutomaticChunkElements"/> divided by the widest layer output: the largest output dimension of every
-    /// weight matrix, and for a convolution its output channels times the event's spatial size.</summary>
+    /// weight matrix (of all networks together for a stack of them, <c>[parts, out, in]</c>), and for a convolution its output
+    /// channels times the event's spatial size.</summary>
     private long AutomaticChunkRows()
     {
         long spatial = EventShape.Count >= 2 ? EventSize / EventShape[0] : 1;
@@ -185,6 +186,7 @@ public sealed class Flow : Distribution
         foreach (var parameter in parameters())
         {
             if (parameter.dim() == 2) widest = Math.Max(widest, parameter.shape[0]);
+            else if (parameter.dim() == 3) widest = Math.Max(widest, parameter.shape[0] * parameter.shape[1]); // networks side by side (ParallelMlp)
             else if (parameter.dim() == 4) widest = Math.Max(widest, parameter.shape[0] * spatial);
         }
         return Math.Max(MinimumChunkRows, AutomaticChunkElements / Math.Max(1, widest));

@@ -61,9 +61,9 @@ public static partial class Flows
             int transformed = 0;
             foreach (bool m in mask) if (m) transformed++;
             int passed = features - transformed;
-            var shift = new Mlp(passed, transformed, hidden, generator: generator);
-            var logScale = new Mlp(passed, transformed, hidden, generator: generator);
-            couplings.Add(new Coupling(mask, new Stacked(shift, logScale), AffineTransform.Instance));
+            // Separate shift and log-scale networks, computed together (same weights as two Mlps from this generator).
+            var networks = new ParallelMlp(2, passed, transformed, hidden, generator: generator);
+            couplings.Add(new Coupling(mask, networks, AffineTransform.Instance));
         }
         return new Flow(new StandardNormal(features), new Chain(couplings));
     }

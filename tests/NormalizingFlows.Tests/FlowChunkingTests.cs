@@ -116,11 +116,12 @@ public sealed class FlowChunkingTests
     [Fact]
     public void Should_Size_Automatic_Pieces_From_The_Widest_Layer()
     {
-        using var wide = Flows.RealNvp(2, 2, new[] { 512 });
+        // RealNVP computes its shift and log-scale networks side by side: a hidden layer of width h is 2h activations per row.
+        using var wide = Flows.RealNvp(2, 2, new[] { 256 });
         Assert.Equal(Flow.MinimumChunkRows, wide.ChunkRows); // 1 048 576 / 512 = 2048, below the minimum
         using var medium = Flows.RealNvp(2, 2, new[] { 64, 64 });
-        Assert.Equal(Flow.AutomaticChunkElements / 64, medium.ChunkRows);
-        using var narrow = Flows.RealNvp(2, 2, new[] { 4 });
+        Assert.Equal(Flow.AutomaticChunkElements / 128, medium.ChunkRows);
+        using var narrow = Flows.LuCoupling(2, 2, new[] { 4 });
         Assert.Equal(Flow.AutomaticChunkElements / 4, narrow.ChunkRows);
         narrow.EvaluationChunkRows = 100;
         Assert.Equal(100, narrow.ChunkRows);

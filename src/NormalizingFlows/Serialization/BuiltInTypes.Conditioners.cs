@@ -44,6 +44,18 @@ internal static partial class BuiltInTypes
             },
             (n, r) => new ConvNet(r.Get<int>(n, "inChannels"), r.Get<int>(n, "outChannels"), r.Get<int>(n, "hiddenChannels"), r.Get<int>(n, "residualBlocks"),
                 r.Get<int>(n, "contextFeatures"), r.GetEnum<Activation>(n, "activation"), zeroInitialOutput: true, generator: r.Generator));
+        ModelRegistry.Register<ParallelMlp>(nameof(ParallelMlp),
+            m => new JsonObject
+            {
+                ["parts"] = m.Parts,
+                ["inFeatures"] = m.InFeatures,
+                ["outFeatures"] = m.PartOutFeatures,
+                ["hiddenFeatures"] = Array(m.HiddenFeatures),
+                ["contextFeatures"] = m.ContextFeatures,
+                ["activation"] = m.Activation.ToString(),
+            },
+            (n, r) => new ParallelMlp(r.Get<int>(n, "parts"), r.Get<int>(n, "inFeatures"), r.Get<int>(n, "outFeatures"), r.GetArray<int>(n, "hiddenFeatures"),
+                r.Get<int>(n, "contextFeatures"), r.GetEnum<Activation>(n, "activation"), zeroInitialOutput: true, r.Generator));
         ModelRegistry.Register<Stacked>(nameof(Stacked),
             (s, w) => new JsonObject { ["parts"] = Describe(w, s.Parts) },
             (n, r) => Parts.Build(parts => new Stacked(BuildAll<Conditioner>(r, n, "parts").Select(parts.Add).ToArray())));

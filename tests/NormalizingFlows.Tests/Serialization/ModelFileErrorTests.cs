@@ -141,8 +141,8 @@ public sealed class ModelFileErrorTests : IDisposable
     [Fact]
     public void Should_Name_The_Property_When_A_Value_Is_Missing_Or_Of_The_Wrong_Kind()
     {
-        ModelFiles.EditArchitecture(path, root => root["model"]!["bijector"]!["layers"]![0]!["conditioner"]!["parts"]![0]!["inFeatures"] = "two");
-        AssertLoadFails("$.model.bijector.layers[0].conditioner.parts[0].inFeatures", "expected a 32-bit integer", "\"two\"");
+        ModelFiles.EditArchitecture(path, root => root["model"]!["bijector"]!["layers"]![0]!["conditioner"]!["inFeatures"] = "two");
+        AssertLoadFails("$.model.bijector.layers[0].conditioner.inFeatures", "expected a 32-bit integer", "\"two\"");
         Restore();
         ModelFiles.EditArchitecture(path, root => root["model"]!["base"]!.AsObject().Remove("eventShape"));
         AssertLoadFails("$.model.base", "'eventShape' is missing");
@@ -162,9 +162,9 @@ public sealed class ModelFileErrorTests : IDisposable
     [Fact]
     public void Should_Name_The_Tensor_And_Both_Shapes_When_A_Shape_Differs()
     {
-        ModelFiles.EditArchitecture(path, root => root["model"]!["bijector"]!["layers"]![0]!["conditioner"]!["parts"]![0]!["hiddenFeatures"] = new JsonArray(5));
-        AssertLoadFails("the weights do not fit the architecture", "'bijector.layers.0.conditioner.parts.0.layers.0.weight'",
-            "shape [4, 1] in weights.bin", "expects [5, 1]");
+        ModelFiles.EditArchitecture(path, root => root["model"]!["bijector"]!["layers"]![0]!["conditioner"]!["hiddenFeatures"] = new JsonArray(5));
+        AssertLoadFails("the weights do not fit the architecture", "'bijector.layers.0.conditioner.weights.0'",
+            "shape [2, 4, 1] in weights.bin", "expects [2, 5, 1]");
     }
 
     [Fact]
@@ -175,14 +175,14 @@ public sealed class ModelFileErrorTests : IDisposable
             var layers = root["model"]!["bijector"]!["layers"]!.AsArray();
             layers.Add(layers[0]!.DeepClone());
         });
-        AssertLoadFails("'bijector.layers.2.conditioner.parts.0.layers.0.weight' [4, 1] is missing from weights.bin", "more");
+        AssertLoadFails("'bijector.layers.2.conditioner.weights.0' [2, 4, 1] is missing from weights.bin", "more");
     }
 
     [Fact]
     public void Should_Name_The_Extra_Tensors_When_The_Architecture_Has_A_Layer_Less()
     {
         ModelFiles.EditArchitecture(path, root => root["model"]!["bijector"]!["layers"]!.AsArray().RemoveAt(1));
-        AssertLoadFails("weights.bin holds tensor 'bijector.layers.1.conditioner.parts.0.layers.0.weight' [4, 1], which the model described by architecture.json does not have");
+        AssertLoadFails("weights.bin holds tensor 'bijector.layers.1.conditioner.weights.0' [2, 4, 1], which the model described by architecture.json does not have");
     }
 
     [Fact]

@@ -249,7 +249,7 @@ public sealed class ModelFileRoundTripTests
         Assert.Equal("Chain", (string?)model["bijector"]!["type"]);
         var coupling = model["bijector"]!["layers"]![0]!;
         Assert.Equal("Coupling", (string?)coupling["type"]);
-        Assert.Equal("Stacked", (string?)coupling["conditioner"]!["type"]);
+        Assert.Equal("ParallelMlp", (string?)coupling["conditioner"]!["type"]);
         Assert.Equal("AffineTransform", (string?)coupling["transform"]!["type"]);
         Assert.Equal("Exp", (string?)coupling["transform"]!["scaleMap"]);
     }
