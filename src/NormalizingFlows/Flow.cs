@@ -102,8 +102,9 @@ public sealed class Flow : Distribution
         }
     }
 
-    /// <summary>Activations per piece (one layer's output for the rows of a piece, 1 MiB of float32) that the automatic
-    /// <see cref="EvaluationChunkRows"/> aims at: at most half of one core's L2 cache on current x86 servers.</summary>
+    /// <summary>Activations per piece (one layer's output for the rows of a piece: 4 MiB of float32) that the automatic
+    /// <see cref="EvaluationChunkRows"/> aims at; the best of the sizes measured on 64-wide flows (docs/benchmarks.md), well
+    /// inside a server's last-level cache and large enough that per-call costs stay small.</summary>
     public const long AutomaticChunkElements = 1_048_576;
 
     /// <summary>The automatic piece never has fewer rows than this: below it, the per-call cost of each layer outweighs the
@@ -153,7 +154,7 @@ public sealed class Flow : Distribution
     /// evaluation mode, piece by piece (each piece in its own dispose scope) and concatenates the pieces' results.</summary>
     private Tensor[] InPieces(long rows, Tensor? context, Func<long, long, Tensor?, Tensor[]> evaluate)
     {
-        long chunk = rows <= MinimumChunkRows && evaluationChunkRows == 0 || torch.is_grad_enabled() || AnyTraining() ? rows : ChunkRows;
+        long chunk = (rows <= MinimumChunkRows && evaluationChunkRows == 0) || torch.is_grad_enabled() || AnyTraining() ? rows : ChunkRows;
         if (chunk >= rows) return evaluate(0, rows, context);
         int count = (int)((rows + chunk - 1) / chunk);
         var pieces = new Tensor[count][];
