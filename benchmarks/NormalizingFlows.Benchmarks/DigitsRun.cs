@@ -32,10 +32,8 @@ internal static class DigitsRun
         using var noise = new Generator((ulong)settings.Seed + 1000);
         // One draw of dequantisation noise per pixel, kept fixed for training, validation and test.
         var data = Dequantization.Uniform(levels, Levels, noise);
-        using var split = DataSplit.Create(data, validationFraction: 0.15, testFraction: 0.15, seed: settings.Seed);
-        var pool = torch.cat(new[] { split.Train, split.Validation }, 0);
-        double fraction = (double)split.Validation.shape[0] / pool.shape[0];
-        var (train, validation) = RealData.SplitLikeFit(pool, fraction, settings.Seed);
+        var (split, pool, fraction, train, validation) = RealData.PoolAndSplit(data, settings.Seed);
+        using var ownsTest = split;
         var test = split.Test;
 
         var options = new FitOptions

@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using NormalizingFlows.Data;
 using NormalizingFlows.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -88,6 +89,20 @@ internal static class RealData
         using var validationRows = permutation.narrow(0, 0, held);
         using var trainingRows = permutation.narrow(0, held, rows - held);
         return (pool.index_select(0, trainingRows), pool.index_select(0, validationRows));
+    }
+
+    /// <summary>
+    /// A seeded 70/15/15 <see cref="DataSplit"/> of <paramref name="data"/>: its training and validation rows pooled (the pool
+    /// a fit re-splits with <c>Fraction</c> as its <see cref="FitOptions.ValidationFraction"/>), that pool split the way the fit
+    /// will (<see cref="SplitLikeFit"/>), and the test rows (<c>Split.Test</c>, owned by <c>Split</c>).
+    /// </summary>
+    public static (DataSplit Split, Tensor Pool, double Fraction, Tensor Train, Tensor Validation) PoolAndSplit(Tensor data, long seed)
+    {
+        var split = DataSplit.Create(data, validationFraction: 0.15, testFraction: 0.15, seed: seed);
+        var pool = torch.cat(new[] { split.Train, split.Validation }, 0);
+        double fraction = (double)split.Validation.shape[0] / pool.shape[0];
+        var (train, validation) = SplitLikeFit(pool, fraction, seed);
+        return (split, pool, fraction, train, validation);
     }
 
     /// <summary>Mean negative log-likelihood in nats (float64 sum), in inference mode and in chunks.</summary>

@@ -30,10 +30,8 @@ internal static class TabularRun
         using var noise = new Generator((ulong)settings.Seed + 3000);
         var data = lattice.add(torch.rand(lattice.shape, dtype: ScalarType.Float64, generator: noise)).to(ScalarType.Float32);
         long features = data.shape[1];
-        using var split = DataSplit.Create(data, validationFraction: 0.15, testFraction: 0.15, seed: settings.Seed);
-        var pool = torch.cat(new[] { split.Train, split.Validation }, 0);
-        double fraction = (double)split.Validation.shape[0] / pool.shape[0];
-        var (train, validation) = RealData.SplitLikeFit(pool, fraction, settings.Seed);
+        var (split, pool, fraction, train, validation) = RealData.PoolAndSplit(data, settings.Seed);
+        using var ownsTest = split;
         var test = split.Test;
 
         var options = new FitOptions

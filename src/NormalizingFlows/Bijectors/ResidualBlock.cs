@@ -69,9 +69,7 @@ public sealed class ResidualBlock : Bijector
         ArgumentNullException.ThrowIfNull(hiddenFeatures);
         if (hiddenFeatures.Count == 0)
             throw new ArgumentException("A residual block needs at least one hidden layer; hiddenFeatures is empty.", nameof(hiddenFeatures));
-        for (int i = 0; i < hiddenFeatures.Count; i++)
-            if (hiddenFeatures[i] <= 0)
-                throw new ArgumentOutOfRangeException(nameof(hiddenFeatures), hiddenFeatures[i], $"hiddenFeatures[{i}] must be at least 1; got {hiddenFeatures[i]}.");
+        Guard.HiddenWidths(hiddenFeatures, nameof(hiddenFeatures));
         if (!(lipschitzCoefficient > 0 && lipschitzCoefficient < 1))
             throw new ArgumentOutOfRangeException(nameof(lipschitzCoefficient), lipschitzCoefficient,
                 $"lipschitzCoefficient must be in (0, 1) for the block to be invertible; got {lipschitzCoefficient}.");

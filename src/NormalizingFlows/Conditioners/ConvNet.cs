@@ -40,7 +40,7 @@ public sealed class ConvNet : ImageConditioner
         Guard.Features(hiddenChannels, nameof(hiddenChannels));
         if (residualBlocks < 0)
             throw new ArgumentOutOfRangeException(nameof(residualBlocks), residualBlocks, $"residualBlocks must be 0 or more; got {residualBlocks}.");
-        if (!Enum.IsDefined(activation)) throw new ArgumentOutOfRangeException(nameof(activation), activation, $"Unknown activation {activation}.");
+        Guard.Defined(activation, nameof(activation));
         this.activation = activation;
         HiddenChannels = hiddenChannels;
         ResidualBlocks = residualBlocks;

@@ -51,13 +51,11 @@ public sealed class Made : Conditioner
         ArgumentNullException.ThrowIfNull(hiddenFeatures);
         if (hiddenFeatures.Count == 0)
             throw new ArgumentException("MADE needs at least one hidden layer; got an empty hiddenFeatures.", nameof(hiddenFeatures));
-        for (int i = 0; i < hiddenFeatures.Count; i++)
-            if (hiddenFeatures[i] <= 0)
-                throw new ArgumentOutOfRangeException(nameof(hiddenFeatures), hiddenFeatures[i], $"hiddenFeatures[{i}] must be at least 1; got {hiddenFeatures[i]}.");
+        Guard.HiddenWidths(hiddenFeatures, nameof(hiddenFeatures));
         if (residual && hiddenFeatures.Any(w => w != hiddenFeatures[0]))
             throw new ArgumentException(
                 $"Residual blocks need equal hidden widths; got [{string.Join(", ", hiddenFeatures)}].", nameof(hiddenFeatures));
-        if (!Enum.IsDefined(activation)) throw new ArgumentOutOfRangeException(nameof(activation), activation, $"Unknown activation {activation}.");
+        Guard.Defined(activation, nameof(activation));
         this.order = CheckOrder(order, features);
         this.activation = activation;
         Features = features;

@@ -30,11 +30,8 @@ public sealed class Mlp : Conditioner
         Activation activation = Activation.Relu, bool zeroInitialOutput = true, Generator? generator = null)
         : base(nameof(Mlp), inFeatures, outFeatures, contextFeatures)
     {
-        ArgumentNullException.ThrowIfNull(hiddenFeatures);
-        for (int i = 0; i < hiddenFeatures.Count; i++)
-            if (hiddenFeatures[i] <= 0)
-                throw new ArgumentOutOfRangeException(nameof(hiddenFeatures), hiddenFeatures[i], $"hiddenFeatures[{i}] must be at least 1; got {hiddenFeatures[i]}.");
-        if (!Enum.IsDefined(activation)) throw new ArgumentOutOfRangeException(nameof(activation), activation, $"Unknown activation {activation}.");
+        Guard.HiddenWidths(hiddenFeatures, nameof(hiddenFeatures));
+        Guard.Defined(activation, nameof(activation));
         this.activation = activation;
         var widths = new List<int> { inFeatures + contextFeatures };
         widths.AddRange(hiddenFeatures);

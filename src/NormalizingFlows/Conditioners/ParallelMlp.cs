@@ -37,11 +37,8 @@ public sealed class ParallelMlp : Conditioner
         Activation activation = Activation.Relu, bool zeroInitialOutput = true, Generator? generator = null)
         : base(nameof(ParallelMlp), inFeatures, outFeatures * CheckParts(parts), contextFeatures)
     {
-        ArgumentNullException.ThrowIfNull(hiddenFeatures);
-        for (int i = 0; i < hiddenFeatures.Count; i++)
-            if (hiddenFeatures[i] <= 0)
-                throw new ArgumentOutOfRangeException(nameof(hiddenFeatures), hiddenFeatures[i], $"hiddenFeatures[{i}] must be at least 1; got {hiddenFeatures[i]}.");
-        if (!Enum.IsDefined(activation)) throw new ArgumentOutOfRangeException(nameof(activation), activation, $"Unknown activation {activation}.");
+        Guard.HiddenWidths(hiddenFeatures, nameof(hiddenFeatures));
+        Guard.Defined(activation, nameof(activation));
         Parts = parts;
         PartOutFeatures = outFeatures;
         HiddenFeatures = hiddenFeatures.ToArray();

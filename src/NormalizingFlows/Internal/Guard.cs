@@ -85,4 +85,19 @@ internal static class Guard
     {
         if (features <= 0) throw new ArgumentOutOfRangeException(paramName, features, $"{paramName} must be at least 1; got {features}.");
     }
+
+    /// <summary>Checks a list of hidden-layer widths: not null, every width at least 1 (the message names the entry).</summary>
+    public static void HiddenWidths(IReadOnlyList<int>? hiddenFeatures, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(hiddenFeatures, paramName);
+        for (int i = 0; i < hiddenFeatures.Count; i++)
+            if (hiddenFeatures[i] <= 0)
+                throw new ArgumentOutOfRangeException(paramName, hiddenFeatures[i], $"{paramName}[{i}] must be at least 1; got {hiddenFeatures[i]}.");
+    }
+
+    /// <summary>Checks that an <see cref="Conditioners.Activation"/> is one of the defined values.</summary>
+    public static void Defined(Conditioners.Activation activation, string paramName)
+    {
+        if (!Enum.IsDefined(activation)) throw new ArgumentOutOfRangeException(paramName, activation, $"Unknown activation {activation}.");
+    }
 }
