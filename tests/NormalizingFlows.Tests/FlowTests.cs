@@ -69,14 +69,19 @@ public sealed class FlowTests
     {
         using var scope = torch.NewDisposeScope();
         using var flow = Flows.RealNvp(2, 4, seed: 2);
+        var generator = new Generator(17);
         using (torch.no_grad())
-            foreach (var p in flow.parameters()) p.add_(torch.randn(p.shape).mul(0.1));
-        var z = torch.randn(32, 2);
+            foreach (var p in flow.parameters()) p.add_(torch.randn(p.shape, generator: generator).mul(0.1));
+        var z = torch.randn(new long[] { 32, 2 }, generator: generator);
         var path = flow.Trajectory(z);
         Assert.Equal(5, path.Count);
         Assert.Equal(0.0, path[0].sub(z).abs().max().ToDouble());
         var (x, _) = flow.Bijector.Forward(z);
-        Assert.True(path[^1].sub(x).abs().max().ToDouble() < 1e-6);
+        // The trajectory runs without gradients, where a one-input layer is computed elementwise rather than by a matrix
+        // product: the same values up to float32 rounding, relative to their size.
+        double scale = 1 + x.abs().max().ToDouble();
+        double difference = path[^1].sub(x).abs().max().ToDouble();
+        Assert.True(difference < 1e-6 * scale, $"trajectory end differs from Forward by {difference} at scale {scale}");
         Assert.All(path, p => Assert.Equal(new long[] { 32, 2 }, p.shape));
     }
 
