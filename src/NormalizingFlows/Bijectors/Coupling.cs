@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using NormalizingFlows.Conditioners;
+using NormalizingFlows.Kernels;
 using NormalizingFlows.Transforms;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -30,6 +31,7 @@ public sealed class Coupling : Bijector
     private readonly int identityCount;
     private readonly int transformedCount;
     private readonly bool contiguous;
+    private readonly CouplingPlan? fusedPlan;
 
     /// <summary>Creates a coupling layer.</summary>
     /// <param name="mask">One entry per feature: true for a feature the layer transforms, false for one it passes through and conditions on.</param>
@@ -63,6 +65,7 @@ public sealed class Coupling : Bijector
         this.conditioner = conditioner;
         identityIndices = torch.tensor(identity, dtype: ScalarType.Int64).DetachFromDisposeScope();
         transformedIndices = torch.tensor(transformed, dtype: ScalarType.Int64).DetachFromDisposeScope();
+        fusedPlan = CouplingPlan.TryCreate(this.mask, conditioner, transform);
         RegisterComponents();
     }
 
@@ -98,7 +101,15 @@ public sealed class Coupling : Bijector
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context) => Apply(y, context, inverse: true);
 
-    private (Tensor Output, Tensor LogAbsDet) Apply(Tensor x, Tensor? context, bool inverse)
+    private (Tensor Output, Tensor LogAbsDet) Apply(Tensor x, Tensor? context, bool inverse) =>
+        FusedCoupling.TryApply(fusedPlan, conditioner, transform, x, inverse) ?? ApplyByOperations(x, context, inverse);
+
+    /// <summary>Whether this layer's shape is one the fused CPU kernel covers (see <see cref="Runtime.FusedKernels"/>).</summary>
+    internal bool IsFusable => fusedPlan is not null;
+
+    /// <summary>The layer as libtorch operations, one per step (the path every device and dtype can take; the fused kernel's
+    /// reference).</summary>
+    internal (Tensor Output, Tensor LogAbsDet) ApplyByOperations(Tensor x, Tensor? context, bool inverse)
     {
         Tensor pass, moving;
         if (contiguous)

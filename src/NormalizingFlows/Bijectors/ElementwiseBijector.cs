@@ -39,6 +39,7 @@ public abstract class ElementwiseBijector : Bijector
     /// <inheritdoc />
     protected internal sealed override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context)
     {
+        if (Fused(x, inverse: false) is { } fused) return fused;
         var (output, logDerivative) = ForwardElementwise(x);
         return (output, SumOverEvent(logDerivative, x));
     }
@@ -46,9 +47,23 @@ public abstract class ElementwiseBijector : Bijector
     /// <inheritdoc />
     protected internal sealed override (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context)
     {
+        if (Fused(y, inverse: true) is { } fused) return fused;
         var (output, logDerivative) = InverseElementwise(y);
         return (output, SumOverEvent(logDerivative, y));
     }
+
+    /// <summary>One direction from <see cref="ForwardElementwise"/> or <see cref="InverseElementwise"/>, never a fused kernel (the
+    /// kernels' reference in the tests).</summary>
+    internal (Tensor Output, Tensor LogAbsDet) ByOperations(Tensor x, bool inverse)
+    {
+        var (output, logDerivative) = inverse ? InverseElementwise(x) : ForwardElementwise(x);
+        return (output, SumOverEvent(logDerivative, x));
+    }
+
+    /// <summary>The output and summed log-det of one direction from a fused kernel of the library's own (see
+    /// <see cref="Runtime.FusedKernels"/>), or null to compute them from <see cref="ForwardElementwise"/> or
+    /// <see cref="InverseElementwise"/>.</summary>
+    private protected virtual (Tensor Output, Tensor LogAbsDet)? Fused(Tensor x, bool inverse) => null;
 
     /// <summary>Checks a feature count and returns the event shape <c>[features]</c>.</summary>
     /// <param name="features">Number of features; at least 1.</param>

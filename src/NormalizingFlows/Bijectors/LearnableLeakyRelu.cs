@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using NormalizingFlows.Internal;
+using NormalizingFlows.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -71,6 +72,10 @@ public sealed class LearnableLeakyRelu : ElementwiseBijector
         using var noGrad = torch.no_grad();
         return scope.MoveToOuter(CurrentSlope());
     }
+
+    /// <inheritdoc />
+    private protected override (Tensor Output, Tensor LogAbsDet)? Fused(Tensor x, bool inverse) =>
+        FusedLeakyRelu.TryApply(x, rawSlope, minimumSlope, inverse);
 
     private Tensor CurrentSlope() => StableMath.Softplus(rawSlope).add(minimumSlope);
 

@@ -67,6 +67,9 @@ public sealed class Mlp : Conditioner
     /// <summary>The nonlinearity after every hidden layer.</summary>
     public Activation Activation => activation;
 
+    /// <summary>The linear layers, input first (for the fused kernels, which read their weights at each call).</summary>
+    internal IList<Linear> Linears => layers;
+
     /// <inheritdoc />
     public override Tensor forward(Tensor x, Tensor? context)
     {

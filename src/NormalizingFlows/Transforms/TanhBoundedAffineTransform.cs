@@ -48,6 +48,9 @@ public sealed class TanhBoundedAffineTransform : nn.Module, IElementwiseTransfor
     /// <inheritdoc />
     public int ParametersPerFeature => 2;
 
+    /// <summary>The trained log-bound <c>l</c> itself (for the fused kernels).</summary>
+    internal Parameter LogBoundParameter => logBound;
+
     /// <summary>The current bounds <c>c</c>, shape <c>[features]</c>, detached (the caller owns the tensor).</summary>
     public Tensor Bound() => logBound.detach().exp();
 

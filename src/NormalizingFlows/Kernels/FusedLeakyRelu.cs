@@ -1,0 +1,194 @@
+using System;
+using System.Collections.Generic;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using NormalizingFlows.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace NormalizingFlows.Kernels;
+
+/// <summary>
+/// <see cref="Bijectors.LearnableLeakyRelu"/> in one pass: slope <c>a = softplus(r) + m</c> (one shared, or one per element of the
+/// event). Forward: <c>y = a x</c> where <c>x &lt;= 0</c>, else <c>x</c>; log-det per row: <c>sum over x &lt;= 0 of log a</c>.
+/// Inverse: <c>x = y / a</c> where <c>y &lt;= 0</c>; log-det: minus the same sum. With gradients it is one autograd node.
+/// </summary>
+internal static class FusedLeakyRelu
+{
+    /// <summary>The layer's output and log-det through the kernel, or null when this call cannot use it.</summary>
+    public static (Tensor Output, Tensor LogAbsDet)? TryApply(Tensor x, Tensor rawSlope, double minimumSlope, bool inverse)
+    {
+        if (!FusedKernels.Enabled || !TensorMemory.IsReadable(x) || rawSlope.dtype != x.dtype || rawSlope.device_type != DeviceType.CPU) return null;
+        var call = new Call(minimumSlope, inverse, x.requires_grad);
+        if (torch.is_grad_enabled() && (x.requires_grad || rawSlope.requires_grad))
+        {
+            var outputs = LeakyReluFunction.apply(call, x, rawSlope);
+            return (outputs[0], outputs[1]);
+        }
+        var input = x.contiguous();
+        var y = torch.empty_like(input);
+        var ld = torch.empty(input.shape[0], dtype: input.dtype);
+        if (x.dtype == ScalarType.Float32) Run<float>(call, input, rawSlope.contiguous(), y, ld);
+        else Run<double>(call, input, rawSlope.contiguous(), y, ld);
+        return (y, ld);
+    }
+
+    /// <summary>The slopes <c>softplus(r) + m</c> of the raw parameters, in double precision.</summary>
+    public static double[] Slopes<T>(ReadOnlySpan<T> raw, double minimumSlope) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var slopes = new double[raw.Length];
+        for (int i = 0; i < raw.Length; i++)
+        {
+            double r = double.CreateChecked(raw[i]);
+            slopes[i] = Math.Max(r, 0) + Math.Log(1 + Math.Exp(-Math.Abs(r))) + minimumSlope;
+        }
+        return slopes;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Run<T>(Call call, Tensor x, Tensor rawSlope, Tensor y, Tensor ld) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var slopes = Slopes<T>(TensorMemory.Span<T>(rawSlope), call.MinimumSlope);
+        int count = slopes.Length;
+        var factor = new T[count];
+        var logSlope = new T[count];
+        for (int e = 0; e < count; e++)
+        {
+            factor[e] = T.CreateChecked(call.Inverse ? 1 / slopes[e] : slopes[e]);
+            logSlope[e] = T.CreateChecked(call.Inverse ? -Math.Log(slopes[e]) : Math.Log(slopes[e]));
+        }
+        var input = TensorMemory.Span<T>(x);
+        var output = TensorMemory.Span<T>(y);
+        var logDet = TensorMemory.Span<T>(ld);
+        int rows = (int)x.shape[0], elements = rows == 0 ? 0 : input.Length / rows;
+        if (count == 1) Scale(input, output, factor[0]);
+        for (int r = 0; r < rows; r++)
+        {
+            int offset = r * elements;
+            if (count == 1)
+            {
+                int negatives = 0;
+                for (int e = 0; e < elements; e++) negatives += input[offset + e] <= T.Zero ? 1 : 0;
+                logDet[r] = T.CreateChecked(negatives) * logSlope[0];
+                continue;
+            }
+            T sum = T.Zero;
+            for (int e = 0; e < elements; e++)
+            {
+                T v = input[offset + e];
+                bool negative = v <= T.Zero;
+                output[offset + e] = negative ? v * factor[e] : v;
+                if (negative) sum += logSlope[e];
+            }
+            logDet[r] = sum;
+        }
+    }
+
+    /// <summary><c>y = f x</c> where <c>x &lt;= 0</c>, else <c>x</c>, a vector at a time.</summary>
+    private static void Scale<T>(ReadOnlySpan<T> input, Span<T> output, T factor) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && input.Length >= Vector<T>.Count)
+        {
+            var f = new Vector<T>(factor);
+            var inputs = MemoryMarshal.Cast<T, Vector<T>>(input);
+            var outputs = MemoryMarshal.Cast<T, Vector<T>>(output);
+            for (int k = 0; k < inputs.Length; k++)
+            {
+                var v = inputs[k];
+                outputs[k] = Vector.ConditionalSelect(Vector.LessThanOrEqual(v, Vector<T>.Zero), v * f, v);
+            }
+            i = inputs.Length * Vector<T>.Count;
+        }
+        for (; i < input.Length; i++) output[i] = input[i] <= T.Zero ? input[i] * factor : input[i];
+    }
+
+    /// <summary>What a call needs besides its tensors.</summary>
+    internal sealed record Call(double MinimumSlope, bool Inverse, bool InputGradient);
+}
+
+/// <summary>The fused leaky ReLU as one autograd node: inputs <c>(call, x, r)</c>, outputs <c>(y, logAbsDet)</c>.</summary>
+internal sealed class LeakyReluFunction : MultiTensorFunction<LeakyReluFunction>
+{
+    /// <inheritdoc />
+    public override string Name => "FusedLeakyRelu";
+
+    /// <inheritdoc />
+    public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
+    {
+        var call = (FusedLeakyRelu.Call)vars[0];
+        var x = ((Tensor)vars[1]).contiguous();
+        var raw = ((Tensor)vars[2]).contiguous();
+        ctx.set_materialize_grads(false);
+        var y = torch.empty_like(x);
+        var ld = torch.empty(x.shape[0], dtype: x.dtype);
+        if (x.dtype == ScalarType.Float32) FusedLeakyRelu.Run<float>(call, x, raw, y, ld);
+        else FusedLeakyRelu.Run<double>(call, x, raw, y, ld);
+        ctx.save_for_backward(new List<Tensor> { x, raw });
+        ctx.save_data("call", call);
+        return new List<Tensor> { y, ld };
+    }
+
+    /// <inheritdoc />
+    public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grad_outputs)
+    {
+        var call = (FusedLeakyRelu.Call)ctx.get_data("call");
+        var saved = ctx.get_saved_variables();
+        var x = saved[0];
+        var raw = saved[1];
+        var g = grad_outputs[0] is { IsInvalid: false } gy ? gy.contiguous() : null;
+        var gl = grad_outputs[1] is { IsInvalid: false } gld ? gld.contiguous() : null;
+        Tensor? inputGradient = call.InputGradient ? torch.empty_like(x) : null;
+        var rawGradient = torch.empty_like(raw);
+        if (x.dtype == ScalarType.Float32) Backward<float>(call, x, raw, g, gl, inputGradient, rawGradient);
+        else Backward<double>(call, x, raw, g, gl, inputGradient, rawGradient);
+        return new List<Tensor> { null!, inputGradient!, rawGradient };
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Backward<T>(FusedLeakyRelu.Call call, Tensor x, Tensor raw, Tensor? g, Tensor? gl, Tensor? inputGradient, Tensor rawGradient)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rawValues = TensorMemory.Span<T>(raw);
+        var slopes = FusedLeakyRelu.Slopes<T>(rawValues, call.MinimumSlope);
+        int count = slopes.Length;
+        var input = TensorMemory.Span<T>(x);
+        var outputGradient = g is null ? ReadOnlySpan<T>.Empty : TensorMemory.Span<T>(g);
+        var logDetGradient = gl is null ? ReadOnlySpan<T>.Empty : TensorMemory.Span<T>(gl);
+        var gx = inputGradient is null ? Span<T>.Empty : TensorMemory.Span<T>(inputGradient);
+        int rows = (int)x.shape[0], elements = rows == 0 ? 0 : input.Length / rows;
+        var slopeGradient = new double[count];
+        var factor = new T[count];
+        for (int e = 0; e < count; e++) factor[e] = T.CreateChecked(call.Inverse ? 1 / slopes[e] : slopes[e]);
+        for (int r = 0; r < rows; r++)
+        {
+            double gLogDet = logDetGradient.IsEmpty ? 0 : double.CreateChecked(logDetGradient[r]);
+            int offset = r * elements;
+            for (int e = 0; e < elements; e++)
+            {
+                T v = input[offset + e];
+                T gv = outputGradient.IsEmpty ? T.Zero : outputGradient[offset + e];
+                int s = count == 1 ? 0 : e;
+                if (v <= T.Zero)
+                {
+                    if (!gx.IsEmpty) gx[offset + e] = gv * factor[s];
+                    double a = slopes[s], value = double.CreateChecked(v), grad = double.CreateChecked(gv);
+                    // Forward y = a v, log-det log a; inverse x = v / a, log-det -log a.
+                    slopeGradient[s] += call.Inverse ? -grad * value / (a * a) - gLogDet / a : grad * value + gLogDet / a;
+                }
+                else if (!gx.IsEmpty)
+                {
+                    gx[offset + e] = gv;
+                }
+            }
+        }
+        var gr = TensorMemory.Span<T>(rawGradient);
+        for (int e = 0; e < count; e++)
+        {
+            double r = double.CreateChecked(rawValues[e]);
+            gr[e] = T.CreateChecked(slopeGradient[e] / (1 + Math.Exp(-r))); // d softplus / dr = sigmoid(r)
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using System;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Kernels;
+
+/// <summary>Direct access to the elements of a contiguous CPU tensor, for the fused kernels: the kernels read and write libtorch's
+/// buffers in place, with no copy and no native call per element.</summary>
+internal static class TensorMemory
+{
+    /// <summary>Whether <paramref name="x"/> can be read as a span: on the CPU, float32 or float64, contiguous, and small enough for
+    /// a span's length.</summary>
+    public static bool IsReadable(Tensor x) =>
+        x.device_type == DeviceType.CPU && (x.dtype == ScalarType.Float32 || x.dtype == ScalarType.Float64) && x.numel() < int.MaxValue;
+
+    /// <summary>The elements of <paramref name="x"/> (contiguous, on the CPU, of element type <typeparamref name="T"/>), in
+    /// row-major order. Valid while the caller keeps <paramref name="x"/> alive.</summary>
+    public static unsafe Span<T> Span<T>(Tensor x) where T : unmanaged
+    {
+        if (!x.is_contiguous()) throw new InvalidOperationException("A fused kernel was given a non-contiguous tensor.");
+        int length = checked((int)x.numel());
+        if (length == 0) return System.Span<T>.Empty;
+        return new Span<T>((void*)THSTensor_data(x.Handle), length);
+    }
+
+    [DllImport("LibTorchSharp")]
+    private static extern IntPtr THSTensor_data(IntPtr tensor);
+}
