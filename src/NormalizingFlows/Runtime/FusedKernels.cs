@@ -9,6 +9,9 @@ namespace NormalizingFlows.Runtime;
 /// floating-point rounding (a test holds both to 1e-12 in float64, values and every gradient); tensors on other devices or of
 /// other dtypes always take that path.
 /// </summary>
+/// <remarks>The fused autograd nodes give first derivatives (everything training, variational fits and the Jacobian checks
+/// need); their backward is not itself differentiated, so code that takes second derivatives through such a layer
+/// (<c>create_graph: true</c>) must turn <see cref="Enabled"/> off first.</remarks>
 public static class FusedKernels
 {
     private static volatile bool enabled = true;
