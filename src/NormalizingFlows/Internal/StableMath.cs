@@ -26,6 +26,9 @@ internal static class StableMath
     public static Tensor LogTanhDerivative(Tensor x) =>
         Softplus(x.mul(-2.0)).add(x).neg().add(System.Math.Log(2.0)).mul(2.0);
 
+    /// <summary><c>log(1 + exp(x))</c> for one number, as <c>max(x, 0) + log1p(exp(-|x|))</c> (the tensor form's arithmetic).</summary>
+    public static double Softplus(double x) => System.Math.Max(x, 0) + System.Math.Log(1 + System.Math.Exp(-System.Math.Abs(x)));
+
     /// <summary>The inverse of softplus for one positive number: the raw value whose softplus is <paramref name="value"/>.</summary>
     public static double SoftplusInverse(double value) =>
         value >= 1 ? value + System.Math.Log(1 - System.Math.Exp(-value)) : System.Math.Log(System.Math.Exp(value) - 1);

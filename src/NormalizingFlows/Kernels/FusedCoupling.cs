@@ -134,8 +134,7 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
         var weights = FusedCoupling.Read<T>(call.Plan, parameters);
         var work = new CouplingWork<T>(call.Plan, (int)x.shape[0]);
         CouplingKernel<T>.Run(call.Plan, weights, TensorMemory.Span<T>(x), TensorMemory.Span<T>(y), TensorMemory.Span<T>(ld), 0, work, call.Inverse);
-        var shapes = parameters.Select(p => p.shape).ToArray();
-        return new Saved<T>(call, weights, work, shapes, x.dtype);
+        return new Saved<T>(call, weights, work, x.dtype);
     }
 
     private static List<Tensor> Backward<T>(Saved<T> saved, List<Tensor> grads) where T : unmanaged, IFloatingPointIeee754<T>
@@ -160,10 +159,10 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
         var result = new List<Tensor> { null!, inputGradient! };
         for (int l = 0; l < plan.Layers; l++)
         {
-            result.Add(ToTensor(weightGradients[l], saved.Shapes[2 * l], saved.DType));
-            result.Add(ToTensor(biasGradients[l], saved.Shapes[2 * l + 1], saved.DType));
+            result.Add(ToTensor(weightGradients[l], new long[] { plan.Widths[l + 1], plan.Widths[l] }, saved.DType));
+            result.Add(ToTensor(biasGradients[l], new long[] { plan.Widths[l + 1] }, saved.DType));
         }
-        if (plan.LogScale == LogScaleKind.LearnedBound) result.Add(ToTensor(boundGradient, saved.Shapes[2 * plan.Layers], saved.DType));
+        if (plan.LogScale == LogScaleKind.LearnedBound) result.Add(ToTensor(boundGradient, new long[] { plan.Moved.Length }, saved.DType));
         return result;
     }
 
@@ -176,6 +175,6 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
         return tensor;
     }
 
-    private sealed record Saved<T>(FusedCoupling.Call Call, CouplingWeights<T> Weights, CouplingWork<T> Work, long[][] Shapes, ScalarType DType)
+    private sealed record Saved<T>(FusedCoupling.Call Call, CouplingWeights<T> Weights, CouplingWork<T> Work, ScalarType DType)
         where T : unmanaged;
 }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using NormalizingFlows.Internal;
 using NormalizingFlows.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -39,12 +40,16 @@ internal static class FusedLeakyRelu
     public static double[] Slopes<T>(ReadOnlySpan<T> raw, double minimumSlope) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var slopes = new double[raw.Length];
-        for (int i = 0; i < raw.Length; i++)
-        {
-            double r = double.CreateChecked(raw[i]);
-            slopes[i] = Math.Max(r, 0) + Math.Log(1 + Math.Exp(-Math.Abs(r))) + minimumSlope;
-        }
+        for (int i = 0; i < raw.Length; i++) slopes[i] = StableMath.Softplus(double.CreateChecked(raw[i])) + minimumSlope;
         return slopes;
+    }
+
+    /// <summary>What multiplies a non-positive element in this direction: <c>a</c> forward, <c>1 / a</c> inverse.</summary>
+    public static T[] Factors<T>(double[] slopes, bool inverse) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var factors = new T[slopes.Length];
+        for (int e = 0; e < slopes.Length; e++) factors[e] = T.CreateChecked(inverse ? 1 / slopes[e] : slopes[e]);
+        return factors;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -52,13 +57,9 @@ internal static class FusedLeakyRelu
     {
         var slopes = Slopes<T>(TensorMemory.Span<T>(rawSlope), call.MinimumSlope);
         int count = slopes.Length;
-        var factor = new T[count];
+        var factor = Factors<T>(slopes, call.Inverse);
         var logSlope = new T[count];
-        for (int e = 0; e < count; e++)
-        {
-            factor[e] = T.CreateChecked(call.Inverse ? 1 / slopes[e] : slopes[e]);
-            logSlope[e] = T.CreateChecked(call.Inverse ? -Math.Log(slopes[e]) : Math.Log(slopes[e]));
-        }
+        for (int e = 0; e < count; e++) logSlope[e] = T.CreateChecked(call.Inverse ? -Math.Log(slopes[e]) : Math.Log(slopes[e]));
         var input = TensorMemory.Span<T>(x);
         var output = TensorMemory.Span<T>(y);
         var logDet = TensorMemory.Span<T>(ld);
@@ -160,8 +161,7 @@ internal sealed class LeakyReluFunction : MultiTensorFunction<LeakyReluFunction>
         var gx = inputGradient is null ? Span<T>.Empty : TensorMemory.Span<T>(inputGradient);
         int rows = (int)x.shape[0], elements = rows == 0 ? 0 : input.Length / rows;
         var slopeGradient = new double[count];
-        var factor = new T[count];
-        for (int e = 0; e < count; e++) factor[e] = T.CreateChecked(call.Inverse ? 1 / slopes[e] : slopes[e]);
+        var factor = FusedLeakyRelu.Factors<T>(slopes, call.Inverse);
         for (int r = 0; r < rows; r++)
         {
             double gLogDet = logDetGradient.IsEmpty ? 0 : double.CreateChecked(logDetGradient[r]);
