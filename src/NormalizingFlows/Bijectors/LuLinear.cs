@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using NormalizingFlows.Internal;
+using NormalizingFlows.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -83,23 +84,29 @@ public sealed class LuLinear : Bijector
     }
 
     /// <inheritdoc />
-    protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context)
-    {
-        var (l, u, logDiagonal) = Factors();
-        var y = nn.functional.linear(x, l.matmul(u), bias);
-        if (permutation is not null) y = y.index_select(1, permutation);
-        return (y, logDiagonal.sum().expand(x.shape[0]));
-    }
+    protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context) =>
+        FusedLuLinear.TryApply(x, lower, upper, diagonal, bias, outputOrder, inverse: false) ?? ApplyByOperations(x, inverse: false);
 
     /// <inheritdoc />
-    protected internal override (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context)
+    protected internal override (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context) =>
+        FusedLuLinear.TryApply(y, lower, upper, diagonal, bias, outputOrder, inverse: true) ?? ApplyByOperations(y, inverse: true);
+
+    /// <summary>The layer as libtorch operations (the path with gradients, on every device and dtype; the fused kernel's
+    /// reference).</summary>
+    internal (Tensor Output, Tensor LogAbsDet) ApplyByOperations(Tensor x, bool inverse)
     {
         var (l, u, logDiagonal) = Factors();
-        var r = inversePermutation is null ? y : y.index_select(1, inversePermutation);
+        if (!inverse)
+        {
+            var y = nn.functional.linear(x, l.matmul(u), bias);
+            if (permutation is not null) y = y.index_select(1, permutation);
+            return (y, logDiagonal.sum().expand(x.shape[0]));
+        }
+        var r = inversePermutation is null ? x : x.index_select(1, inversePermutation);
         r = r.sub(bias);
         // Rows are x^T: solve X (L U)^T = R, i.e. first X1 L^T = R, then X U^T = X1.
         var x1 = torch.linalg.solve_triangular(l.t(), r, upper: true, left: false, unitriangular: true);
-        var x = torch.linalg.solve_triangular(u.t(), x1, upper: false, left: false);
-        return (x, logDiagonal.sum().neg().expand(y.shape[0]));
+        var solved = torch.linalg.solve_triangular(u.t(), x1, upper: false, left: false);
+        return (solved, logDiagonal.sum().neg().expand(x.shape[0]));
     }
 }

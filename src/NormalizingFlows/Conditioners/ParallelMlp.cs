@@ -94,6 +94,12 @@ public sealed class ParallelMlp : Conditioner
     /// <summary>Activation between layers.</summary>
     public Activation Activation => activation;
 
+    /// <summary>Each layer's weights of all networks, <c>[parts, out, in]</c> (for the fused kernels).</summary>
+    internal IList<Parameter> LayerWeights => weights;
+
+    /// <summary>Each layer's biases of all networks, <c>[parts, out]</c>.</summary>
+    internal IList<Parameter> LayerBiases => biases;
+
     /// <summary>Returns <c>[batch, PartOutFeatures * Parts]</c>: output <c>j</c> of network <c>p</c> at column <c>j * Parts + p</c>.</summary>
     /// <param name="x">Input of shape <c>[batch, InFeatures]</c>.</param>
     /// <param name="context">Context of shape <c>[batch, ContextFeatures]</c>, or null.</param>

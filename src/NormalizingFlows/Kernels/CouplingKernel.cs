@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
@@ -17,19 +18,26 @@ internal sealed record CouplingWeights<T>(T[][] Weights, T[][] Biases, T[] Bound
 /// What a fused coupling computed for a block of rows, column by column (<c>[unit][row]</c>, each column <see cref="Rows"/> long):
 /// every layer's output (after its activation; the first is the pass-through input and the last the raw transform
 /// parameters), and per moved feature <c>tanh(u / c)</c> (bounded maps), <c>exp(+-s)</c>, the moved input and output. Backward reads it.
+/// Pooled work (evaluation without gradients) rents its buffers from <see cref="ArrayPool{T}.Shared"/> (they may be longer than
+/// needed) and returns them on <see cref="Dispose"/>: a wide network's buffers are large-object-heap arrays, and allocating them
+/// afresh for every layer and block made the garbage collector run, concurrently, many times a second. Work saved for an
+/// autograd node's backward is not pooled (a graph kept with <c>retain_graph</c> may run backward twice).
 /// </summary>
-internal sealed class CouplingWork<T>
+internal sealed class CouplingWork<T> : IDisposable
 {
-    public CouplingWork(CouplingPlan plan, int rows)
+    private readonly bool pooled;
+
+    public CouplingWork(CouplingPlan plan, int rows, bool pooled)
     {
+        this.pooled = pooled;
         Rows = rows;
         Activations = new T[plan.Widths.Length][];
-        for (int l = 0; l < plan.Widths.Length; l++) Activations[l] = new T[plan.Widths[l] * rows];
+        for (int l = 0; l < plan.Widths.Length; l++) Activations[l] = Allocate((l == plan.Layers ? plan.RawWidth : plan.Widths[l]) * rows);
         int moved = plan.Moved.Length * rows;
-        Tanh = new T[moved];
-        Scale = new T[moved];
-        MovedIn = new T[moved];
-        MovedOut = new T[moved];
+        Tanh = Allocate(moved);
+        Scale = Allocate(moved);
+        MovedIn = Allocate(moved);
+        MovedOut = Allocate(moved);
     }
 
     public int Rows { get; }
@@ -38,14 +46,31 @@ internal sealed class CouplingWork<T>
     public T[] Scale { get; }
     public T[] MovedIn { get; }
     public T[] MovedOut { get; }
+
+    /// <summary>A pooled array of at least <paramref name="length"/> elements (contents undefined).</summary>
+    public static T[] Rent(int length) => ArrayPool<T>.Shared.Rent(Math.Max(1, length));
+
+    /// <summary>Returns an array from <see cref="Rent"/> to the pool.</summary>
+    public static void Return(T[] array) => ArrayPool<T>.Shared.Return(array);
+
+    /// <summary>Returns every buffer of pooled work to the pool (the work must not be read afterwards); nothing for unpooled work.</summary>
+    public void Dispose()
+    {
+        if (!pooled) return;
+        foreach (var a in Activations) Return(a);
+        foreach (var a in new[] { Tanh, Scale, MovedIn, MovedOut }) Return(a);
+    }
+
+    private T[] Allocate(int length) => pooled ? Rent(length) : new T[length];
 }
 
 /// <summary>
 /// The arithmetic of a fused coupling (<see cref="CouplingPlan"/>) on rows of a row-major <c>[batch, features]</c> buffer.
 /// Forward: <c>y_B = x_B exp(s) + t</c>, log-det <c>sum s</c>; inverse: <c>x_B = (y_B - t) exp(-s)</c>, log-det <c>-sum s</c>;
 /// <c>(t, u)</c> per moved feature from the network on the pass-through features, <c>s</c> from <c>u</c> by the plan's map.
-/// Columns are processed with <see cref="TensorPrimitives"/> (vectorised), so a block of rows costs a few hundred short vector
-/// loops and no allocation beyond its <see cref="CouplingWork{T}"/>.
+/// Columns are processed with vector loops (<see cref="TensorPrimitives"/> and <see cref="Vector{T}"/>), so a block of rows costs
+/// a few hundred short vector loops and no allocation beyond its <see cref="CouplingWork{T}"/>; a wide network's matrix products
+/// (evaluation only) go to the BLAS on rows kept row by row (<see cref="Blas"/>).
 /// </summary>
 internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -65,20 +90,17 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
             var target = input.AsSpan(i * n, n);
             Gather(x, start * d + column, d, target);
         }
-        for (int l = 0; l < plan.Layers; l++)
+        if (plan.Parts > 1 || (plan.NeedsBlas && plan.Layers > 1))
         {
-            int inWidth = plan.Widths[l], outWidth = plan.Widths[l + 1];
-            var source = work.Activations[l];
-            var output = work.Activations[l + 1];
-            var w = weights.Weights[l];
-            for (int k = 0; k < outWidth; k++)
+            for (int part = 0; part < plan.Parts; part++) WideNetwork(plan, weights, work, part);
+        }
+        else
+        {
+            for (int l = 0; l < plan.Layers; l++)
             {
-                var column = output.AsSpan(k * n, n);
-                column.Fill(weights.Biases[l][k]);
-                for (int i = 0; i < inWidth; i++)
-                    TensorPrimitives.MultiplyAdd(source.AsSpan(i * n, n), w[k * inWidth + i], column, column);
+                ColumnLayer(plan, weights, work, l);
+                if (l < plan.Layers - 1) Activate(plan.Activation, work.Activations[l + 1].AsSpan(0, plan.Widths[l + 1] * n));
             }
-            if (l < plan.Layers - 1) Activate(plan.Activation, output.AsSpan(0, outWidth * n));
         }
         var raw = work.Activations[plan.Layers];
         var ld = logAbsDet.Slice(start, n);
@@ -94,20 +116,7 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
             var movedOut = work.MovedOut.AsSpan(j * n, n);
             Gather(x, start * d + column, d, movedIn);
             LogScale(plan, weights, j, u, tanh, scale); // scale holds s
-            if (inverse)
-            {
-                TensorPrimitives.Subtract(ld, scale, ld);
-                TensorPrimitives.Negate(scale, scale);
-                TensorPrimitives.Exp(scale, scale); // exp(-s)
-                TensorPrimitives.Subtract(movedIn, shift, movedOut);
-                TensorPrimitives.Multiply(movedOut, scale, movedOut);
-            }
-            else
-            {
-                TensorPrimitives.Add(ld, scale, ld);
-                TensorPrimitives.Exp(scale, scale); // exp(s)
-                TensorPrimitives.MultiplyAdd(movedIn, scale, shift, movedOut);
-            }
+            Affine(inverse, shift, movedIn, scale, movedOut, ld);
             Scatter(movedOut, y, start * d + column, d);
         }
         for (int i = 0; i < plan.Pass.Length; i++)
@@ -115,6 +124,201 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
             int column = plan.Pass[i];
             for (int r = 0; r < n; r++) y[(start + r) * d + column] = x[(start + r) * d + column];
         }
+    }
+
+    /// <summary>
+    /// The affine map of one moved feature in one pass, <paramref name="scale"/> holding <c>s</c> on entry and <c>exp(+-s)</c> on
+    /// return. Forward: <c>ld += s</c>, <c>out = in exp(s) + shift</c>; inverse: <c>ld -= s</c>, <c>out = (in - shift) exp(-s)</c>.
+    /// Written with <see cref="Vector{T}"/> and <see cref="Vector.Exp(Vector{float})"/> rather than a chain of
+    /// <see cref="TensorPrimitives"/> calls: those generic methods start as unoptimised code and stay so until the runtime has
+    /// recompiled them, which made the first evaluation after training several times slower than the next.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Affine(bool inverse, ReadOnlySpan<T> shift, ReadOnlySpan<T> movedIn, Span<T> scale, Span<T> movedOut, Span<T> ld)
+    {
+        int n = ld.Length;
+        if (shift.Length < n || movedIn.Length < n || scale.Length < n || movedOut.Length < n) throw new ArgumentException("Column buffers of mismatched sizes.");
+        ref T t = ref MemoryMarshal.GetReference(shift);
+        ref T x = ref MemoryMarshal.GetReference(movedIn);
+        ref T e = ref MemoryMarshal.GetReference(scale);
+        ref T y = ref MemoryMarshal.GetReference(movedOut);
+        ref T l = ref MemoryMarshal.GetReference(ld);
+        int lanes = Vector<T>.Count, r = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; r <= n - lanes; r += lanes)
+            {
+                var sv = Vector.LoadUnsafe(ref e, (nuint)r);
+                var lv = Vector.LoadUnsafe(ref l, (nuint)r);
+                var tv = Vector.LoadUnsafe(ref t, (nuint)r);
+                var xv = Vector.LoadUnsafe(ref x, (nuint)r);
+                Vector<T> ev;
+                if (inverse)
+                {
+                    (lv - sv).StoreUnsafe(ref l, (nuint)r);
+                    ev = Exp(-sv);
+                    ((xv - tv) * ev).StoreUnsafe(ref y, (nuint)r);
+                }
+                else
+                {
+                    (lv + sv).StoreUnsafe(ref l, (nuint)r);
+                    ev = Exp(sv);
+                    (xv * ev + tv).StoreUnsafe(ref y, (nuint)r);
+                }
+                ev.StoreUnsafe(ref e, (nuint)r);
+            }
+        }
+        for (; r < n; r++)
+        {
+            T sr = Unsafe.Add(ref e, r);
+            if (inverse)
+            {
+                Unsafe.Add(ref l, r) -= sr;
+                T er = T.Exp(-sr);
+                Unsafe.Add(ref e, r) = er;
+                Unsafe.Add(ref y, r) = (Unsafe.Add(ref x, r) - Unsafe.Add(ref t, r)) * er;
+            }
+            else
+            {
+                Unsafe.Add(ref l, r) += sr;
+                T er = T.Exp(sr);
+                Unsafe.Add(ref e, r) = er;
+                Unsafe.Add(ref y, r) = Unsafe.Add(ref x, r) * er + Unsafe.Add(ref t, r);
+            }
+        }
+    }
+
+    /// <summary><c>exp</c> of every lane (float32 or float64).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<T> Exp(Vector<T> v)
+    {
+        if (typeof(T) == typeof(float)) return Vector.As<float, T>(Vector.Exp(Vector.As<T, float>(v)));
+        if (typeof(T) == typeof(double)) return Vector.As<double, T>(Vector.Exp(Vector.As<T, double>(v)));
+        throw new NotSupportedException($"No vector exp for {typeof(T).Name}.");
+    }
+
+    /// <summary>Layer <paramref name="l"/> column by column: <c>output[:, k] = b_k + sum_i W_ki source[:, i]</c>, both column-major.</summary>
+    private static void ColumnLayer(CouplingPlan plan, CouplingWeights<T> weights, CouplingWork<T> work, int l)
+    {
+        int n = work.Rows, inWidth = plan.Widths[l], outWidth = plan.Widths[l + 1];
+        var source = work.Activations[l];
+        var output = work.Activations[l + 1];
+        var w = weights.Weights[l];
+        for (int k = 0; k < outWidth; k++)
+        {
+            var column = output.AsSpan(k * n, n);
+            column.Fill(weights.Biases[l][k]);
+            for (int i = 0; i < inWidth; i++)
+                TensorPrimitives.MultiplyAdd(source.AsSpan(i * n, n), w[k * inWidth + i], column, column);
+        }
+    }
+
+    /// <summary>
+    /// The network of a wide plan (evaluation only): the hidden layers are kept row by row (<c>[row][unit]</c>, the layout in
+    /// which the BLAS product of a long, thin matrix with a small square one runs fastest), the input and the raw output column by
+    /// column as in <see cref="Run"/>. First layer: one input feature is a broadcast multiply-add, more are a product with the
+    /// input columns transposed; hidden layers: a product; last layer: a product that writes columns onto the biases.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WideNetwork(CouplingPlan plan, CouplingWeights<T> weights, CouplingWork<T> work, int part)
+    {
+        int n = work.Rows, layers = plan.Layers, parts = plan.Parts;
+        for (int l = 0; l < layers; l++)
+        {
+            int inWidth = plan.Widths[l], outWidth = plan.Widths[l + 1];
+            var source = work.Activations[l];
+            var output = work.Activations[l + 1];
+            // Network `part` of a ParallelMlp: its weights [out, in] and biases follow those of the networks before it.
+            var w = weights.Weights[l].AsSpan(part * outWidth * inWidth, outWidth * inWidth);
+            var b = weights.Biases[l].AsSpan(part * outWidth, outWidth);
+            if (l == layers - 1)
+            {
+                // Output j of this network is raw column j * parts + part: a column-major n x out matrix with leading dimension
+                // parts * n, starting at column `part`.
+                var raw = output.AsSpan(part * n);
+                for (int k = 0; k < outWidth; k++) raw.Slice(k * parts * n, n).Fill(b[k]);
+                // raw (n x out) += H W^T, H read from its row-major buffer (in x n column-major) transposed.
+                Blas.Gemm<T>(true, false, n, outWidth, inWidth, source, inWidth, w, inWidth, T.One, raw, parts * n);
+                return;
+            }
+            var rows = output.AsSpan(0, outWidth * n);
+            if (l == 0 && inWidth == 1)
+            {
+                BroadcastLayer(plan.Activation, source.AsSpan(0, n), w, b, rows);
+                continue;
+            }
+            // output^T (out x n, i.e. row-major n x out) = W X^T: the weight array is W^T (in x out), hence transposed;
+            // X^T is the input's row-major buffer (in x n) or, for the first layer, its columns (n x in) transposed.
+            if (l == 0) Blas.Gemm<T>(true, true, outWidth, n, inWidth, w, inWidth, source, n, T.Zero, rows, outWidth);
+            else Blas.Gemm<T>(true, false, outWidth, n, inWidth, w, inWidth, source, inWidth, T.Zero, rows, outWidth);
+            BiasAndActivate(plan.Activation, rows, b);
+        }
+    }
+
+    /// <summary><c>rows[r, u] = act(x[r] w[u] + b[u])</c> (row-major <c>[x.Length, w.Length]</c>), the activation applied in the
+    /// same pass for ReLU and leaky ReLU.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BroadcastLayer(Activation activation, ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> rows)
+    {
+        int width = w.Length, count = x.Length;
+        if ((long)count * width > rows.Length || b.Length != width) throw new ArgumentException("Layer buffers of mismatched sizes.");
+        ref T weight = ref MemoryMarshal.GetReference(w);
+        ref T bias = ref MemoryMarshal.GetReference(b);
+        ref T output = ref MemoryMarshal.GetReference(rows);
+        bool fuse = activation is Activation.Relu or Activation.LeakyRelu;
+        bool relu = activation == Activation.Relu;
+        T slope = relu ? T.Zero : LeakySlope;
+        int lanes = Vector<T>.Count, vectorWidth = Vector.IsHardwareAccelerated ? width - width % lanes : 0;
+        for (int r = 0; r < count; r++)
+        {
+            ref T row = ref Unsafe.Add(ref output, r * width);
+            T xr = x[r];
+            var xv = new Vector<T>(xr);
+            int u = 0;
+            for (; u < vectorWidth; u += lanes)
+            {
+                var v = xv * Vector.LoadUnsafe(ref weight, (nuint)u) + Vector.LoadUnsafe(ref bias, (nuint)u);
+                if (fuse) v = Rectify(v, relu, slope);
+                v.StoreUnsafe(ref row, (nuint)u);
+            }
+            for (; u < width; u++)
+            {
+                T v = xr * Unsafe.Add(ref weight, u) + Unsafe.Add(ref bias, u);
+                Unsafe.Add(ref row, u) = fuse ? Rectify(v, relu, slope) : v;
+            }
+        }
+        if (!fuse) Activate(activation, rows.Slice(0, count * width));
+    }
+
+    /// <summary><c>rows[r, u] = act(rows[r, u] + b[u])</c> on the row-major <paramref name="rows"/>, in one pass for ReLU and leaky
+    /// ReLU.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BiasAndActivate(Activation activation, Span<T> rows, ReadOnlySpan<T> b)
+    {
+        int width = b.Length, count = rows.Length / width;
+        ref T bias = ref MemoryMarshal.GetReference(b);
+        ref T output = ref MemoryMarshal.GetReference(rows);
+        bool fuse = activation is Activation.Relu or Activation.LeakyRelu;
+        bool relu = activation == Activation.Relu;
+        T slope = relu ? T.Zero : LeakySlope;
+        int lanes = Vector<T>.Count, vectorWidth = Vector.IsHardwareAccelerated ? width - width % lanes : 0;
+        for (int r = 0; r < count; r++)
+        {
+            ref T row = ref Unsafe.Add(ref output, r * width);
+            int u = 0;
+            for (; u < vectorWidth; u += lanes)
+            {
+                var v = Vector.LoadUnsafe(ref row, (nuint)u) + Vector.LoadUnsafe(ref bias, (nuint)u);
+                if (fuse) v = Rectify(v, relu, slope);
+                v.StoreUnsafe(ref row, (nuint)u);
+            }
+            for (; u < width; u++)
+            {
+                T v = Unsafe.Add(ref row, u) + Unsafe.Add(ref bias, u);
+                Unsafe.Add(ref row, u) = fuse ? Rectify(v, relu, slope) : v;
+            }
+        }
+        if (!fuse) Activate(activation, rows.Slice(0, count * width));
     }
 
     /// <summary><c>column[r] = source[offset + r * stride]</c>.</summary>
@@ -143,7 +347,7 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
     {
         int n = work.Rows, d = plan.Features;
         int outWidth = plan.Widths[plan.Layers];
-        var delta = new T[outWidth * n];
+        var delta = CouplingWork<T>.Rent(outWidth * n);
         var raw = work.Activations[plan.Layers];
         bool haveOutput = !outputGradient.IsEmpty, haveLogDet = !logAbsDetGradient.IsEmpty, wantInput = !inputGradient.IsEmpty;
         for (int j = 0; j < plan.Moved.Length; j++)
@@ -200,22 +404,28 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
                 biasGradients[l][k] = TensorPrimitives.Sum<T>(dk);
                 for (int i = 0; i < inWidth; i++) weightGradients[l][k * inWidth + i] = TensorPrimitives.Dot<T>(dk, source.AsSpan(i * n, n));
             }
-            var previous = new T[inWidth * n];
+            if (l == 0 && !wantInput) break;
+            var previous = CouplingWork<T>.Rent(inWidth * n);
+            previous.AsSpan(0, inWidth * n).Clear();
             for (int i = 0; i < inWidth; i++)
             {
                 var p = previous.AsSpan(i * n, n);
                 for (int k = 0; k < width; k++) TensorPrimitives.MultiplyAdd(delta.AsSpan(k * n, n), w[k * inWidth + i], p, p);
             }
-            if (l > 0) ActivationBackward(plan.Activation, source.AsSpan(0, inWidth * n), previous);
+            if (l > 0) ActivationBackward(plan.Activation, source.AsSpan(0, inWidth * n), previous.AsSpan(0, inWidth * n));
+            CouplingWork<T>.Return(delta);
             delta = previous;
         }
-        if (!wantInput) return;
-        for (int i = 0; i < plan.Pass.Length; i++)
+        if (wantInput)
         {
-            int column = plan.Pass[i];
-            var g = delta.AsSpan(i * n, n);
-            for (int r = 0; r < n; r++) inputGradient[r * d + column] = (haveOutput ? outputGradient[r * d + column] : T.Zero) + g[r];
+            for (int i = 0; i < plan.Pass.Length; i++)
+            {
+                int column = plan.Pass[i];
+                var g = delta.AsSpan(i * n, n);
+                for (int r = 0; r < n; r++) inputGradient[r * d + column] = (haveOutput ? outputGradient[r * d + column] : T.Zero) + g[r];
+            }
         }
+        CouplingWork<T>.Return(delta);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -241,7 +451,7 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
         switch (activation)
         {
             case Activation.Relu:
-                TensorPrimitives.Max(values, T.Zero, values);
+                Relu(values);
                 break;
             case Activation.Tanh:
                 TensorPrimitives.Tanh<T>(values, values);
@@ -250,6 +460,33 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
                 for (int i = 0; i < values.Length; i++) if (!(values[i] > T.Zero)) values[i] *= LeakySlope;
                 break;
         }
+    }
+
+    /// <summary>ReLU (<c>v &lt; 0 ? 0 : v</c>, so NaN stays NaN) or leaky ReLU (<c>v &gt; 0 ? v : slope v</c>) of every lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<T> Rectify(Vector<T> v, bool relu, T slope) => relu
+        ? Vector.ConditionalSelect(Vector.LessThan(v, Vector<T>.Zero), Vector<T>.Zero, v)
+        : Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<T>.Zero), v, v * new Vector<T>(slope));
+
+    /// <summary>The scalar <see cref="Rectify(Vector{T}, bool, T)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Rectify(T v, bool relu, T slope) => relu ? (v < T.Zero ? T.Zero : v) : (v > T.Zero ? v : v * slope);
+
+    /// <summary><c>max(v, 0)</c> in place (NaN stays NaN, as in libtorch's ReLU).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Relu(Span<T> values)
+    {
+        ref T v = ref MemoryMarshal.GetReference(values);
+        int n = values.Length, lanes = Vector<T>.Count, i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= n - lanes; i += lanes)
+            {
+                var x = Vector.LoadUnsafe(ref v, (nuint)i);
+                Vector.ConditionalSelect(Vector.LessThan(x, Vector<T>.Zero), Vector<T>.Zero, x).StoreUnsafe(ref v, (nuint)i);
+            }
+        }
+        for (; i < n; i++) if (Unsafe.Add(ref v, i) < T.Zero) Unsafe.Add(ref v, i) = T.Zero;
     }
 
     /// <summary>Multiplies <paramref name="gradient"/> by the activation's derivative, read off its output <paramref name="output"/>.</summary>

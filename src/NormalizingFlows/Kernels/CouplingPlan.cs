@@ -25,8 +25,9 @@ internal enum LogScaleKind
 /// </summary>
 internal sealed class CouplingPlan
 {
-    private CouplingPlan(int features, int[] pass, int[] moved, int[] widths, Activation activation, LogScaleKind logScale, double bound)
+    private CouplingPlan(int features, int[] pass, int[] moved, int[] widths, int parts, Activation activation, LogScaleKind logScale, double bound)
     {
+        Parts = parts;
         Features = features;
         Pass = pass;
         Moved = moved;
@@ -45,8 +46,19 @@ internal sealed class CouplingPlan
     /// <summary>Columns that the affine map moves, in the order of the network's parameters.</summary>
     public int[] Moved { get; }
 
-    /// <summary>Widths of the network: input, hidden layers, output (<c>2 * Moved.Length</c>).</summary>
+    /// <summary>Widths of each network: input, hidden layers, output (<c>2 * Moved.Length / Parts</c>).</summary>
     public int[] Widths { get; }
+
+    /// <summary>Number of networks side by side: 1 for an <see cref="Mlp"/>, 2 for a <see cref="ParallelMlp"/> of separate shift and
+    /// log-scale networks (network <c>p</c>'s output <c>j</c> is raw parameter <c>2 j + p</c>, the layout the kernel reads).</summary>
+    public int Parts { get; }
+
+    /// <summary>Raw transform parameters per row: <c>2 * Moved.Length</c>, all networks together.</summary>
+    public int RawWidth => Parts * Widths[^1];
+
+    /// <summary>Whether this plan runs without gradients only (a network wider than <see cref="FusedKernels.MaximumWidth"/> or
+    /// networks side by side): with gradients such a coupling keeps libtorch's operations.</summary>
+    public bool EvaluationOnly => NeedsBlas || Parts > 1;
 
     /// <summary>Number of linear layers.</summary>
     public int Layers => Widths.Length - 1;
@@ -57,21 +69,33 @@ internal sealed class CouplingPlan
     /// <summary>The log-scale map.</summary>
     public LogScaleKind LogScale { get; }
 
+    /// <summary>Whether a layer is wider than <see cref="FusedKernels.MaximumWidth"/>: such a plan needs the BLAS matrix product
+    /// (<see cref="Blas"/>) and is used for evaluation without gradients only; with gradients libtorch's operations, whose
+    /// matrix products dominate at that width, remain the faster path.</summary>
+    public bool NeedsBlas => Widths.Any(w => w > FusedKernels.MaximumWidth);
+
     /// <summary>The fixed bound of <see cref="LogScaleKind.FixedBound"/>.</summary>
     public double Bound { get; }
 
     /// <summary>The plan for a coupling of this mask, conditioner and transform, or null when the kernel does not cover it (a
-    /// conditioner other than a context-free <see cref="Mlp"/> with ReLU, tanh or leaky ReLU, a layer wider than
-    /// <see cref="FusedKernels.MaximumWidth"/>, or a transform other than an affine one with the exp or soft-clamp map or the
-    /// learned tanh bound).</summary>
+    /// conditioner other than a context-free <see cref="Mlp"/>, or <see cref="ParallelMlp"/> of two networks, with ReLU, tanh or
+    /// leaky ReLU; a layer wider than <see cref="FusedKernels.MaximumWidth"/> or networks side by side where libtorch's BLAS cannot
+    /// be called; or a transform other than an affine one with the exp or soft-clamp map or the learned tanh bound).</summary>
     public static CouplingPlan? TryCreate(IReadOnlyList<bool> mask, Conditioner conditioner, IElementwiseTransform transform)
     {
-        if (conditioner is not Mlp mlp || mlp.ContextFeatures != 0 || mlp.InFeatures == 0) return null;
-        if (mlp.Activation is not (Activation.Relu or Activation.Tanh or Activation.LeakyRelu)) return null;
-        var widths = new List<int> { mlp.InFeatures };
-        widths.AddRange(mlp.HiddenFeatures);
-        widths.Add(mlp.OutFeatures);
-        if (widths.Any(w => w > FusedKernels.MaximumWidth)) return null;
+        if (conditioner.ContextFeatures != 0 || conditioner.InFeatures == 0) return null;
+        (Activation activation, IReadOnlyList<int> hidden, int outFeatures, int parts) network = conditioner switch
+        {
+            Mlp mlp => (mlp.Activation, mlp.HiddenFeatures, mlp.OutFeatures, 1),
+            ParallelMlp { Parts: 2 } parallel when parallel.HiddenFeatures.Count > 0 && Blas.Available =>
+                (parallel.Activation, parallel.HiddenFeatures, parallel.PartOutFeatures, 2),
+            _ => (Activation.Relu, System.Array.Empty<int>(), 0, 0),
+        };
+        if (network.parts == 0 || network.activation is not (Activation.Relu or Activation.Tanh or Activation.LeakyRelu)) return null;
+        var widths = new List<int> { conditioner.InFeatures };
+        widths.AddRange(network.hidden);
+        widths.Add(network.outFeatures);
+        if (widths.Any(w => w > FusedKernels.MaximumWidth) && !Blas.Available) return null;
         (LogScaleKind kind, double bound) = transform switch
         {
             AffineTransform { ScaleMap: ScaleMap.Exp } => (LogScaleKind.Raw, 0.0),
@@ -82,6 +106,7 @@ internal sealed class CouplingPlan
         if (!System.Enum.IsDefined(kind)) return null;
         var pass = Enumerable.Range(0, mask.Count).Where(i => !mask[i]).ToArray();
         var moved = Enumerable.Range(0, mask.Count).Where(i => mask[i]).ToArray();
-        return new CouplingPlan(mask.Count, pass, moved, widths.ToArray(), mlp.Activation, kind, bound);
+        if (network.parts * network.outFeatures != 2 * moved.Length) return null;
+        return new CouplingPlan(mask.Count, pass, moved, widths.ToArray(), network.parts, network.activation, kind, bound);
     }
 }

@@ -17,9 +17,8 @@ namespace NormalizingFlows.Kernels;
 /// </summary>
 internal static class FusedCoupling
 {
-    /// <summary>Rows per block when evaluating without gradients: the block's columns stay in the first-level cache. Blocks run
-    /// one after the other on the calling thread: libtorch's OpenMP workers spin on the other cores between operations, so .NET
-    /// threads beside them measured slower, not faster (2 cores, 100 000 rows).</summary>
+    /// <summary>Rows per block when evaluating without gradients: a block's activations stay in the processor's cache. The blocks
+    /// are shared out among libtorch's OpenMP threads (<see cref="OpenMpTeam"/>), as many as <c>torch.get_num_threads()</c>.</summary>
     public const int BlockRows = 1024;
 
     /// <summary>The coupling's output and log-det through the kernel, or null when this call cannot use it (kernels off, or a
@@ -27,11 +26,11 @@ internal static class FusedCoupling
     public static (Tensor Output, Tensor LogAbsDet)? TryApply(CouplingPlan? plan, Conditioner conditioner, IElementwiseTransform transform,
         Tensor x, bool inverse)
     {
-        if (plan is null || !FusedKernels.Enabled || x.dim() != 2 || !TensorMemory.IsReadable(x)) return null;
-        var mlp = (Mlp)conditioner;
-        var parameters = Parameters(plan, mlp, transform);
-        if (parameters.Any(p => p.dtype != x.dtype || p.device_type != DeviceType.CPU)) return null;
-        bool track = torch.is_grad_enabled() && (x.requires_grad || parameters.Any(p => p.requires_grad));
+        if (plan is null || !FusedKernels.Enabled) return null;
+        var parameters = Parameters(plan, conditioner, transform);
+        bool track = torch.is_grad_enabled() && (parameters.Any(p => p.requires_grad) || x.requires_grad);
+        if (track && plan.EvaluationOnly) return null; // see CouplingPlan.EvaluationOnly
+        if (x.dim() != 2 || !TensorMemory.IsReadable(x) || parameters.Any(p => p.dtype != x.dtype || p.device_type != DeviceType.CPU)) return null;
         if (track)
         {
             var args = new object[] { new Call(plan, inverse, x.requires_grad) }.Concat(new[] { x }).Concat(parameters).ToArray();
@@ -48,34 +47,83 @@ internal static class FusedCoupling
 
     /// <summary>The tensors the kernel reads, in the order the autograd node takes them: every layer's weight and bias, then the
     /// learned log-bound when there is one.</summary>
-    private static Tensor[] Parameters(CouplingPlan plan, Mlp mlp, IElementwiseTransform transform)
+    private static Tensor[] Parameters(CouplingPlan plan, Conditioner conditioner, IElementwiseTransform transform)
     {
         var list = new List<Tensor>(2 * plan.Layers + 1);
-        foreach (var layer in mlp.Linears)
+        if (conditioner is ParallelMlp parallel)
         {
-            list.Add(layer.weight!);
-            list.Add(layer.bias!);
+            for (int l = 0; l < plan.Layers; l++)
+            {
+                list.Add(parallel.LayerWeights[l]);
+                list.Add(parallel.LayerBiases[l]);
+            }
+        }
+        else
+        {
+            foreach (var layer in ((Mlp)conditioner).Linears)
+            {
+                list.Add(layer.weight!);
+                list.Add(layer.bias!);
+            }
         }
         if (plan.LogScale == LogScaleKind.LearnedBound) list.Add(((TanhBoundedAffineTransform)transform).LogBoundParameter);
         return list.ToArray();
     }
 
-    private static void Evaluate<T>(CouplingPlan plan, Tensor[] parameters, Tensor x, Tensor y, Tensor ld, bool inverse)
+    private static unsafe void Evaluate<T>(CouplingPlan plan, Tensor[] parameters, Tensor x, Tensor y, Tensor ld, bool inverse)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var weights = Read<T>(plan, parameters);
         int rows = (int)x.shape[0];
-        var input = TensorMemory.Span<T>(x);
-        var output = TensorMemory.Span<T>(y);
-        var logAbsDet = TensorMemory.Span<T>(ld);
-        CouplingWork<T>? work = null;
-        for (int start = 0; start < rows; start += BlockRows)
+        int blocks = (rows + BlockRows - 1) / BlockRows;
+        int threads = OpenMpTeam.Available ? Math.Min(blocks, torch.get_num_threads()) : 1;
+        fixed (T* input = TensorMemory.Span<T>(x), output = TensorMemory.Span<T>(y), logAbsDet = TensorMemory.Span<T>(ld))
         {
-            int count = Math.Min(BlockRows, rows - start);
-            if (work is null || work.Rows != count) work = new CouplingWork<T>(plan, count);
-            CouplingKernel<T>.Run(plan, weights, input, output, logAbsDet, start, work, inverse);
+            var memory = new Buffers((IntPtr)input, (IntPtr)output, (IntPtr)logAbsDet, rows, plan.Features);
+            if (threads <= 1)
+            {
+                RunBlocks(plan, weights, memory, 0, blocks, inverse);
+                return;
+            }
+            // The blocks are shared out among libtorch's OpenMP threads, each with its own work (a BLAS call inside the parallel
+            // region runs on its calling thread), so that the elementwise passes run in parallel as well as the products.
+            OpenMpTeam.Run(threads, (t, team) =>
+            {
+                int perThread = (blocks + team - 1) / team;
+                RunBlocks(plan, weights, memory, t * perThread, Math.Min(blocks, (t + 1) * perThread), inverse);
+            });
         }
     }
+
+    /// <summary>Runs blocks <c>[first, last)</c> of <paramref name="memory"/> through the kernel with one work buffer.</summary>
+    private static unsafe void RunBlocks<T>(CouplingPlan plan, CouplingWeights<T> weights, Buffers memory, int first, int last, bool inverse)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var input = new ReadOnlySpan<T>((void*)memory.Input, memory.Rows * memory.Features);
+        var output = new Span<T>((void*)memory.Output, memory.Rows * memory.Features);
+        var logAbsDet = new Span<T>((void*)memory.LogAbsDet, memory.Rows);
+        CouplingWork<T>? work = null;
+        try
+        {
+            for (int block = first; block < last; block++)
+            {
+                int start = block * BlockRows, count = Math.Min(BlockRows, memory.Rows - start);
+                if (work is null || work.Rows != count)
+                {
+                    work?.Dispose();
+                    work = new CouplingWork<T>(plan, count, pooled: true);
+                }
+                CouplingKernel<T>.Run(plan, weights, input, output, logAbsDet, start, work, inverse);
+            }
+        }
+        finally
+        {
+            work?.Dispose();
+        }
+    }
+
+    /// <summary>Where a call's tensors live (pinned by the caller for the duration of the call).</summary>
+    private sealed record Buffers(IntPtr Input, IntPtr Output, IntPtr LogAbsDet, int Rows, int Features);
 
     internal static CouplingWeights<T> Read<T>(CouplingPlan plan, Tensor[] parameters) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -132,7 +180,7 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var weights = FusedCoupling.Read<T>(call.Plan, parameters);
-        var work = new CouplingWork<T>(call.Plan, (int)x.shape[0]);
+        var work = new CouplingWork<T>(call.Plan, (int)x.shape[0], pooled: false);
         CouplingKernel<T>.Run(call.Plan, weights, TensorMemory.Span<T>(x), TensorMemory.Span<T>(y), TensorMemory.Span<T>(ld), 0, work, call.Inverse);
         return new Saved<T>(call, weights, work, x.dtype);
     }

@@ -22,6 +22,12 @@ public sealed class FusedKernelsTests
         ["tanh-bounded-tutorial"] = g => new Coupling(Masks.Alternating(2, 0), new Mlp(1, 2, new[] { 4 }, activation: Activation.Tanh, generator: g),
             new TanhBoundedAffineTransform(1, initialBound: 0.7)),
         ["tanh-bounded-no-hidden"] = g => new Coupling(Masks.Halves(4, second: false), new Mlp(2, 4, Array.Empty<int>(), generator: g), new TanhBoundedAffineTransform(2)),
+        ["blas-relu-wide"] = g => new Coupling(Masks.Halves(2), new Mlp(1, 2, new[] { 64, 64 }, generator: g), AffineTransform.Instance),
+        ["blas-tanh-mixed"] = g => new Coupling(Masks.Alternating(5, 1), new Mlp(3, 4, new[] { 24, 9, 3 }, activation: Activation.Tanh, generator: g),
+            new AffineTransform(ScaleMap.SoftClamp, bound: 2.0)),
+        ["blas-parallel-real-nvp"] = g => new Coupling(Masks.Alternating(2, 1), new ParallelMlp(2, 1, 1, new[] { 64, 64 }, generator: g), AffineTransform.Instance),
+        ["blas-parallel-narrow"] = g => new Coupling(Masks.Alternating(5, 0), new ParallelMlp(2, 2, 3, new[] { 6, 9 }, activation: Activation.LeakyRelu, generator: g),
+            new AffineTransform(ScaleMap.SoftClamp, bound: 2.5)),
         ["widest-fused"] = g => new Coupling(Masks.Halves(6), new Mlp(3, 6, new[] { Runtime.FusedKernels.MaximumWidth }, generator: g), AffineTransform.Instance),
     };
 
@@ -34,7 +40,8 @@ public sealed class FusedKernelsTests
         using var scope = torch.NewDisposeScope();
         using var generator = new Generator(11);
         using var coupling = Couplings[name](generator);
-        Assert.True(coupling.IsFusable, $"{name} should take the fused kernel.");
+        Assert.True(coupling.IsFusable || (name.StartsWith("blas", StringComparison.Ordinal) && !NormalizingFlows.Kernels.Blas.Available),
+            $"{name} should take the fused kernel.");
         coupling.to(ScalarType.Float64);
         Perturb(coupling, generator);
         long features = coupling.EventShape[0];
@@ -52,15 +59,91 @@ public sealed class FusedKernelsTests
         }
     }
 
+    [Theory]
+    [InlineData("blas-relu-wide", false)]
+    [InlineData("blas-relu-wide", true)]
+    [InlineData("blas-parallel-real-nvp", false)]
+    [InlineData("blas-parallel-real-nvp", true)]
+    [InlineData("affine-relu-halves", false)]
+    public void Should_Match_The_Operation_Path_When_A_Batch_Spans_Several_Blocks(string name, bool inverse)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var generator = new Generator(5);
+        using var coupling = Couplings[name](generator);
+        Perturb(coupling, generator);
+        coupling.eval();
+        long rows = 5L * NormalizingFlows.Kernels.FusedCoupling.BlockRows / 2 + 3;
+        var x = torch.randn(new long[] { rows, coupling.EventShape[0] }, generator: generator);
+        using var noGrad = torch.no_grad();
+        int threads = torch.get_num_threads();
+        torch.set_num_threads(2); // wide networks share the blocks out among the threads
+        (Tensor y, Tensor ld) = (null!, null!);
+        try
+        {
+            (y, ld) = inverse ? coupling.Inverse(x) : coupling.Forward(x);
+        }
+        finally
+        {
+            torch.set_num_threads(threads);
+        }
+        var (yRef, ldRef) = coupling.ApplyByOperations(x, null, inverse);
+        double outputs = y.sub(yRef).abs().max().ToDouble(), logDets = ld.sub(ldRef).abs().max().ToDouble();
+        Assert.True(outputs <= 1e-5 * Math.Max(1.0, yRef.abs().max().ToDouble()), $"{name}: outputs differ by {outputs:E2}.");
+        Assert.True(logDets <= 1e-5 * Math.Max(1.0, ldRef.abs().max().ToDouble()), $"{name}: log-dets differ by {logDets:E2}.");
+    }
+
     [Fact]
-    public void Should_Leave_Wide_Or_Contextual_Networks_To_The_Operation_Path()
+    public void Should_Leave_Contextual_Networks_And_Splines_To_The_Operation_Path_And_Wide_Ones_Where_There_Is_No_Blas()
     {
         using var wide = new Coupling(Masks.Halves(4), new Mlp(2, 4, new[] { Runtime.FusedKernels.MaximumWidth + 1 }), AffineTransform.Instance);
         using var contextual = new Coupling(Masks.Halves(4), new Mlp(2, 4, new[] { 4 }, contextFeatures: 2), AffineTransform.Instance);
         using var spline = Coupling.WithMlp(Masks.Halves(4), new[] { 4 }, transform: new RationalQuadraticSpline(4, 3.0));
-        Assert.False(wide.IsFusable);
+        Assert.Equal(NormalizingFlows.Kernels.Blas.Available, wide.IsFusable);
         Assert.False(contextual.IsFusable);
         Assert.False(spline.IsFusable);
+    }
+
+    [Fact]
+    public void Should_Find_The_Blas_And_OpenMp_Runtime_Of_The_Linux_Libtorch()
+    {
+        if (!OperatingSystem.IsLinux() || !System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.Equals(System.Runtime.InteropServices.Architecture.X64)) return;
+        Assert.True(NormalizingFlows.Kernels.Blas.Available, "libtorch_cpu should export sgemm_/dgemm_ (MKL).");
+        Assert.True(NormalizingFlows.Kernels.OpenMpTeam.Available, "GOMP_parallel should be found through libtorch_cpu.");
+    }
+
+    [Fact]
+    public void Should_Run_Every_Thread_And_Pass_On_An_Exception_When_Work_Runs_On_The_OpenMp_Team()
+    {
+        if (!NormalizingFlows.Kernels.OpenMpTeam.Available) return;
+        var seen = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
+        NormalizingFlows.Kernels.OpenMpTeam.Run(2, (thread, threads) => seen[thread] = threads);
+        Assert.NotEmpty(seen);
+        Assert.All(seen, pair => Assert.InRange(pair.Key, 0, pair.Value - 1));
+        Assert.Equal(seen.First().Value, seen.Count);
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            NormalizingFlows.Kernels.OpenMpTeam.Run(2, (thread, _) => { if (thread == 0) throw new InvalidOperationException("from the team"); }));
+        Assert.Equal("from the team", error.Message);
+    }
+
+    [Theory]
+    [InlineData(2, false, false)]
+    [InlineData(2, true, false)]
+    [InlineData(2, true, true)]
+    [InlineData(5, true, false)]
+    [InlineData(5, true, true)]
+    [InlineData(5, false, true)]
+    public void Should_Match_The_Operation_Path_When_An_Lu_Linear_Layer_Is_Fused(int features, bool permuted, bool inverse)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var generator = new Generator(17);
+        using var layer = permuted ? LuLinear.WithRandomPermutation(features, generator) : new LuLinear(features);
+        layer.to(ScalarType.Float64);
+        Perturb(layer, generator);
+        var x = torch.randn(new long[] { 41, features }, dtype: ScalarType.Float64, generator: generator).mul(2);
+        using var noGrad = torch.no_grad();
+        var (y, ld) = inverse ? layer.Inverse(x) : layer.Forward(x);
+        var (yRef, ldRef) = layer.ApplyByOperations(x, inverse);
+        AssertClose(new[] { yRef, ldRef }, new[] { y, ld }, $"LU linear features={features} permuted={permuted} inverse={inverse}");
     }
 
     [Theory]

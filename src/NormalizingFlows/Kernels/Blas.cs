@@ -1,0 +1,79 @@
+using System;
+using System.Runtime.InteropServices;
+using TorchSharp;
+
+namespace NormalizingFlows.Kernels;
+
+/// <summary>
+/// The matrix product of the BLAS that libtorch itself links (Intel MKL in the Linux and Windows x64 builds, which export the
+/// Fortran entry points <c>sgemm_</c> and <c>dgemm_</c>), called directly on a fused kernel's buffers: no tensor, no dispatcher and
+/// no autograd per product. Where the loaded libtorch exports no such symbol (for instance a build on another BLAS),
+/// <see cref="Available"/> is false and the kernels that would need it are not used.
+/// </summary>
+internal static unsafe class Blas
+{
+    private static readonly delegate* unmanaged<byte*, byte*, int*, int*, int*, float*, float*, int*, float*, int*, float*, float*, int*, void> Sgemm;
+    private static readonly delegate* unmanaged<byte*, byte*, int*, int*, int*, double*, double*, int*, double*, int*, double*, double*, int*, void> Dgemm;
+    private static readonly delegate* unmanaged<int, int> SetLocalThreads;
+
+    static Blas()
+    {
+        // Loading TorchSharp's native library first makes libtorch_cpu part of the process, so the look-up below finds that copy.
+        torch.InitializeDeviceType(DeviceType.CPU);
+        foreach (var name in new[] { "libtorch_cpu.so", "torch_cpu.dll", "libtorch_cpu.dylib" })
+        {
+            if (!NativeLibrary.TryLoad(name, typeof(torch).Assembly, null, out var library)) continue;
+            if (NativeLibrary.TryGetExport(library, "sgemm_", out var s) && NativeLibrary.TryGetExport(library, "dgemm_", out var d))
+            {
+                Sgemm = (delegate* unmanaged<byte*, byte*, int*, int*, int*, float*, float*, int*, float*, int*, float*, float*, int*, void>)s;
+                Dgemm = (delegate* unmanaged<byte*, byte*, int*, int*, int*, double*, double*, int*, double*, int*, double*, double*, int*, void>)d;
+                if (NativeLibrary.TryGetExport(library, "MKL_Set_Num_Threads_Local", out var t)) SetLocalThreads = (delegate* unmanaged<int, int>)t;
+                return;
+            }
+        }
+    }
+
+    /// <summary>Whether the matrix product was found in the loaded libtorch.</summary>
+    public static bool Available => Sgemm != null;
+
+    /// <summary>
+    /// <c>C = A' B' + beta C</c> on column-major matrices: <c>A'</c> is <paramref name="a"/> (<c>m x k</c>, leading dimension
+    /// <paramref name="lda"/>) or its transpose when <paramref name="transposeA"/>, likewise <c>B'</c> (<c>k x n</c>); <c>C</c> is
+    /// <c>m x n</c> with leading dimension <paramref name="ldc"/>.
+    /// </summary>
+    public static void Gemm<T>(bool transposeA, bool transposeB, int m, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb,
+        T beta, Span<T> c, int ldc) where T : unmanaged
+    {
+        if (!Available) throw new InvalidOperationException("The loaded libtorch exports no BLAS matrix product.");
+        if (m == 0 || n == 0) return;
+        CheckExtent(a.Length, transposeA ? k : m, transposeA ? m : k, lda, nameof(a));
+        CheckExtent(b.Length, transposeB ? n : k, transposeB ? k : n, ldb, nameof(b));
+        CheckExtent(c.Length, m, n, ldc, nameof(c));
+        byte ta = transposeA ? (byte)'T' : (byte)'N', tb = transposeB ? (byte)'T' : (byte)'N';
+        fixed (T* pa = a, pb = b, pc = c)
+        {
+            if (typeof(T) == typeof(float))
+            {
+                float one = 1, betaF = (float)(object)beta;
+                Sgemm(&ta, &tb, &m, &n, &k, &one, (float*)pa, &lda, (float*)pb, &ldb, &betaF, (float*)pc, &ldc);
+            }
+            else if (typeof(T) == typeof(double))
+            {
+                double one = 1, betaD = (double)(object)beta;
+                Dgemm(&ta, &tb, &m, &n, &k, &one, (double*)pa, &lda, (double*)pb, &ldb, &betaD, (double*)pc, &ldc);
+            }
+            else throw new NotSupportedException($"No matrix product for {typeof(T).Name}.");
+        }
+    }
+
+    /// <summary>Sets the BLAS threads of the calling thread (0: back to the process-wide number) and returns the previous
+    /// setting; does nothing and returns 0 where the BLAS has no such control.</summary>
+    public static int SetThreadsOfThisThread(int threads) => SetLocalThreads == null ? 0 : SetLocalThreads(threads);
+
+    private static void CheckExtent(int length, int rows, int columns, int leading, string name)
+    {
+        if (rows == 0 || columns == 0) return;
+        if (leading < Math.Max(1, rows) || (long)leading * (columns - 1) + rows > length)
+            throw new ArgumentOutOfRangeException(name, $"A {rows} x {columns} matrix with leading dimension {leading} does not fit in {length} elements.");
+    }
+}
