@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -7,47 +8,77 @@ using NormalizingFlows.Internal;
 using NormalizingFlows.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
 
 namespace NormalizingFlows.Kernels;
 
 /// <summary>
-/// <see cref="Bijectors.LuLinear"/> without gradients, for a few features: both directions are one affine map per row,
-/// <c>out = A in + c</c>. Forward: <c>A = P L U</c>, <c>c = P b</c>; inverse: <c>A = (L U)^-1 P^-1</c>, <c>c = -(L U)^-1 b</c>,
-/// the factors and the inverse formed once per call in double precision (a few dozen operations on a <c>D x D</c> matrix)
-/// instead of a dozen libtorch calls and two triangular solves over the batch.
+/// <see cref="Bijectors.LuLinear"/> for a few features: both directions are one affine map per row, <c>out = A in + c</c>.
+/// Forward: <c>A = P L U</c>, <c>c = P b</c>; inverse: <c>A = (L U)^-1 P^-1</c>, <c>c = -(L U)^-1 b</c>, the factors and the
+/// inverse formed once per call in double precision (a few dozen operations on a <c>D x D</c> matrix) instead of a dozen libtorch
+/// calls and two triangular solves over the batch. With gradients the layer is one autograd node (<see cref="LuLinearFunction"/>)
+/// whose backward takes the map's gradient back through the inverse and the factors by hand.
 /// </summary>
 internal static class FusedLuLinear
 {
     /// <summary>The most features the kernel takes; wider layers are matrix products that libtorch's BLAS does better.</summary>
     public const int MaximumFeatures = 16;
 
-    /// <summary>The layer's output and log-det through the kernel, or null when this call cannot use it (kernels off, gradients
-    /// needed, more than <see cref="MaximumFeatures"/> features, or a tensor that is not a float32/float64 CPU matrix of the
-    /// parameters' dtype).</summary>
+    /// <summary>The layer's output and log-det through the kernel, or null when this call cannot use it (kernels off, more than
+    /// <see cref="MaximumFeatures"/> features, or a tensor that is not a float32/float64 CPU matrix of the parameters' dtype).</summary>
     public static (Tensor Output, Tensor LogAbsDet)? TryApply(Tensor x, Tensor lower, Tensor upper, Tensor diagonal, Tensor bias,
         IReadOnlyList<long>? order, bool inverse)
     {
-        if (!FusedKernels.Enabled) return null;
+        if (!FusedKernels.Enabled || x.dim() != 2 || x.shape[1] > MaximumFeatures || !TensorMemory.IsReadable(x)) return null;
         var parameters = new[] { lower, upper, diagonal, bias };
-        // Training (gradients on, parameters trainable) is the common case that must leave quickly.
-        if (torch.is_grad_enabled() && (Array.Exists(parameters, p => p.requires_grad) || x.requires_grad)) return null;
-        if (x.dim() != 2 || x.shape[1] > MaximumFeatures || !TensorMemory.IsReadable(x)) return null;
         foreach (var p in parameters)
             if (p.dtype != x.dtype || p.device_type != DeviceType.CPU) return null;
+        if (torch.is_grad_enabled() && (x.requires_grad || Array.Exists(parameters, p => p.requires_grad)))
+        {
+            var outputs = LuLinearFunction.apply(new Call(order, inverse, x.requires_grad), x, lower, upper, diagonal, bias);
+            return (outputs[0], outputs[1]);
+        }
+        return Evaluate(x, lower, upper, diagonal, bias, order, inverse);
+    }
+
+    /// <summary>Output and log-det of <paramref name="x"/> (no autograd).</summary>
+    internal static (Tensor Output, Tensor LogAbsDet) Evaluate(Tensor x, Tensor lower, Tensor upper, Tensor diagonal, Tensor bias,
+        IReadOnlyList<long>? order, bool inverse) => Evaluate(x, Factor(lower, upper, diagonal, bias, order, inverse));
+
+    /// <summary>Output and log-det of <paramref name="x"/> under factors already formed (no autograd).</summary>
+    internal static (Tensor Output, Tensor LogAbsDet) Evaluate(Tensor x, LuFactors factors)
+    {
         var input = x.contiguous();
         var y = torch.empty_like(input);
         var ld = torch.empty(input.shape[0], dtype: input.dtype);
-        var (a, c, logDet) = Map(TensorMemory.Span<double>(Double(lower)), TensorMemory.Span<double>(Double(upper)),
-            TensorMemory.Span<double>(Double(diagonal)), TensorMemory.Span<double>(Double(bias)), order, inverse);
-        if (x.dtype == ScalarType.Float32) Apply<float>(a, c, logDet, input, y, ld);
-        else Apply<double>(a, c, logDet, input, y, ld);
+        if (x.dtype == ScalarType.Float32) Apply<float>(factors.A, factors.C, factors.LogDet, input, y, ld);
+        else Apply<double>(factors.A, factors.C, factors.LogDet, input, y, ld);
         return (y, ld);
     }
 
-    private static Tensor Double(Tensor p) => p.detach().to(ScalarType.Float64).contiguous();
+    /// <summary>The factors of the layer's current parameters for one direction.</summary>
+    internal static LuFactors Factor(Tensor lower, Tensor upper, Tensor diagonal, Tensor bias, IReadOnlyList<long>? order, bool inverse) =>
+        Map(Values(lower), Values(upper), Values(diagonal), Values(bias), order, inverse);
 
-    /// <summary>The per-row map <c>(A row-major, c)</c> and the log-det of this direction.</summary>
-    internal static (double[] A, double[] C, double LogDet) Map(ReadOnlySpan<double> lower, ReadOnlySpan<double> upper,
+    /// <summary>A parameter's values in double precision, read straight from its (float32 or float64) CPU buffer.</summary>
+    private static double[] Values(Tensor p)
+    {
+        var contiguous = p.is_contiguous() ? p : p.contiguous();
+        var values = new double[checked((int)contiguous.numel())];
+        if (contiguous.dtype == ScalarType.Float32)
+        {
+            var source = TensorMemory.Span<float>(contiguous);
+            for (int i = 0; i < values.Length; i++) values[i] = source[i];
+        }
+        else TensorMemory.Span<double>(contiguous).CopyTo(values);
+        return values;
+    }
+
+    /// <summary>What a call of the autograd node needs besides its tensors.</summary>
+    internal sealed record Call(IReadOnlyList<long>? Order, bool Inverse, bool InputGradient);
+
+    /// <summary>The per-row map <c>(A row-major, c)</c>, the log-det of this direction and the factors behind them.</summary>
+    internal static LuFactors Map(ReadOnlySpan<double> lower, ReadOnlySpan<double> upper,
         ReadOnlySpan<double> diagonal, ReadOnlySpan<double> bias, IReadOnlyList<long>? order, bool inverse)
     {
         int d = bias.Length;
@@ -79,7 +110,7 @@ internal static class FusedLuLinear
                     a[i * d + k] = sum;
                 }
             }
-            return (a, c, logDet);
+            return new LuFactors(l, u, null, a, c, logDet, diagonal.ToArray(), bias.ToArray());
         }
         // Q = U^-1 L^-1, column by column: solve L z = e_k, then U q = z.
         var q = new double[d * d];
@@ -107,7 +138,7 @@ internal static class FusedLuLinear
             c[j] = -qb;
             for (int m = 0; m < d; m++) a[j * d + m] = q[j * d + (order is null ? m : (int)order[m])];
         }
-        return (a, c, -logDet);
+        return new LuFactors(l, u, q, a, c, -logDet, diagonal.ToArray(), bias.ToArray());
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -147,5 +178,188 @@ internal static class FusedLuLinear
                 Unsafe.Add(ref to, r * d + i) = sum;
             }
         }
+    }
+}
+
+/// <summary>One direction of an LU layer in double precision, row-major <c>D x D</c> matrices.</summary>
+/// <param name="L">Unit lower triangular factor.</param>
+/// <param name="U">Upper triangular factor, diagonal <c>softplus(d)</c>.</param>
+/// <param name="Q"><c>(L U)^-1</c> for the inverse direction; null forward.</param>
+/// <param name="A">The per-row map's matrix.</param>
+/// <param name="C">The per-row map's offset.</param>
+/// <param name="LogDet">The log-det of every row.</param>
+/// <param name="RawDiagonal">The parameter <c>d</c>.</param>
+/// <param name="Bias">The bias <c>b</c>.</param>
+internal sealed record LuFactors(double[] L, double[] U, double[]? Q, double[] A, double[] C, double LogDet, double[] RawDiagonal, double[] Bias);
+
+/// <summary>The fused LU layer as one autograd node: inputs <c>(call, x, lower, upper, diagonal, bias)</c>, outputs
+/// <c>(y, logAbsDet)</c>. Backward: with <c>G</c> the output's gradient, <c>dx = G A</c>, <c>dA = G^T X</c>, <c>dc = sum G</c>;
+/// forward direction <c>dW = P^T dA</c>, <c>db = P^T dc</c>; inverse <c>dQ = dA P - dc b^T</c>, <c>db = -Q^T dc</c>,
+/// <c>dW = -Q^T dQ Q^T</c>; then <c>dL = dW U^T</c> (strict lower part), <c>dU = L^T dW</c> (strict upper part; its diagonal
+/// through softplus to <c>d</c>, with the log-det's <c>+-sigmoid(d) / softplus(d)</c>).</summary>
+internal sealed class LuLinearFunction : MultiTensorFunction<LuLinearFunction>
+{
+    /// <inheritdoc />
+    public override string Name => "FusedLuLinear";
+
+    /// <inheritdoc />
+    public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
+    {
+        var call = (FusedLuLinear.Call)vars[0];
+        var x = ((Tensor)vars[1]).contiguous();
+        var (lower, upper, diagonal, bias) = ((Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4], (Tensor)vars[5]);
+        ctx.set_materialize_grads(false);
+        var factors = FusedLuLinear.Factor(lower, upper, diagonal, bias, call.Order, call.Inverse);
+        var (y, ld) = FusedLuLinear.Evaluate(x, factors);
+        ctx.save_for_backward(new List<Tensor> { x });
+        ctx.save_data("call", call);
+        ctx.save_data("factors", factors);
+        return new List<Tensor> { y, ld };
+    }
+
+    /// <inheritdoc />
+    public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grad_outputs)
+    {
+        var call = (FusedLuLinear.Call)ctx.get_data("call");
+        var saved = ctx.get_saved_variables();
+        var x = saved[0];
+        var factors = (LuFactors)ctx.get_data("factors");
+        var g = grad_outputs[0] is { IsInvalid: false } gy ? gy.contiguous() : null;
+        var gl = grad_outputs[1] is { IsInvalid: false } gld ? gld.contiguous() : null;
+        Tensor? inputGradient = call.InputGradient ? torch.empty_like(x) : null;
+        var (dLower, dUpper, dDiagonal, dBias) = x.dtype == ScalarType.Float32
+            ? Backward<float>(call, factors, x, g, gl, inputGradient)
+            : Backward<double>(call, factors, x, g, gl, inputGradient);
+        var dtype = x.dtype;
+        int d = factors.C.Length;
+        return new List<Tensor>
+        {
+            null!, inputGradient!,
+            ToTensor(dLower, new long[] { d, d }, dtype), ToTensor(dUpper, new long[] { d, d }, dtype),
+            ToTensor(dDiagonal, new long[] { d }, dtype), ToTensor(dBias, new long[] { d }, dtype),
+        };
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (double[] Lower, double[] Upper, double[] Diagonal, double[] Bias) Backward<T>(FusedLuLinear.Call call, LuFactors f,
+        Tensor x, Tensor? g, Tensor? gl, Tensor? inputGradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int d = f.C.Length, rows = (int)x.shape[0];
+        var input = TensorMemory.Span<T>(x);
+        var dA = new double[d * d];
+        var dc = new double[d];
+        if (g is not null)
+        {
+            var gy = TensorMemory.Span<T>(g);
+            var gx = inputGradient is null ? Span<T>.Empty : TensorMemory.Span<T>(inputGradient);
+            for (int r = 0; r < rows; r++)
+            {
+                for (int i = 0; i < d; i++)
+                {
+                    double gi = double.CreateChecked(gy[r * d + i]);
+                    dc[i] += gi;
+                    for (int k = 0; k < d; k++) dA[i * d + k] += gi * double.CreateChecked(input[r * d + k]);
+                }
+                if (gx.IsEmpty) continue;
+                for (int k = 0; k < d; k++)
+                {
+                    double sum = 0;
+                    for (int i = 0; i < d; i++) sum += double.CreateChecked(gy[r * d + i]) * f.A[i * d + k];
+                    gx[r * d + k] = T.CreateChecked(sum);
+                }
+            }
+        }
+        else if (inputGradient is not null)
+        {
+            TensorMemory.Span<T>(inputGradient).Clear();
+        }
+        double logDetGradient = 0;
+        if (gl is not null)
+            foreach (var v in TensorMemory.Span<T>(gl)) logDetGradient += double.CreateChecked(v);
+
+        var order = call.Order;
+        var dW = new double[d * d];
+        var db = new double[d];
+        if (!call.Inverse)
+        {
+            // A = P W, c = P b: row i of A is row order[i] of W.
+            for (int i = 0; i < d; i++)
+            {
+                int source = order is null ? i : (int)order[i];
+                db[source] = dc[i];
+                for (int k = 0; k < d; k++) dW[source * d + k] = dA[i * d + k];
+            }
+        }
+        else
+        {
+            var q = f.Q!;
+            // A[j, m] = Q[j, order[m]] and c = -Q b.
+            var dQ = new double[d * d];
+            for (int j = 0; j < d; j++)
+            {
+                for (int m = 0; m < d; m++) dQ[j * d + (order is null ? m : (int)order[m])] += dA[j * d + m];
+                for (int k = 0; k < d; k++) dQ[j * d + k] -= dc[j] * f.Bias[k];
+            }
+            for (int k = 0; k < d; k++)
+            {
+                double sum = 0;
+                for (int j = 0; j < d; j++) sum += q[j * d + k] * dc[j];
+                db[k] = -sum;
+            }
+            // Q = W^-1: dW = -Q^T dQ Q^T.
+            var t = new double[d * d];
+            for (int i = 0; i < d; i++)
+                for (int k = 0; k < d; k++)
+                {
+                    double sum = 0;
+                    for (int j = 0; j < d; j++) sum += q[j * d + i] * dQ[j * d + k];
+                    t[i * d + k] = sum;
+                }
+            for (int i = 0; i < d; i++)
+                for (int k = 0; k < d; k++)
+                {
+                    double sum = 0;
+                    for (int j = 0; j < d; j++) sum += t[i * d + j] * q[k * d + j];
+                    dW[i * d + k] = -sum;
+                }
+        }
+        // W = L U: dL = dW U^T (strict lower part is the parameter), dU = L^T dW (strict upper part; diagonal through softplus).
+        var dLower = new double[d * d];
+        var dUpper = new double[d * d];
+        var dDiagonal = new double[d];
+        for (int i = 0; i < d; i++)
+        {
+            for (int k = 0; k < i; k++)
+            {
+                double sum = 0;
+                for (int j = k; j < d; j++) sum += dW[i * d + j] * f.U[k * d + j];
+                dLower[i * d + k] = sum;
+            }
+            for (int k = i; k < d; k++)
+            {
+                double sum = 0;
+                for (int j = i; j < d; j++) sum += f.L[j * d + i] * dW[j * d + k];
+                if (k > i) dUpper[i * d + k] = sum;
+                else
+                {
+                    double raw = f.RawDiagonal[i], sigmoid = 1 / (1 + Math.Exp(-raw));
+                    double logDetSign = call.Inverse ? -1 : 1;
+                    dDiagonal[i] = sum * sigmoid + logDetSign * logDetGradient * sigmoid / f.U[i * d + i];
+                }
+            }
+        }
+        return (dLower, dUpper, dDiagonal, db);
+    }
+
+    private static Tensor ToTensor(double[] values, long[] shape, ScalarType dtype)
+    {
+        var tensor = torch.empty(shape, dtype: dtype);
+        if (dtype == ScalarType.Float32)
+        {
+            var target = TensorMemory.Span<float>(tensor);
+            for (int i = 0; i < values.Length; i++) target[i] = (float)values[i];
+        }
+        else values.CopyTo(TensorMemory.Span<double>(tensor));
+        return tensor;
     }
 }

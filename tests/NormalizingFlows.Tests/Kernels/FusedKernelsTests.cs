@@ -140,10 +140,16 @@ public sealed class FusedKernelsTests
         layer.to(ScalarType.Float64);
         Perturb(layer, generator);
         var x = torch.randn(new long[] { 41, features }, dtype: ScalarType.Float64, generator: generator).mul(2);
+        string name = $"LU linear features={features} permuted={permuted} inverse={inverse}";
+
+        var fused = Differentiate(layer, x, input => inverse ? layer.Inverse(input) : layer.Forward(input));
+        var reference = Differentiate(layer, x, input => layer.ApplyByOperations(input, inverse));
+        AssertClose(reference, fused, name);
+
         using var noGrad = torch.no_grad();
         var (y, ld) = inverse ? layer.Inverse(x) : layer.Forward(x);
         var (yRef, ldRef) = layer.ApplyByOperations(x, inverse);
-        AssertClose(new[] { yRef, ldRef }, new[] { y, ld }, $"LU linear features={features} permuted={permuted} inverse={inverse}");
+        AssertClose(new[] { yRef, ldRef }, new[] { y, ld }, name + " without gradients");
     }
 
     [Theory]
