@@ -4,10 +4,11 @@ namespace NormalizingFlows.Runtime;
 /// The library's fused CPU kernels: layers with small networks (a <see cref="Bijectors.Coupling"/> whose conditioner is an
 /// <see cref="Conditioners.Mlp"/> of at most <see cref="MaximumWidth"/> units per layer with an affine transform, and
 /// <see cref="Bijectors.LearnableLeakyRelu"/>) compute each direction, and its gradient, in one pass over the batch in C# instead
-/// of dozens of libtorch operations, whose per-call cost dominates at such sizes. Without gradients (evaluation and sampling)
-/// the kernels also take couplings with wider networks, whose matrix products go straight to the BLAS that libtorch links
-/// (MKL's <c>sgemm</c>/<c>dgemm</c>), and <see cref="Bijectors.LuLinear"/> layers of up to 16 features; the batch is cut into
-/// blocks of rows that stay in the processor's cache, and the blocks are shared out among libtorch's own OpenMP threads.
+/// of dozens of libtorch operations, whose per-call cost dominates at such sizes; so does <see cref="Bijectors.LuLinear"/> with up
+/// to 16 features (one affine map per row, its matrix formed in double precision). Without gradients (evaluation and sampling)
+/// the kernels also take couplings with wider networks and RealNVP's two-network <see cref="Conditioners.ParallelMlp"/>, whose
+/// matrix products go straight to the BLAS that libtorch links (MKL's <c>sgemm</c>/<c>dgemm</c>); the batch is cut into blocks
+/// of rows that stay in the processor's cache, and the blocks are shared out among libtorch's own OpenMP threads.
 /// Results agree with the operation-by-operation path up to floating-point rounding (tests hold both to 1e-12 in float64, values
 /// and every gradient); tensors on other devices or of other dtypes always take that path.
 /// </summary>
