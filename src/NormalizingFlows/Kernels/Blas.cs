@@ -5,8 +5,8 @@ using TorchSharp;
 namespace NormalizingFlows.Kernels;
 
 /// <summary>
-/// The matrix product of the BLAS that libtorch itself links (Intel MKL in the Linux and Windows x64 builds, which export the
-/// Fortran entry points <c>sgemm_</c> and <c>dgemm_</c>), called directly on a fused kernel's buffers: no tensor, no dispatcher and
+/// The matrix product of the BLAS that libtorch itself links (Intel MKL, whose Fortran entry points the Linux x64 libtorch_cpu
+/// exports as <c>sgemm_</c> and <c>dgemm_</c>), called directly on a fused kernel's buffers: no tensor, no dispatcher and
 /// no autograd per product. Where the loaded libtorch exports no such symbol (for instance a build on another BLAS),
 /// <see cref="Available"/> is false and the kernels that would need it are not used.
 /// </summary>
@@ -14,7 +14,6 @@ internal static unsafe class Blas
 {
     private static readonly delegate* unmanaged<byte*, byte*, int*, int*, int*, float*, float*, int*, float*, int*, float*, float*, int*, void> Sgemm;
     private static readonly delegate* unmanaged<byte*, byte*, int*, int*, int*, double*, double*, int*, double*, int*, double*, double*, int*, void> Dgemm;
-    private static readonly delegate* unmanaged<int, int> SetLocalThreads;
 
     static Blas()
     {
@@ -27,7 +26,6 @@ internal static unsafe class Blas
             {
                 Sgemm = (delegate* unmanaged<byte*, byte*, int*, int*, int*, float*, float*, int*, float*, int*, float*, float*, int*, void>)s;
                 Dgemm = (delegate* unmanaged<byte*, byte*, int*, int*, int*, double*, double*, int*, double*, int*, double*, double*, int*, void>)d;
-                if (NativeLibrary.TryGetExport(library, "MKL_Set_Num_Threads_Local", out var t)) SetLocalThreads = (delegate* unmanaged<int, int>)t;
                 return;
             }
         }
@@ -65,10 +63,6 @@ internal static unsafe class Blas
             else throw new NotSupportedException($"No matrix product for {typeof(T).Name}.");
         }
     }
-
-    /// <summary>Sets the BLAS threads of the calling thread (0: back to the process-wide number) and returns the previous
-    /// setting; does nothing and returns 0 where the BLAS has no such control.</summary>
-    public static int SetThreadsOfThisThread(int threads) => SetLocalThreads == null ? 0 : SetLocalThreads(threads);
 
     private static void CheckExtent(int length, int rows, int columns, int leading, string name)
     {
