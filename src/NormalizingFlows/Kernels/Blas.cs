@@ -1,6 +1,5 @@
 using System;
-using System.Runtime.InteropServices;
-using TorchSharp;
+using System.Runtime.CompilerServices;
 
 namespace NormalizingFlows.Kernels;
 
@@ -17,18 +16,10 @@ internal static unsafe class Blas
 
     static Blas()
     {
-        // Loading TorchSharp's native library first makes libtorch_cpu part of the process, so the look-up below finds that copy.
-        torch.InitializeDeviceType(DeviceType.CPU);
-        foreach (var name in new[] { "libtorch_cpu.so", "torch_cpu.dll", "libtorch_cpu.dylib" })
-        {
-            if (!NativeLibrary.TryLoad(name, typeof(torch).Assembly, null, out var library)) continue;
-            if (NativeLibrary.TryGetExport(library, "sgemm_", out var s) && NativeLibrary.TryGetExport(library, "dgemm_", out var d))
-            {
-                Sgemm = (delegate* unmanaged<byte*, byte*, int*, int*, int*, float*, float*, int*, float*, int*, float*, float*, int*, void>)s;
-                Dgemm = (delegate* unmanaged<byte*, byte*, int*, int*, int*, double*, double*, int*, double*, int*, double*, double*, int*, void>)d;
-                return;
-            }
-        }
+        IntPtr s = LibTorchCpu.Export("sgemm_"), d = LibTorchCpu.Export("dgemm_");
+        if (s == IntPtr.Zero || d == IntPtr.Zero) return;
+        Sgemm = (delegate* unmanaged<byte*, byte*, int*, int*, int*, float*, float*, int*, float*, int*, float*, float*, int*, void>)s;
+        Dgemm = (delegate* unmanaged<byte*, byte*, int*, int*, int*, double*, double*, int*, double*, int*, double*, double*, int*, void>)d;
     }
 
     /// <summary>Whether the matrix product was found in the loaded libtorch.</summary>
@@ -52,12 +43,12 @@ internal static unsafe class Blas
         {
             if (typeof(T) == typeof(float))
             {
-                float one = 1, betaF = (float)(object)beta;
+                float one = 1, betaF = Unsafe.As<T, float>(ref beta);
                 Sgemm(&ta, &tb, &m, &n, &k, &one, (float*)pa, &lda, (float*)pb, &ldb, &betaF, (float*)pc, &ldc);
             }
             else if (typeof(T) == typeof(double))
             {
-                double one = 1, betaD = (double)(object)beta;
+                double one = 1, betaD = Unsafe.As<T, double>(ref beta);
                 Dgemm(&ta, &tb, &m, &n, &k, &one, (double*)pa, &lda, (double*)pb, &ldb, &betaD, (double*)pc, &ldc);
             }
             else throw new NotSupportedException($"No matrix product for {typeof(T).Name}.");

@@ -58,7 +58,10 @@ internal sealed class CouplingWork<T> : IDisposable
     {
         if (!pooled) return;
         foreach (var a in Activations) Return(a);
-        foreach (var a in new[] { Tanh, Scale, MovedIn, MovedOut }) Return(a);
+        Return(Tanh);
+        Return(Scale);
+        Return(MovedIn);
+        Return(MovedOut);
     }
 
     private T[] Allocate(int length) => pooled ? Rent(length) : new T[length];
@@ -256,7 +259,9 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
     }
 
     /// <summary><c>rows[r, u] = act(x[r] w[u] + b[u])</c> (row-major <c>[x.Length, w.Length]</c>), the activation applied in the
-    /// same pass for ReLU and leaky ReLU.</summary>
+    /// same pass for ReLU and leaky ReLU. Kept apart from <see cref="BiasAndActivate"/> on purpose: one loop serving both (a
+    /// branch on the source inside the vector loop) measured about 10 % slower log-prob of 100 000 points (seed000, three
+    /// alternating runs).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BroadcastLayer(Activation activation, ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, Span<T> rows)
     {

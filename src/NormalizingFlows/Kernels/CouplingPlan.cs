@@ -20,7 +20,8 @@ internal enum LogScaleKind
 
 /// <summary>
 /// The shape of a coupling that the fused kernel can run: which features pass through and which move, the widths of its
-/// <see cref="Mlp"/> (input, hidden..., output), the activation and the log-scale map. Holds no tensors (parameters are read at
+/// <see cref="Mlp"/> or of each network of its <see cref="ParallelMlp"/> (input, hidden..., output), the activation and the
+/// log-scale map. Holds no tensors (parameters are read at
 /// each call, so <c>to(device)</c> and <c>to(dtype)</c> stay safe).
 /// </summary>
 internal sealed class CouplingPlan
@@ -35,6 +36,9 @@ internal sealed class CouplingPlan
         Activation = activation;
         LogScale = logScale;
         Bound = bound;
+        RawWidth = parts * widths[^1];
+        NeedsBlas = widths.Any(w => w > FusedKernels.MaximumWidth);
+        EvaluationOnly = NeedsBlas || parts > 1;
     }
 
     /// <summary>Features of the event.</summary>
@@ -54,11 +58,11 @@ internal sealed class CouplingPlan
     public int Parts { get; }
 
     /// <summary>Raw transform parameters per row: <c>2 * Moved.Length</c>, all networks together.</summary>
-    public int RawWidth => Parts * Widths[^1];
+    public int RawWidth { get; }
 
     /// <summary>Whether this plan runs without gradients only (a network wider than <see cref="FusedKernels.MaximumWidth"/> or
     /// networks side by side): with gradients such a coupling keeps libtorch's operations.</summary>
-    public bool EvaluationOnly => NeedsBlas || Parts > 1;
+    public bool EvaluationOnly { get; }
 
     /// <summary>Number of linear layers.</summary>
     public int Layers => Widths.Length - 1;
@@ -72,7 +76,7 @@ internal sealed class CouplingPlan
     /// <summary>Whether a layer is wider than <see cref="FusedKernels.MaximumWidth"/>: such a plan needs the BLAS matrix product
     /// (<see cref="Blas"/>) and is used for evaluation without gradients only; with gradients libtorch's operations, whose
     /// matrix products dominate at that width, remain the faster path.</summary>
-    public bool NeedsBlas => Widths.Any(w => w > FusedKernels.MaximumWidth);
+    public bool NeedsBlas { get; }
 
     /// <summary>The fixed bound of <see cref="LogScaleKind.FixedBound"/>.</summary>
     public double Bound { get; }

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -78,8 +77,7 @@ internal static class FusedLuLinear
     internal sealed record Call(IReadOnlyList<long>? Order, bool Inverse, bool InputGradient);
 
     /// <summary>The per-row map <c>(A row-major, c)</c>, the log-det of this direction and the factors behind them.</summary>
-    internal static LuFactors Map(ReadOnlySpan<double> lower, ReadOnlySpan<double> upper,
-        ReadOnlySpan<double> diagonal, ReadOnlySpan<double> bias, IReadOnlyList<long>? order, bool inverse)
+    internal static LuFactors Map(double[] lower, double[] upper, double[] diagonal, double[] bias, IReadOnlyList<long>? order, bool inverse)
     {
         int d = bias.Length;
         var l = new double[d * d];
@@ -110,7 +108,7 @@ internal static class FusedLuLinear
                     a[i * d + k] = sum;
                 }
             }
-            return new LuFactors(l, u, null, a, c, logDet, diagonal.ToArray(), bias.ToArray());
+            return new LuFactors(l, u, null, a, c, logDet, diagonal, bias);
         }
         // Q = U^-1 L^-1, column by column: solve L z = e_k, then U q = z.
         var q = new double[d * d];
@@ -138,7 +136,7 @@ internal static class FusedLuLinear
             c[j] = -qb;
             for (int m = 0; m < d; m++) a[j * d + m] = q[j * d + (order is null ? m : (int)order[m])];
         }
-        return new LuFactors(l, u, q, a, c, -logDet, diagonal.ToArray(), bias.ToArray());
+        return new LuFactors(l, u, q, a, c, -logDet, diagonal, bias);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

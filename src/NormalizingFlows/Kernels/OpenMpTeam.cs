@@ -1,8 +1,6 @@
 using System;
-using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
-using TorchSharp;
 
 namespace NormalizingFlows.Kernels;
 
@@ -21,21 +19,12 @@ internal static unsafe class OpenMpTeam
 
     static OpenMpTeam()
     {
-        torch.InitializeDeviceType(DeviceType.CPU);
-        foreach (var name in new[] { "libtorch_cpu.so", "torch_cpu.dll", "libtorch_cpu.dylib" })
-        {
-            // The look-up through libtorch's handle also searches the libraries it depends on, the OpenMP runtime among them.
-            if (!NativeLibrary.TryLoad(name, typeof(torch).Assembly, null, out var library)) continue;
-            if (NativeLibrary.TryGetExport(library, "GOMP_parallel", out var parallel) &&
-                NativeLibrary.TryGetExport(library, "omp_get_thread_num", out var number) &&
-                NativeLibrary.TryGetExport(library, "omp_get_num_threads", out var count))
-            {
-                Parallel = (delegate* unmanaged<delegate* unmanaged<IntPtr, void>, IntPtr, uint, uint, void>)parallel;
-                ThreadNumber = (delegate* unmanaged<int>)number;
-                ThreadCount = (delegate* unmanaged<int>)count;
-                return;
-            }
-        }
+        IntPtr parallel = LibTorchCpu.Export("GOMP_parallel"), number = LibTorchCpu.Export("omp_get_thread_num"),
+            count = LibTorchCpu.Export("omp_get_num_threads");
+        if (parallel == IntPtr.Zero || number == IntPtr.Zero || count == IntPtr.Zero) return;
+        Parallel = (delegate* unmanaged<delegate* unmanaged<IntPtr, void>, IntPtr, uint, uint, void>)parallel;
+        ThreadNumber = (delegate* unmanaged<int>)number;
+        ThreadCount = (delegate* unmanaged<int>)count;
     }
 
     /// <summary>Whether libtorch's OpenMP runtime was found.</summary>
