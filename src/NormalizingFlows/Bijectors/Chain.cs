@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using NormalizingFlows.Internal;
+using NormalizingFlows.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -41,6 +42,7 @@ public sealed class Chain : Bijector
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context)
     {
+        if (FusedChain.TryApply(layers, x, inverse: false) is { } fused) return fused;
         Tensor y = x;
         Tensor? total = null;
         for (int i = 0; i < layers.Count; i++)
@@ -51,6 +53,7 @@ public sealed class Chain : Bijector
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context)
     {
+        if (FusedChain.TryApply(layers, y, inverse: true) is { } fused) return fused;
         Tensor x = y;
         Tensor? total = null;
         for (int i = layers.Count - 1; i >= 0; i--)
@@ -76,6 +79,10 @@ public sealed class Chain : Bijector
         total?.Dispose();
         return (output, sum);
     }
+
+    /// <summary>Whether evaluation without gradients of CPU matrices of <paramref name="dtype"/> runs the whole chain block by block
+    /// (<see cref="FusedChain"/>): two layers or more, each with a row stage.</summary>
+    internal bool RunsFused(ScalarType dtype) => layers.Count >= 2 && layers.All(l => l.HasRowStage(dtype));
 
     /// <summary>Every layer's output in forward order, without checks or scope.</summary>
     internal IReadOnlyList<Tensor> TrajectoryCore(Tensor x, Tensor? context)

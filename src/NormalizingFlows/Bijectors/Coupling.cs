@@ -104,6 +104,14 @@ public sealed class Coupling : Bijector
     private (Tensor Output, Tensor LogAbsDet) Apply(Tensor x, Tensor? context, bool inverse) =>
         FusedCoupling.TryApply(fusedPlan, conditioner, transform, x, inverse) ?? ApplyByOperations(x, context, inverse);
 
+    /// <inheritdoc />
+    internal override RowStage<T>? CreateRowStage<T>(bool inverse) =>
+        HasRowStage(TensorMemory.TypeOf<T>()) ? CouplingStage<T>.Create(fusedPlan!, conditioner, transform, inverse) : null;
+
+    /// <inheritdoc />
+    internal override bool HasRowStage(ScalarType dtype) =>
+        fusedPlan is not null && Runtime.FusedKernels.Enabled && FusedCoupling.Parameters(fusedPlan, conditioner, transform).All(p => TensorMemory.Holds(p, dtype));
+
     /// <summary>Whether this layer's shape is one the fused CPU kernel covers (see <see cref="Runtime.FusedKernels"/>).</summary>
     internal bool IsFusable => fusedPlan is not null;
 

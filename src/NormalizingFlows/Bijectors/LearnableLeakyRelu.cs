@@ -77,6 +77,18 @@ public sealed class LearnableLeakyRelu : ElementwiseBijector
     private protected override (Tensor Output, Tensor LogAbsDet)? Fused(Tensor x, bool inverse) =>
         FusedLeakyRelu.TryApply(x, rawSlope, minimumSlope, inverse);
 
+    /// <inheritdoc />
+    internal override RowStage<T>? CreateRowStage<T>(bool inverse)
+    {
+        if (!HasRowStage(TensorMemory.TypeOf<T>())) return null;
+        using var raw = rawSlope.contiguous();
+        var slopes = FusedLeakyRelu.Slopes<T>(TensorMemory.Span<T>(raw), minimumSlope);
+        return new LeakyReluStage<T>(slopes, inverse, (int)EventShape.Aggregate(1L, (a, b) => a * b));
+    }
+
+    /// <inheritdoc />
+    internal override bool HasRowStage(ScalarType dtype) => Runtime.FusedKernels.Enabled && TensorMemory.Holds(rawSlope, dtype);
+
     private Tensor CurrentSlope() => StableMath.Softplus(rawSlope).add(minimumSlope);
 
     /// <inheritdoc />

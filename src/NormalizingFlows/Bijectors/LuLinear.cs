@@ -91,6 +91,15 @@ public sealed class LuLinear : Bijector
     protected internal override (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context) =>
         FusedLuLinear.TryApply(y, lower, upper, diagonal, bias, outputOrder, inverse: true) ?? ApplyByOperations(y, inverse: true);
 
+    /// <inheritdoc />
+    internal override RowStage<T>? CreateRowStage<T>(bool inverse) =>
+        HasRowStage(TensorMemory.TypeOf<T>()) ? new LuLinearStage<T>(FusedLuLinear.Factor(lower, upper, diagonal, bias, outputOrder, inverse)) : null;
+
+    /// <inheritdoc />
+    internal override bool HasRowStage(ScalarType dtype) =>
+        Runtime.FusedKernels.Enabled && EventShape[0] <= FusedLuLinear.MaximumFeatures && TensorMemory.Holds(lower, dtype) && TensorMemory.Holds(upper, dtype)
+        && TensorMemory.Holds(diagonal, dtype) && TensorMemory.Holds(bias, dtype);
+
     /// <summary>The layer as libtorch operations (the path with gradients, on every device and dtype; the fused kernel's
     /// reference).</summary>
     internal (Tensor Output, Tensor LogAbsDet) ApplyByOperations(Tensor x, bool inverse)

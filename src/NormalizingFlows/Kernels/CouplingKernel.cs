@@ -12,7 +12,12 @@ namespace NormalizingFlows.Kernels;
 /// <param name="Weights">Per linear layer, the weight <c>[out, in]</c> row by row.</param>
 /// <param name="Biases">Per linear layer, the bias <c>[out]</c>.</param>
 /// <param name="Bounds">Per moved feature, the learned bound <c>c = exp(l)</c>; empty for the other maps.</param>
-internal sealed record CouplingWeights<T>(T[][] Weights, T[][] Biases, T[] Bounds);
+internal sealed record CouplingWeights<T>(T[][] Weights, T[][] Biases, T[] Bounds)
+{
+    /// <summary>Per network, its layers packed for <see cref="TiledNetwork{T}"/>; null where the call does not run tiled
+    /// (gradients, or a plan the tiled kernel does not cover).</summary>
+    public TiledLayer<T>[][]? Tiles { get; init; }
+}
 
 /// <summary>
 /// What a fused coupling computed for a block of rows, column by column (<c>[unit][row]</c>, each column <see cref="Rows"/> long):
@@ -23,7 +28,7 @@ internal sealed record CouplingWeights<T>(T[][] Weights, T[][] Biases, T[] Bound
 /// afresh for every layer and block made the garbage collector run, concurrently, many times a second. Work saved for an
 /// autograd node's backward is not pooled (a graph kept with <c>retain_graph</c> may run backward twice).
 /// </summary>
-internal sealed class CouplingWork<T> : IDisposable
+internal sealed class CouplingWork<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly bool pooled;
 
@@ -34,6 +39,9 @@ internal sealed class CouplingWork<T> : IDisposable
         Activations = new T[plan.Widths.Length][];
         for (int l = 0; l < plan.Widths.Length; l++) Activations[l] = Allocate((l == plan.Layers ? plan.RawWidth : plan.Widths[l]) * rows);
         int moved = plan.Moved.Length * rows;
+        int tile = pooled && TiledNetwork<T>.Supports(plan) ? TiledNetwork<T>.TileLength(plan) : 0;
+        TileA = Allocate(tile);
+        TileB = Allocate(tile);
         Tanh = Allocate(moved);
         Scale = Allocate(moved);
         MovedIn = Allocate(moved);
@@ -47,6 +55,12 @@ internal sealed class CouplingWork<T> : IDisposable
     public T[] MovedIn { get; }
     public T[] MovedOut { get; }
 
+    /// <summary>Two tile buffers for <see cref="TiledNetwork{T}"/> (pooled work of a plan it covers; else empty or unused).</summary>
+    public T[] TileA { get; }
+
+    /// <summary>The second tile buffer.</summary>
+    public T[] TileB { get; }
+
     /// <summary>A pooled array of at least <paramref name="length"/> elements (contents undefined).</summary>
     public static T[] Rent(int length) => ArrayPool<T>.Shared.Rent(Math.Max(1, length));
 
@@ -58,6 +72,8 @@ internal sealed class CouplingWork<T> : IDisposable
     {
         if (!pooled) return;
         foreach (var a in Activations) Return(a);
+        Return(TileA);
+        Return(TileB);
         Return(Tanh);
         Return(Scale);
         Return(MovedIn);
@@ -93,7 +109,11 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
             var target = input.AsSpan(i * n, n);
             Gather(x, start * d + column, d, target);
         }
-        if (plan.Parts > 1 || (plan.NeedsBlas && plan.Layers > 1))
+        if (weights.Tiles is { } tiles)
+        {
+            for (int part = 0; part < plan.Parts; part++) TiledNetwork<T>.Run(plan, tiles[part], work, part);
+        }
+        else if (plan.Parts > 1 || (plan.NeedsBlas && plan.Layers > 1))
         {
             for (int part = 0; part < plan.Parts; part++) WideNetwork(plan, weights, work, part);
         }

@@ -39,7 +39,12 @@ internal sealed class CouplingPlan
         RawWidth = parts * widths[^1];
         NeedsBlas = widths.Any(w => w > FusedKernels.MaximumWidth);
         EvaluationOnly = NeedsBlas || parts > 1;
+        Shape = $"{string.Join('-', widths)}x{parts}/{moved.Length}";
     }
+
+    /// <summary>What sizes the work buffers of a block (<see cref="CouplingWork{T}"/>) have, as a key: plans with equal shapes may
+    /// share their work.</summary>
+    public string Shape { get; }
 
     /// <summary>Features of the event.</summary>
     public int Features { get; }

@@ -47,7 +47,7 @@ internal static class FusedCoupling
 
     /// <summary>The tensors the kernel reads, in the order the autograd node takes them: every layer's weight and bias, then the
     /// learned log-bound when there is one.</summary>
-    private static Tensor[] Parameters(CouplingPlan plan, Conditioner conditioner, IElementwiseTransform transform)
+    internal static Tensor[] Parameters(CouplingPlan plan, Conditioner conditioner, IElementwiseTransform transform)
     {
         var list = new List<Tensor>(2 * plan.Layers + 1);
         if (conditioner is ParallelMlp parallel)
@@ -73,7 +73,7 @@ internal static class FusedCoupling
     private static unsafe void Evaluate<T>(CouplingPlan plan, Tensor[] parameters, Tensor x, Tensor y, Tensor ld, bool inverse)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var weights = Read<T>(plan, parameters);
+        var weights = Read<T>(plan, parameters, tiled: true);
         int rows = (int)x.shape[0];
         int blocks = (rows + BlockRows - 1) / BlockRows;
         int threads = OpenMpTeam.Available ? Math.Min(blocks, torch.get_num_threads()) : 1;
@@ -125,7 +125,9 @@ internal static class FusedCoupling
     /// <summary>Where a call's tensors live (pinned by the caller for the duration of the call).</summary>
     private sealed record Buffers(IntPtr Input, IntPtr Output, IntPtr LogAbsDet, int Rows, int Features);
 
-    internal static CouplingWeights<T> Read<T>(CouplingPlan plan, Tensor[] parameters) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>The parameters' values for one call; with <paramref name="tiled"/> (evaluation only) also packed for
+    /// <see cref="TiledNetwork{T}"/> where it covers the plan.</summary>
+    internal static CouplingWeights<T> Read<T>(CouplingPlan plan, Tensor[] parameters, bool tiled = false) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var weights = new T[plan.Layers][];
         var biases = new T[plan.Layers][];
@@ -140,7 +142,11 @@ internal static class FusedCoupling
             bounds = TensorMemory.Span<T>(parameters[2 * plan.Layers].contiguous()).ToArray();
             for (int j = 0; j < bounds.Length; j++) bounds[j] = T.Exp(bounds[j]);
         }
-        return new CouplingWeights<T>(weights, biases, bounds);
+        var read = new CouplingWeights<T>(weights, biases, bounds);
+        if (!tiled || !TiledNetwork<T>.Supports(plan)) return read;
+        var tiles = new TiledLayer<T>[plan.Parts][];
+        for (int part = 0; part < plan.Parts; part++) tiles[part] = TiledNetwork<T>.Pack(plan, read, part);
+        return read with { Tiles = tiles };
     }
 
     /// <summary>What a call of the autograd node needs besides its tensors.</summary>
@@ -224,5 +230,5 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
     }
 
     private sealed record Saved<T>(FusedCoupling.Call Call, CouplingWeights<T> Weights, CouplingWork<T> Work, ScalarType DType)
-        where T : unmanaged;
+        where T : unmanaged, IFloatingPointIeee754<T>;
 }

@@ -52,58 +52,14 @@ internal static class FusedLeakyRelu
         return factors;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>The layer on <paramref name="x"/> (contiguous) into <paramref name="y"/> and <paramref name="ld"/>.</summary>
     internal static void Run<T>(Call call, Tensor x, Tensor rawSlope, Tensor y, Tensor ld) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var slopes = Slopes<T>(TensorMemory.Span<T>(rawSlope), call.MinimumSlope);
-        int count = slopes.Length;
-        var factor = Factors<T>(slopes, call.Inverse);
-        var logSlope = new T[count];
-        for (int e = 0; e < count; e++) logSlope[e] = T.CreateChecked(call.Inverse ? -Math.Log(slopes[e]) : Math.Log(slopes[e]));
         var input = TensorMemory.Span<T>(x);
-        var output = TensorMemory.Span<T>(y);
-        var logDet = TensorMemory.Span<T>(ld);
         int rows = (int)x.shape[0], elements = rows == 0 ? 0 : input.Length / rows;
-        if (count == 1) Scale(input, output, factor[0]);
-        for (int r = 0; r < rows; r++)
-        {
-            int offset = r * elements;
-            if (count == 1)
-            {
-                int negatives = 0;
-                for (int e = 0; e < elements; e++) negatives += input[offset + e] <= T.Zero ? 1 : 0;
-                logDet[r] = T.CreateChecked(negatives) * logSlope[0];
-                continue;
-            }
-            T sum = T.Zero;
-            for (int e = 0; e < elements; e++)
-            {
-                T v = input[offset + e];
-                bool negative = v <= T.Zero;
-                output[offset + e] = negative ? v * factor[e] : v;
-                if (negative) sum += logSlope[e];
-            }
-            logDet[r] = sum;
-        }
-    }
-
-    /// <summary><c>y = f x</c> where <c>x &lt;= 0</c>, else <c>x</c>, a vector at a time.</summary>
-    private static void Scale<T>(ReadOnlySpan<T> input, Span<T> output, T factor) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated && input.Length >= Vector<T>.Count)
-        {
-            var f = new Vector<T>(factor);
-            var inputs = MemoryMarshal.Cast<T, Vector<T>>(input);
-            var outputs = MemoryMarshal.Cast<T, Vector<T>>(output);
-            for (int k = 0; k < inputs.Length; k++)
-            {
-                var v = inputs[k];
-                outputs[k] = Vector.ConditionalSelect(Vector.LessThanOrEqual(v, Vector<T>.Zero), v * f, v);
-            }
-            i = inputs.Length * Vector<T>.Count;
-        }
-        for (; i < input.Length; i++) output[i] = input[i] <= T.Zero ? input[i] * factor : input[i];
+        var slopes = Slopes<T>(TensorMemory.Span<T>(rawSlope), call.MinimumSlope);
+        if (rows == 0) return;
+        new LeakyReluStage<T>(slopes, call.Inverse, elements).Apply(input, TensorMemory.Span<T>(y), TensorMemory.Span<T>(ld), rows);
     }
 
     /// <summary>What a call needs besides its tensors.</summary>

@@ -50,8 +50,9 @@ internal static class FusedLuLinear
         var input = x.contiguous();
         var y = torch.empty_like(input);
         var ld = torch.empty(input.shape[0], dtype: input.dtype);
-        if (x.dtype == ScalarType.Float32) Apply<float>(factors.A, factors.C, factors.LogDet, input, y, ld);
-        else Apply<double>(factors.A, factors.C, factors.LogDet, input, y, ld);
+        int rows = (int)input.shape[0];
+        if (x.dtype == ScalarType.Float32) new LuLinearStage<float>(factors).Apply(TensorMemory.Span<float>(input), TensorMemory.Span<float>(y), TensorMemory.Span<float>(ld), rows);
+        else new LuLinearStage<double>(factors).Apply(TensorMemory.Span<double>(input), TensorMemory.Span<double>(y), TensorMemory.Span<double>(ld), rows);
         return (y, ld);
     }
 
@@ -137,45 +138,6 @@ internal static class FusedLuLinear
             for (int m = 0; m < d; m++) a[j * d + m] = q[j * d + (order is null ? m : (int)order[m])];
         }
         return new LuFactors(l, u, q, a, c, -logDet, diagonal, bias);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Apply<T>(double[] map, double[] offset, double logDet, Tensor x, Tensor y, Tensor ld)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int d = offset.Length;
-        var a = new T[map.Length];
-        var c = new T[d];
-        for (int i = 0; i < map.Length; i++) a[i] = T.CreateChecked(map[i]);
-        for (int i = 0; i < d; i++) c[i] = T.CreateChecked(offset[i]);
-        var input = TensorMemory.Span<T>(x);
-        var output = TensorMemory.Span<T>(y);
-        TensorMemory.Span<T>(ld).Fill(T.CreateChecked(logDet));
-        int rows = (int)x.shape[0];
-        if (input.Length < rows * d || output.Length < rows * d) throw new ArgumentException("Buffers of mismatched sizes.");
-        ref T from = ref MemoryMarshal.GetReference(input);
-        ref T to = ref MemoryMarshal.GetReference(output);
-        if (d == 2)
-        {
-            T a00 = a[0], a01 = a[1], a10 = a[2], a11 = a[3], c0 = c[0], c1 = c[1];
-            for (int r = 0; r < rows; r++)
-            {
-                T x0 = Unsafe.Add(ref from, 2 * r), x1 = Unsafe.Add(ref from, 2 * r + 1);
-                Unsafe.Add(ref to, 2 * r) = a00 * x0 + a01 * x1 + c0;
-                Unsafe.Add(ref to, 2 * r + 1) = a10 * x0 + a11 * x1 + c1;
-            }
-            return;
-        }
-        for (int r = 0; r < rows; r++)
-        {
-            ref T row = ref Unsafe.Add(ref from, r * d);
-            for (int i = 0; i < d; i++)
-            {
-                T sum = c[i];
-                for (int k = 0; k < d; k++) sum += a[i * d + k] * Unsafe.Add(ref row, k);
-                Unsafe.Add(ref to, r * d + i) = sum;
-            }
-        }
     }
 }
 

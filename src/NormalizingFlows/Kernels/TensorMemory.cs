@@ -14,6 +14,19 @@ internal static class TensorMemory
     public static bool IsReadable(Tensor x) =>
         x.device_type == DeviceType.CPU && (x.dtype == ScalarType.Float32 || x.dtype == ScalarType.Float64) && x.numel() < int.MaxValue;
 
+    /// <summary>Whether <paramref name="x"/> is a CPU tensor whose element type is <typeparamref name="T"/> (float32 for float,
+    /// float64 for double).</summary>
+    public static bool Holds<T>(Tensor x) where T : unmanaged => Holds(x, TypeOf<T>());
+
+    /// <summary>Whether <paramref name="x"/> is a CPU tensor of element type <paramref name="dtype"/>.</summary>
+    public static bool Holds(Tensor x, ScalarType dtype) => x.device_type == DeviceType.CPU && x.dtype == dtype;
+
+    /// <summary>The element type of <typeparamref name="T"/>: float32 for float, float64 for double.</summary>
+    public static ScalarType TypeOf<T>() where T : unmanaged =>
+        typeof(T) == typeof(float) ? ScalarType.Float32
+        : typeof(T) == typeof(double) ? ScalarType.Float64
+        : throw new NotSupportedException($"The fused kernels take float or double, not {typeof(T).Name}.");
+
     /// <summary>The elements of <paramref name="x"/> (contiguous, on the CPU, of element type <typeparamref name="T"/>), in
     /// row-major order. Valid while the caller keeps <paramref name="x"/> alive.</summary>
     public static unsafe Span<T> Span<T>(Tensor x) where T : unmanaged

@@ -1,0 +1,137 @@
+using System;
+using System.Collections.Generic;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading;
+using NormalizingFlows.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Kernels;
+
+/// <summary>
+/// A whole <see cref="Bijectors.Chain"/> without gradients, when every layer has a <see cref="RowStage{T}"/>: the batch is cut
+/// into blocks of <see cref="FusedCoupling.BlockRows"/> rows, and each of libtorch's OpenMP threads takes the next block and runs
+/// it through every layer before taking another. A block stays in the processor's cache from the first layer to the last, the
+/// threads meet once per call instead of once per layer, and no tensor is made between layers. The log-dets add up in the
+/// chain's order, as <see cref="Bijectors.Chain"/> adds them, so the result is the layer-by-layer kernels' to the last bit.
+/// </summary>
+internal static class FusedChain
+{
+    /// <summary>The chain's output and log-det through the stages, or null when this call cannot use them (kernels off, gradients
+    /// on, not a float32/float64 CPU matrix, or a layer without a stage for it).</summary>
+    /// <param name="layers">The chain's layers in forward order.</param>
+    /// <param name="x">The input, <c>[batch, features]</c>.</param>
+    /// <param name="inverse">Whether to run the layers' inverses, last layer first.</param>
+    public static (Tensor Output, Tensor LogAbsDet)? TryApply(IList<Bijector> layers, Tensor x, bool inverse)
+    {
+        if (!FusedKernels.Enabled || layers.Count < 2 || torch.is_grad_enabled() || x.dim() != 2 || !TensorMemory.IsReadable(x)) return null;
+        return x.dtype == ScalarType.Float32 ? Apply<float>(layers, x, inverse) : Apply<double>(layers, x, inverse);
+    }
+
+    private static (Tensor Output, Tensor LogAbsDet)? Apply<T>(IList<Bijector> layers, Tensor x, bool inverse)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var stages = new RowStage<T>[layers.Count];
+        for (int i = 0; i < stages.Length; i++)
+        {
+            var stage = layers[inverse ? layers.Count - 1 - i : i].CreateRowStage<T>(inverse);
+            if (stage is null) return null;
+            stages[i] = stage;
+        }
+        var input = x.contiguous();
+        var y = torch.empty_like(input);
+        var ld = torch.empty(input.shape[0], dtype: input.dtype);
+        Run(stages, TensorMemory.Span<T>(input), TensorMemory.Span<T>(y), TensorMemory.Span<T>(ld), (int)input.shape[1]);
+        return (y, ld);
+    }
+
+    /// <summary>Runs every row of <paramref name="input"/> through <paramref name="stages"/> in order into
+    /// <paramref name="output"/>, the summed log-dets into <paramref name="logAbsDet"/>, on up to <c>torch.get_num_threads()</c>
+    /// OpenMP threads.</summary>
+    internal static unsafe void Run<T>(RowStage<T>[] stages, ReadOnlySpan<T> input, Span<T> output, Span<T> logAbsDet, int features)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int rows = logAbsDet.Length;
+        if (input.Length != rows * features || output.Length != rows * features)
+            throw new ArgumentException($"Buffers of mismatched sizes: {input.Length} and {output.Length} elements for {rows} rows of {features}.");
+        int blocks = (rows + FusedCoupling.BlockRows - 1) / FusedCoupling.BlockRows;
+        if (blocks == 0) return;
+        int threads = OpenMpTeam.Available ? Math.Min(blocks, torch.get_num_threads()) : 1;
+        fixed (T* from = input, to = output, sums = logAbsDet)
+        {
+            var call = new Call<T>(stages, (IntPtr)from, (IntPtr)to, (IntPtr)sums, rows, features, blocks);
+            if (threads <= 1) RunBlocks(call);
+            else OpenMpTeam.Run(threads, (_, _) => RunBlocks(call));
+        }
+    }
+
+    /// <summary>Takes the call's next block until none is left, and runs it through every stage.</summary>
+    private static unsafe void RunBlocks<T>(Call<T> call) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int f = call.Features, last = call.Stages.Length - 1;
+        var input = new ReadOnlySpan<T>((void*)call.Input, call.Rows * f);
+        var output = new Span<T>((void*)call.Output, call.Rows * f);
+        var logAbsDet = new Span<T>((void*)call.LogAbsDet, call.Rows);
+        int size = Math.Min(call.Rows, FusedCoupling.BlockRows);
+        T[] even = CouplingWork<T>.Rent(size * f), odd = CouplingWork<T>.Rent(size * f), step = CouplingWork<T>.Rent(size);
+        using var work = new RowStageWork<T>();
+        try
+        {
+            int block;
+            while ((block = Interlocked.Increment(ref call.Taken)) < call.Blocks)
+            {
+                int start = block * FusedCoupling.BlockRows, count = Math.Min(FusedCoupling.BlockRows, call.Rows - start);
+                var total = logAbsDet.Slice(start, count);
+                ReadOnlySpan<T> source = input.Slice(start * f, count * f);
+                for (int s = 0; s <= last; s++)
+                {
+                    var target = s == last ? output.Slice(start * f, count * f) : (s % 2 == 0 ? even : odd).AsSpan(0, count * f);
+                    if (s == 0) call.Stages[s].Run(source, target, total, count, work);
+                    else
+                    {
+                        call.Stages[s].Run(source, target, step.AsSpan(0, count), count, work);
+                        Accumulate(total, step.AsSpan(0, count));
+                    }
+                    source = target;
+                }
+            }
+        }
+        finally
+        {
+            CouplingWork<T>.Return(even);
+            CouplingWork<T>.Return(odd);
+            CouplingWork<T>.Return(step);
+        }
+    }
+
+    /// <summary><c>total += step</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Accumulate<T>(Span<T> total, ReadOnlySpan<T> step) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ref T t = ref MemoryMarshal.GetReference(total);
+        ref T s = ref MemoryMarshal.GetReference(step);
+        int i = 0, n = total.Length, lanes = Vector<T>.Count;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= n - lanes; i += lanes) (Vector.LoadUnsafe(ref t, (nuint)i) + Vector.LoadUnsafe(ref s, (nuint)i)).StoreUnsafe(ref t, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref t, i) += Unsafe.Add(ref s, i);
+    }
+
+    /// <summary>One call: the stages, where its buffers live (pinned by the caller for the call's duration) and the blocks taken
+    /// so far.</summary>
+    private sealed class Call<T>(RowStage<T>[] stages, IntPtr input, IntPtr output, IntPtr logAbsDet, int rows, int features, int blocks)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public RowStage<T>[] Stages { get; } = stages;
+        public IntPtr Input { get; } = input;
+        public IntPtr Output { get; } = output;
+        public IntPtr LogAbsDet { get; } = logAbsDet;
+        public int Rows { get; } = rows;
+        public int Features { get; } = features;
+        public int Blocks { get; } = blocks;
+
+        /// <summary>The last block index handed out (-1 before the first).</summary>
+        public int Taken = -1;
+    }
+}

@@ -1,0 +1,48 @@
+using System;
+using System.Collections.Generic;
+using System.Numerics;
+
+namespace NormalizingFlows.Kernels;
+
+/// <summary>
+/// One layer's map in one direction, without gradients, as a kernel on a block of rows: its parameters were read once for the
+/// call (<see cref="Bijector.CreateRowStage{T}"/>), so running it touches no tensor. <see cref="FusedChain"/> runs a chain's
+/// stages one after another on each block of rows, so that a block stays in the processor's cache through the whole chain.
+/// </summary>
+/// <typeparam name="T">float or double.</typeparam>
+internal abstract class RowStage<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Maps the <paramref name="rows"/> rows of <paramref name="input"/> (row-major <c>[rows, features]</c>) into
+    /// <paramref name="output"/> (the same shape, never the same memory) and writes each row's log-det into
+    /// <paramref name="logAbsDet"/>; <paramref name="work"/> is the calling thread's scratch space.</summary>
+    public abstract void Run(ReadOnlySpan<T> input, Span<T> output, Span<T> logAbsDet, int rows, RowStageWork<T> work);
+}
+
+/// <summary>
+/// One thread's scratch space for the stages of a <see cref="FusedChain"/> call: a coupling's work buffers, shared by every
+/// coupling of the same network shape and block size (a chain of sixteen equal couplings keeps one set, not sixteen). Pooled
+/// buffers go back to their pool on <see cref="Dispose"/>.
+/// </summary>
+internal sealed class RowStageWork<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Dictionary<(string Shape, int Rows), CouplingWork<T>> couplings = new();
+
+    /// <summary>Work for <paramref name="plan"/> on <paramref name="rows"/> rows (contents undefined).</summary>
+    public CouplingWork<T> For(CouplingPlan plan, int rows)
+    {
+        var key = (plan.Shape, rows);
+        if (!couplings.TryGetValue(key, out var work))
+        {
+            work = new CouplingWork<T>(plan, rows, pooled: true);
+            couplings.Add(key, work);
+        }
+        return work;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var work in couplings.Values) work.Dispose();
+        couplings.Clear();
+    }
+}

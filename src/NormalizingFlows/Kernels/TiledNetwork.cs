@@ -1,0 +1,266 @@
+using System;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using NormalizingFlows.Conditioners;
+
+namespace NormalizingFlows.Kernels;
+
+/// <summary>One linear layer of a tiled network: the weight transposed (<c>[in, padded]</c>, row <c>k</c> holding what input
+/// <c>k</c> adds to every output) and the bias, both zero beyond <see cref="Out"/> up to <see cref="Padded"/>, a whole number of
+/// vectors.</summary>
+/// <param name="Weights">The weight transposed, <c>[in, padded]</c>.</param>
+/// <param name="Rows">The weight row by row, <c>[out, in rounded up to whole vectors]</c>, zero beyond <c>in</c>: what a narrow layer
+/// (<see cref="TiledNetwork{T}.NarrowOutputs"/> outputs or fewer) takes dot products with.</param>
+/// <param name="Bias">The bias, <c>[padded]</c>.</param>
+/// <param name="In">Inputs.</param>
+/// <param name="Out">Outputs.</param>
+/// <param name="Padded"><paramref name="Out"/> rounded up to whole vectors: the row stride of the layer's output tile.</param>
+internal sealed record TiledLayer<T>(T[] Weights, T[] Rows, T[] Bias, int In, int Out, int Padded);
+
+/// <summary>
+/// A coupling's whole network (evaluation only) on tiles of <see cref="TileRows"/> rows, with 512-bit vectors: for each tile,
+/// every layer is a register-blocked product (<see cref="TileRows"/> rows by four vectors of outputs held in 24 registers while
+/// the inputs stream by) whose bias comes in as the accumulators' start and whose activation is applied as they are stored,
+/// into a tile buffer of a few kilobytes that the next layer reads from the first-level cache. Against a BLAS product per layer
+/// over a block of rows this saves the packing of both operands, the separate bias-and-activation pass over every hidden
+/// layer and the trips of the hidden layers through the second-level cache. Used where the processor has 512-bit vectors and
+/// the network's hidden activation is ReLU or leaky ReLU (<see cref="Supports"/>); the BLAS path stays for the rest.
+/// </summary>
+internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Rows per tile: 6 rows by 4 vectors is 24 accumulators, which with the 4 weight vectors and the broadcast input
+    /// fits in the 32 vector registers of AVX-512.</summary>
+    public const int TileRows = 6;
+
+    /// <summary>Layers with this many outputs or fewer (a coupling's last layer, the shift and log-scale of one or two features)
+    /// are dot products of each row with each weight row, rather than a product over a whole vector of mostly padded outputs.</summary>
+    public const int NarrowOutputs = 4;
+
+    private static readonly T LeakySlope = T.CreateChecked(0.01);
+
+    private static int Lanes => Vector512<T>.Count;
+
+    /// <summary>Whether <paramref name="plan"/> runs tiled here: a network that would otherwise take the BLAS path (a layer wider
+    /// than the narrow kernel's, or networks side by side), ReLU or leaky ReLU between its layers, and 512-bit vectors in
+    /// hardware.</summary>
+    public static bool Supports(CouplingPlan plan) =>
+        Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported && plan.Layers > 1 && (plan.Parts > 1 || plan.NeedsBlas)
+        && plan.Activation is Activation.Relu or Activation.LeakyRelu;
+
+    /// <summary>Network <paramref name="part"/>'s layers, packed for <see cref="Run"/>, from the weights <c>[out, in]</c> and
+    /// biases of <paramref name="weights"/> (those of a <see cref="ParallelMlp"/>'s networks one after another).</summary>
+    public static TiledLayer<T>[] Pack(CouplingPlan plan, CouplingWeights<T> weights, int part)
+    {
+        var layers = new TiledLayer<T>[plan.Layers];
+        for (int l = 0; l < plan.Layers; l++)
+        {
+            int inWidth = plan.Widths[l], outWidth = plan.Widths[l + 1], padded = (outWidth + Lanes - 1) / Lanes * Lanes;
+            var w = weights.Weights[l].AsSpan(part * outWidth * inWidth, outWidth * inWidth);
+            var b = weights.Biases[l].AsSpan(part * outWidth, outWidth);
+            var transposed = new T[inWidth * padded];
+            for (int j = 0; j < outWidth; j++)
+                for (int k = 0; k < inWidth; k++) transposed[k * padded + j] = w[j * inWidth + k];
+            int inPadded = (inWidth + Lanes - 1) / Lanes * Lanes;
+            var rows = new T[outWidth * inPadded];
+            for (int j = 0; j < outWidth; j++) w.Slice(j * inWidth, inWidth).CopyTo(rows.AsSpan(j * inPadded));
+            var bias = new T[padded];
+            b.CopyTo(bias);
+            layers[l] = new TiledLayer<T>(transposed, rows, bias, inWidth, outWidth, padded);
+        }
+        return layers;
+    }
+
+    /// <summary>The elements a tile buffer of this plan needs: <see cref="TileRows"/> rows of the widest padded layer (or input).</summary>
+    public static int TileLength(CouplingPlan plan)
+    {
+        int widest = plan.Widths[0];
+        for (int l = 1; l < plan.Widths.Length; l++) widest = Math.Max(widest, (plan.Widths[l] + Lanes - 1) / Lanes * Lanes);
+        return TileRows * widest;
+    }
+
+    /// <summary>
+    /// Network <paramref name="part"/> on every row of <paramref name="work"/>: reads the pass-through columns from
+    /// <c>work.Activations[0]</c> (column-major) and writes output <c>j</c> into raw column <c>j * Parts + part</c> of
+    /// <c>work.Activations[Layers]</c>, as the BLAS path does; the hidden layers exist only tile by tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(CouplingPlan plan, TiledLayer<T>[] layers, CouplingWork<T> work, int part)
+    {
+        int n = work.Rows, inputs = plan.Widths[0], parts = plan.Parts, outputs = layers[^1].Out;
+        var input = work.Activations[0];
+        var raw = work.Activations[plan.Layers];
+        var first = work.TileA.AsSpan();
+        var second = work.TileB.AsSpan();
+        bool relu = plan.Activation == Activation.Relu;
+        for (int r0 = 0; r0 < n; r0 += TileRows)
+        {
+            int rows = Math.Min(TileRows, n - r0);
+            for (int r = 0; r < TileRows; r++)
+                for (int i = 0; i < inputs; i++) first[r * inputs + i] = r < rows ? input[i * n + r0 + r] : T.Zero;
+            Span<T> source = first, target = second;
+            int stride = inputs;
+            for (int l = 0; l < layers.Length; l++)
+            {
+                Layer(source, stride, layers[l], target, l < layers.Length - 1, relu);
+                stride = layers[l].Padded;
+                var swap = source;
+                source = target;
+                target = swap;
+            }
+            for (int r = 0; r < rows; r++)
+                for (int j = 0; j < outputs; j++) raw[(j * parts + part) * n + r0 + r] = source[r * stride + j];
+        }
+    }
+
+    /// <summary><c>target = act(source W + b)</c> for one tile: panels of four vectors of outputs, then single vectors.</summary>
+    private static void Layer(ReadOnlySpan<T> source, int stride, TiledLayer<T> layer, Span<T> target, bool activate, bool relu)
+    {
+        if (source.Length < TileRows * stride || target.Length < TileRows * layer.Padded || layer.Weights.Length < layer.In * layer.Padded)
+            throw new ArgumentException("Tile buffers of mismatched sizes.");
+        if (layer.Out <= NarrowOutputs && stride % Lanes == 0 && stride >= layer.In)
+        {
+            Narrow(source, stride, layer, target);
+            if (activate) Activate(target.Slice(0, TileRows * layer.Padded), relu);
+            return;
+        }
+        int panel = 4 * Lanes, column = 0;
+        for (; column + panel <= layer.Padded; column += panel) Panel4(source, stride, layer, column, target);
+        for (; column < layer.Padded; column += Lanes) Panel1(source, stride, layer, column, target);
+        if (activate) Activate(target.Slice(0, TileRows * layer.Padded), relu);
+    }
+
+    /// <summary>Four vectors of outputs from <paramref name="column"/> on, for the tile's six rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Panel4(ReadOnlySpan<T> source, int stride, TiledLayer<T> layer, int column, Span<T> target)
+    {
+        int lanes = Lanes, width = layer.Padded;
+        ref T x = ref MemoryMarshal.GetReference(source);
+        ref T w = ref MemoryMarshal.GetArrayDataReference(layer.Weights);
+        ref T b = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(layer.Bias), column);
+        Vector512<T> b0 = Vector512.LoadUnsafe(ref b), b1 = Vector512.LoadUnsafe(ref b, (nuint)lanes),
+            b2 = Vector512.LoadUnsafe(ref b, (nuint)(2 * lanes)), b3 = Vector512.LoadUnsafe(ref b, (nuint)(3 * lanes));
+        Vector512<T> a00 = b0, a01 = b1, a02 = b2, a03 = b3, a10 = b0, a11 = b1, a12 = b2, a13 = b3, a20 = b0, a21 = b1, a22 = b2, a23 = b3;
+        Vector512<T> a30 = b0, a31 = b1, a32 = b2, a33 = b3, a40 = b0, a41 = b1, a42 = b2, a43 = b3, a50 = b0, a51 = b1, a52 = b2, a53 = b3;
+        for (int k = 0; k < layer.In; k++)
+        {
+            ref T wk = ref Unsafe.Add(ref w, k * width + column);
+            Vector512<T> w0 = Vector512.LoadUnsafe(ref wk), w1 = Vector512.LoadUnsafe(ref wk, (nuint)lanes),
+                w2 = Vector512.LoadUnsafe(ref wk, (nuint)(2 * lanes)), w3 = Vector512.LoadUnsafe(ref wk, (nuint)(3 * lanes));
+            var v = Vector512.Create(Unsafe.Add(ref x, k));
+            a00 = Fma(v, w0, a00); a01 = Fma(v, w1, a01); a02 = Fma(v, w2, a02); a03 = Fma(v, w3, a03);
+            v = Vector512.Create(Unsafe.Add(ref x, stride + k));
+            a10 = Fma(v, w0, a10); a11 = Fma(v, w1, a11); a12 = Fma(v, w2, a12); a13 = Fma(v, w3, a13);
+            v = Vector512.Create(Unsafe.Add(ref x, 2 * stride + k));
+            a20 = Fma(v, w0, a20); a21 = Fma(v, w1, a21); a22 = Fma(v, w2, a22); a23 = Fma(v, w3, a23);
+            v = Vector512.Create(Unsafe.Add(ref x, 3 * stride + k));
+            a30 = Fma(v, w0, a30); a31 = Fma(v, w1, a31); a32 = Fma(v, w2, a32); a33 = Fma(v, w3, a33);
+            v = Vector512.Create(Unsafe.Add(ref x, 4 * stride + k));
+            a40 = Fma(v, w0, a40); a41 = Fma(v, w1, a41); a42 = Fma(v, w2, a42); a43 = Fma(v, w3, a43);
+            v = Vector512.Create(Unsafe.Add(ref x, 5 * stride + k));
+            a50 = Fma(v, w0, a50); a51 = Fma(v, w1, a51); a52 = Fma(v, w2, a52); a53 = Fma(v, w3, a53);
+        }
+        ref T y = ref Unsafe.Add(ref MemoryMarshal.GetReference(target), column);
+        Store(a00, a01, a02, a03, ref y);
+        Store(a10, a11, a12, a13, ref Unsafe.Add(ref y, width));
+        Store(a20, a21, a22, a23, ref Unsafe.Add(ref y, 2 * width));
+        Store(a30, a31, a32, a33, ref Unsafe.Add(ref y, 3 * width));
+        Store(a40, a41, a42, a43, ref Unsafe.Add(ref y, 4 * width));
+        Store(a50, a51, a52, a53, ref Unsafe.Add(ref y, 5 * width));
+    }
+
+    /// <summary>One vector of outputs from <paramref name="column"/> on, for the tile's six rows (a narrow output layer, or what
+    /// is left of a layer after its panels of four).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Panel1(ReadOnlySpan<T> source, int stride, TiledLayer<T> layer, int column, Span<T> target)
+    {
+        int width = layer.Padded;
+        ref T x = ref MemoryMarshal.GetReference(source);
+        ref T w = ref MemoryMarshal.GetArrayDataReference(layer.Weights);
+        var b0 = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(layer.Bias), (nuint)column);
+        Vector512<T> a0 = b0, a1 = b0, a2 = b0, a3 = b0, a4 = b0, a5 = b0;
+        for (int k = 0; k < layer.In; k++)
+        {
+            var wk = Vector512.LoadUnsafe(ref w, (nuint)(k * width + column));
+            a0 = Fma(Vector512.Create(Unsafe.Add(ref x, k)), wk, a0);
+            a1 = Fma(Vector512.Create(Unsafe.Add(ref x, stride + k)), wk, a1);
+            a2 = Fma(Vector512.Create(Unsafe.Add(ref x, 2 * stride + k)), wk, a2);
+            a3 = Fma(Vector512.Create(Unsafe.Add(ref x, 3 * stride + k)), wk, a3);
+            a4 = Fma(Vector512.Create(Unsafe.Add(ref x, 4 * stride + k)), wk, a4);
+            a5 = Fma(Vector512.Create(Unsafe.Add(ref x, 5 * stride + k)), wk, a5);
+        }
+        ref T y = ref Unsafe.Add(ref MemoryMarshal.GetReference(target), column);
+        a0.StoreUnsafe(ref y);
+        a1.StoreUnsafe(ref Unsafe.Add(ref y, width));
+        a2.StoreUnsafe(ref Unsafe.Add(ref y, 2 * width));
+        a3.StoreUnsafe(ref Unsafe.Add(ref y, 3 * width));
+        a4.StoreUnsafe(ref Unsafe.Add(ref y, 4 * width));
+        a5.StoreUnsafe(ref Unsafe.Add(ref y, 5 * width));
+    }
+
+    /// <summary>A layer of few outputs: per row and output, the dot product of the row (whole vectors; the tile's padding is zero,
+    /// as are the weight rows beyond <c>in</c>) with the weight row, plus the bias.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Narrow(ReadOnlySpan<T> source, int stride, TiledLayer<T> layer, Span<T> target)
+    {
+        int lanes = Lanes, vectors = stride / lanes, inPadded = (layer.In + lanes - 1) / lanes * lanes;
+        vectors = Math.Min(vectors, inPadded / lanes);
+        ref T x = ref MemoryMarshal.GetReference(source);
+        ref T w = ref MemoryMarshal.GetArrayDataReference(layer.Rows);
+        for (int j = 0; j < layer.Out; j++)
+        {
+            ref T wj = ref Unsafe.Add(ref w, j * inPadded);
+            T bias = layer.Bias[j];
+            for (int r = 0; r < TileRows; r++)
+            {
+                ref T row = ref Unsafe.Add(ref x, r * stride);
+                Vector512<T> even = Vector512<T>.Zero, odd = Vector512<T>.Zero;
+                int v = 0;
+                for (; v + 1 < vectors; v += 2)
+                {
+                    even = Fma(Vector512.LoadUnsafe(ref row, (nuint)(v * lanes)), Vector512.LoadUnsafe(ref wj, (nuint)(v * lanes)), even);
+                    odd = Fma(Vector512.LoadUnsafe(ref row, (nuint)((v + 1) * lanes)), Vector512.LoadUnsafe(ref wj, (nuint)((v + 1) * lanes)), odd);
+                }
+                if (v < vectors) even = Fma(Vector512.LoadUnsafe(ref row, (nuint)(v * lanes)), Vector512.LoadUnsafe(ref wj, (nuint)(v * lanes)), even);
+                target[r * layer.Padded + j] = Vector512.Sum(even + odd) + bias;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector512<T> v0, Vector512<T> v1, Vector512<T> v2, Vector512<T> v3, ref T row)
+    {
+        int lanes = Lanes;
+        v0.StoreUnsafe(ref row);
+        v1.StoreUnsafe(ref row, (nuint)lanes);
+        v2.StoreUnsafe(ref row, (nuint)(2 * lanes));
+        v3.StoreUnsafe(ref row, (nuint)(3 * lanes));
+    }
+
+    /// <summary>ReLU (NaN stays NaN, as in libtorch) or leaky ReLU in place on a tile: a pass of its own after the products, since
+    /// in the products' epilogue it left the register allocator too few registers and it spilled the accumulators in the loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Activate(Span<T> tile, bool relu)
+    {
+        ref T v = ref MemoryMarshal.GetReference(tile);
+        var slope = Vector512.Create(LeakySlope);
+        int lanes = Lanes;
+        for (int i = 0; i + lanes <= tile.Length; i += lanes)
+        {
+            var x = Vector512.LoadUnsafe(ref v, (nuint)i);
+            (relu
+                ? Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<T>.Zero), Vector512<T>.Zero, x)
+                : Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<T>.Zero), x, x * slope)).StoreUnsafe(ref v, (nuint)i);
+        }
+    }
+
+    /// <summary><c>a b + c</c>, fused.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> Fma(Vector512<T> a, Vector512<T> b, Vector512<T> c)
+    {
+        if (typeof(T) == typeof(float)) return Vector512.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Vector512.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        throw new NotSupportedException($"No fused multiply-add for {typeof(T).Name}.");
+    }
+}

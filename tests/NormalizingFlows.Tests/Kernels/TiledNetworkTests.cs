@@ -1,0 +1,65 @@
+using System;
+using System.Runtime.Intrinsics;
+using NormalizingFlows.Bijectors;
+using NormalizingFlows.Conditioners;
+using NormalizingFlows.Kernels;
+using NormalizingFlows.Transforms;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Tests.Kernels;
+
+/// <summary>The tiled network kernel (512-bit register tiles) against the operation-by-operation coupling: widths that are not
+/// whole vectors (padding), panels of four vectors and single vectors, the dot-product output layer and the general one,
+/// ReLU and leaky ReLU, a row count that is not a whole number of tiles, in float32 and float64.</summary>
+public sealed class TiledNetworkTests
+{
+    [Theory]
+    [InlineData(new[] { 64, 64 }, 2, Activation.Relu)]        // seed000's network: one panel of four, dot-product output
+    [InlineData(new[] { 40, 70 }, 8, Activation.Relu)]        // padded widths, panels of four and of one, general output layer
+    [InlineData(new[] { 33 }, 4, Activation.LeakyRelu)]       // one hidden layer, leaky ReLU, four outputs (dot products)
+    [InlineData(new[] { 130, 17, 64 }, 6, Activation.Relu)]   // three hidden layers, wider than one panel
+    public void Should_Match_The_Operation_Path_When_A_Wide_Network_Runs_In_Tiles(int[] hidden, int features, Activation activation)
+    {
+        foreach (var dtype in new[] { ScalarType.Float64, ScalarType.Float32 })
+        {
+            using var scope = torch.NewDisposeScope();
+            using var generator = new Generator(23);
+            using var coupling = Coupling.WithMlp(Masks.Alternating(features, 1), hidden, activation: activation, generator: generator);
+            coupling.to(dtype);
+            using (torch.no_grad())
+                foreach (var p in coupling.parameters()) p.add_(torch.randn(p.shape, dtype: dtype, generator: generator).mul(0.2));
+            coupling.eval();
+            var plan = CouplingPlan.TryCreate(coupling.Mask, coupling.Conditioner, coupling.Transform)!;
+            bool tiled = dtype == ScalarType.Float64 ? TiledNetwork<double>.Supports(plan) : TiledNetwork<float>.Supports(plan);
+            Assert.Equal(Vector512.IsHardwareAccelerated, tiled);
+            var x = torch.randn(new long[] { 6 * 51 + 5, features }, dtype: dtype, generator: generator);
+            using var noGrad = torch.no_grad();
+            foreach (bool inverse in new[] { false, true })
+            {
+                var (y, ld) = inverse ? coupling.Inverse(x) : coupling.Forward(x);
+                var (yRef, ldRef) = coupling.ApplyByOperations(x, null, inverse);
+                double tolerance = dtype == ScalarType.Float64 ? 1e-12 : 2e-5;
+                AssertClose(yRef, y, tolerance, $"{dtype} outputs ({(inverse ? "inverse" : "forward")})");
+                AssertClose(ldRef, ld, tolerance, $"{dtype} log-dets ({(inverse ? "inverse" : "forward")})");
+            }
+        }
+    }
+
+    [Fact]
+    public void Should_Leave_Tanh_And_Narrow_Networks_To_The_Other_Kernels()
+    {
+        using var tanh = Coupling.WithMlp(Masks.Halves(2), new[] { 64, 64 }, activation: Activation.Tanh);
+        using var narrow = Coupling.WithMlp(Masks.Halves(4), new[] { 8, 8 });
+        Assert.False(TiledNetwork<float>.Supports(CouplingPlan.TryCreate(tanh.Mask, tanh.Conditioner, tanh.Transform)!));
+        Assert.False(TiledNetwork<float>.Supports(CouplingPlan.TryCreate(narrow.Mask, narrow.Conditioner, narrow.Transform)!));
+    }
+
+    private static void AssertClose(Tensor expected, Tensor actual, double tolerance, string what)
+    {
+        Assert.True(expected.isfinite().all().ToBoolean(), $"{what}: the reference should be finite.");
+        double scale = Math.Max(1.0, expected.abs().max().ToDouble());
+        double difference = expected.sub(actual).abs().max().ToDouble();
+        Assert.True(difference <= tolerance * scale, $"{what} differ by {difference:E2} (scale {scale:E2}).");
+    }
+}
