@@ -37,6 +37,12 @@ public sealed class Flow : Distribution
         @base = baseDistribution;
         this.bijector = bijector;
         RegisterComponents();
+        if (bijector is Bijectors.Chain chain)
+        {
+            // Compile the evaluation kernels in the background while the caller builds and trains (see KernelWarmUp).
+            if (chain.RunsFused(ScalarType.Float32)) Kernels.KernelWarmUp.Start<float>();
+            else if (chain.RunsFused(ScalarType.Float64)) Kernels.KernelWarmUp.Start<double>();
+        }
     }
 
     /// <summary>Loads a flow saved with <see cref="Distribution.Save"/>: rebuilds its architecture and copies its weights.</summary>

@@ -26,7 +26,7 @@ internal enum LogScaleKind
 /// </summary>
 internal sealed class CouplingPlan
 {
-    private CouplingPlan(int features, int[] pass, int[] moved, int[] widths, int parts, Activation activation, LogScaleKind logScale, double bound)
+    internal CouplingPlan(int features, int[] pass, int[] moved, int[] widths, int parts, Activation activation, LogScaleKind logScale, double bound)
     {
         Parts = parts;
         Features = features;
@@ -39,11 +39,11 @@ internal sealed class CouplingPlan
         RawWidth = parts * widths[^1];
         NeedsBlas = widths.Any(w => w > FusedKernels.MaximumWidth);
         EvaluationOnly = NeedsBlas || parts > 1;
-        Shape = $"{string.Join('-', widths)}x{parts}/{moved.Length}";
+        Shape = string.Intern($"{string.Join('-', widths)}x{parts}/{moved.Length}");
     }
 
     /// <summary>What sizes the work buffers of a block (<see cref="CouplingWork{T}"/>) have, as a key: plans with equal shapes may
-    /// share their work.</summary>
+    /// share their work. Interned, so equal shapes are the same string.</summary>
     public string Shape { get; }
 
     /// <summary>Features of the event.</summary>

@@ -1,5 +1,5 @@
 using System;
-using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using NormalizingFlows.Conditioners;
 
@@ -24,7 +24,30 @@ internal sealed class CouplingStage<T> : RowStage<T> where T : unmanaged, IFloat
     public static CouplingStage<T> Create(CouplingPlan plan, Conditioner conditioner, IElementwiseTransform transform, bool inverse) =>
         new(plan, FusedCoupling.Read<T>(plan, FusedCoupling.Parameters(plan, conditioner, transform), tiled: true), inverse);
 
+    /// <summary>A stage of this plan with zero weights (and unit bounds), for <see cref="KernelWarmUp"/>.</summary>
+    internal static CouplingStage<T> Synthetic(CouplingPlan plan, bool inverse)
+    {
+        var weights = new T[plan.Layers][];
+        var biases = new T[plan.Layers][];
+        for (int l = 0; l < plan.Layers; l++)
+        {
+            weights[l] = new T[plan.Parts * plan.Widths[l + 1] * plan.Widths[l]];
+            biases[l] = new T[plan.Parts * plan.Widths[l + 1]];
+        }
+        var bounds = new T[plan.LogScale == LogScaleKind.LearnedBound ? plan.Moved.Length : 0];
+        bounds.AsSpan().Fill(T.One);
+        var read = new CouplingWeights<T>(weights, biases, bounds);
+        if (TiledNetwork<T>.Supports(plan))
+        {
+            var tiles = new TiledLayer<T>[plan.Parts][];
+            for (int part = 0; part < plan.Parts; part++) tiles[part] = TiledNetwork<T>.Pack(plan, read, part);
+            read = read with { Tiles = tiles };
+        }
+        return new CouplingStage<T>(plan, read, inverse);
+    }
+
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(ReadOnlySpan<T> input, Span<T> output, Span<T> logAbsDet, int rows, RowStageWork<T> work) =>
         CouplingKernel<T>.Run(plan, weights, input.Slice(0, rows * plan.Features), output.Slice(0, rows * plan.Features), logAbsDet.Slice(0, rows), 0,
             work.For(plan, rows), inverse);

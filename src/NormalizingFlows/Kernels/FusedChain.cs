@@ -68,6 +68,7 @@ internal static class FusedChain
     }
 
     /// <summary>Takes the call's next block until none is left, and runs it through every stage.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RunBlocks<T>(Call<T> call) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int f = call.Features, last = call.Stages.Length - 1;

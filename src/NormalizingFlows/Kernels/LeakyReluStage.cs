@@ -27,6 +27,7 @@ internal sealed class LeakyReluStage<T> : RowStage<T> where T : unmanaged, IFloa
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(ReadOnlySpan<T> input, Span<T> output, Span<T> logAbsDet, int rows, RowStageWork<T> work) =>
         Apply(input, output, logAbsDet, rows);
 

@@ -29,6 +29,7 @@ internal sealed class LuLinearStage<T> : RowStage<T> where T : unmanaged, IFloat
     public LuLinearStage(LuFactors factors) : this(factors.A, factors.C, factors.LogDet) { }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(ReadOnlySpan<T> input, Span<T> output, Span<T> logAbsDet, int rows, RowStageWork<T> work) =>
         Apply(input, output, logAbsDet, rows);
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace NormalizingFlows.Kernels;
 
@@ -25,24 +26,24 @@ internal abstract class RowStage<T> where T : unmanaged, IFloatingPointIeee754<T
 /// </summary>
 internal sealed class RowStageWork<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Dictionary<(string Shape, int Rows), CouplingWork<T>> couplings = new();
+    private readonly List<(string Shape, CouplingWork<T> Work)> couplings = new();
 
-    /// <summary>Work for <paramref name="plan"/> on <paramref name="rows"/> rows (contents undefined).</summary>
+    /// <summary>Work for <paramref name="plan"/> on <paramref name="rows"/> rows (contents undefined). A few shapes at most per
+    /// chain, so a list searched by the interned shape's reference.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public CouplingWork<T> For(CouplingPlan plan, int rows)
     {
-        var key = (plan.Shape, rows);
-        if (!couplings.TryGetValue(key, out var work))
-        {
-            work = new CouplingWork<T>(plan, rows, pooled: true);
-            couplings.Add(key, work);
-        }
-        return work;
+        foreach (var (shape, work) in couplings)
+            if (ReferenceEquals(shape, plan.Shape) && work.Rows == rows) return work;
+        var created = new CouplingWork<T>(plan, rows, pooled: true);
+        couplings.Add((plan.Shape, created));
+        return created;
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var work in couplings.Values) work.Dispose();
+        foreach (var (_, work) in couplings) work.Dispose();
         couplings.Clear();
     }
 }

@@ -114,7 +114,10 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
         }
     }
 
-    /// <summary><c>target = act(source W + b)</c> for one tile: panels of four vectors of outputs, then single vectors.</summary>
+    /// <summary><c>target = act(source W + b)</c> for one tile: panels of four vectors of outputs, then single vectors. Compiled
+    /// optimised from the first call, as are the other methods here: they run hundreds of thousands of times in one evaluation,
+    /// which would otherwise start in unoptimised code and wait for the runtime to recompile them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Layer(ReadOnlySpan<T> source, int stride, TiledLayer<T> layer, Span<T> target, bool activate, bool relu)
     {
         if (source.Length < TileRows * stride || target.Length < TileRows * layer.Padded || layer.Weights.Length < layer.In * layer.Padded)
