@@ -215,9 +215,13 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<T> Exp(Vector<T> v)
     {
-        if (typeof(T) == typeof(float)) return Vector.As<float, T>(Vector.Exp(Vector.As<T, float>(v)));
-        if (typeof(T) == typeof(double)) return Vector.As<double, T>(Vector.Exp(Vector.As<T, double>(v)));
-        throw new NotSupportedException($"No vector exp for {typeof(T).Name}.");
+        Vector<T> e;
+        if (typeof(T) == typeof(float)) e = Vector.As<float, T>(Vector.Exp(Vector.As<T, float>(v)));
+        else if (typeof(T) == typeof(double)) e = Vector.As<double, T>(Vector.Exp(Vector.As<T, double>(v)));
+        else throw new NotSupportedException($"No vector exp for {typeof(T).Name}.");
+        // Vector.Exp is within an ulp or so, but not exactly 1 at 0: keep a zero log-scale (a fresh, zero-initialised coupling)
+        // an exact identity, as libtorch's exp is.
+        return Vector.ConditionalSelect(Vector.Equals(v, Vector<T>.Zero), Vector<T>.One, e);
     }
 
     /// <summary>Layer <paramref name="l"/> column by column: <c>output[:, k] = b_k + sum_i W_ki source[:, i]</c>, both column-major.</summary>
@@ -518,17 +522,26 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ActivationBackward(Activation activation, ReadOnlySpan<T> output, Span<T> gradient)
     {
-        switch (activation)
+        int i = 0, lanes = Vector<T>.Count, n = gradient.Length;
+        if (Vector.IsHardwareAccelerated && output.Length >= n)
         {
-            case Activation.Relu:
-                for (int i = 0; i < gradient.Length; i++) if (!(output[i] > T.Zero)) gradient[i] = T.Zero;
-                break;
-            case Activation.Tanh:
-                for (int i = 0; i < gradient.Length; i++) gradient[i] *= T.One - output[i] * output[i];
-                break;
-            default:
-                for (int i = 0; i < gradient.Length; i++) if (!(output[i] > T.Zero)) gradient[i] *= LeakySlope;
-                break;
+            // Without a branch per element: whether a unit is positive is close to a coin toss.
+            ref T y = ref MemoryMarshal.GetReference(output);
+            ref T g = ref MemoryMarshal.GetReference(gradient);
+            var slope = new Vector<T>(LeakySlope);
+            for (; i <= n - lanes; i += lanes)
+            {
+                var yv = Vector.LoadUnsafe(ref y, (nuint)i);
+                var gv = Vector.LoadUnsafe(ref g, (nuint)i);
+                (activation == Activation.Tanh ? gv * (Vector<T>.One - yv * yv)
+                    : activation == Activation.Relu ? Vector.ConditionalSelect(Vector.GreaterThan(yv, Vector<T>.Zero), gv, Vector<T>.Zero)
+                    : Vector.ConditionalSelect(Vector.GreaterThan(yv, Vector<T>.Zero), gv, gv * slope)).StoreUnsafe(ref g, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            if (activation == Activation.Tanh) gradient[i] *= T.One - output[i] * output[i];
+            else if (!(output[i] > T.Zero)) gradient[i] = activation == Activation.Relu ? T.Zero : gradient[i] * LeakySlope;
         }
     }
 }

@@ -229,6 +229,8 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
                 target[r * layer.Padded + j] = Vector512.Sum(even + odd) + bias;
             }
         }
+        // The padding columns are zero, as the panels leave them (a following layer's dot products read whole vectors).
+        for (int r = 0; r < TileRows; r++) target.Slice(r * layer.Padded + layer.Out, layer.Padded - layer.Out).Clear();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

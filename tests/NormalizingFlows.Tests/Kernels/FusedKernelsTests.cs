@@ -92,6 +92,34 @@ public sealed class FusedKernelsTests
         Assert.True(logDets <= 1e-5 * Math.Max(1.0, ldRef.abs().max().ToDouble()), $"{name}: log-dets differ by {logDets:E2}.");
     }
 
+    [Theory]
+    [InlineData("blas-relu-wide")]
+    [InlineData("blas-parallel-real-nvp")]
+    [InlineData("affine-relu-halves")]
+    public void Should_Give_The_Operation_Paths_Gradients_When_Backward_Runs_Twice_Through_A_Retained_Graph(string name)
+    {
+        // Wide couplings recompute their hidden layers in backward (pooled work); a retained graph must give the same gradients
+        // the second time, as the operation path does.
+        using var scope = torch.NewDisposeScope();
+        using var generator = new Generator(29);
+        using var coupling = Couplings[name](generator);
+        coupling.to(ScalarType.Float64);
+        Perturb(coupling, generator);
+        var x = torch.randn(new long[] { 41, coupling.EventShape[0] }, dtype: ScalarType.Float64, generator: generator);
+        Tensor[] Twice(Func<Tensor, (Tensor Output, Tensor LogAbsDet)> apply)
+        {
+            var input = x.detach().clone().requires_grad_(true);
+            var (y, ld) = apply(input);
+            var loss = y.square().sum().add(ld.mul(0.3).sum());
+            var first = torch.autograd.grad(new[] { loss }, new[] { input }.Concat(coupling.parameters()).ToArray(), retain_graph: true);
+            var second = torch.autograd.grad(new[] { loss }, new[] { input }.Concat(coupling.parameters()).ToArray());
+            return first.Concat(second).ToArray();
+        }
+        var fused = Twice(input => coupling.Forward(input));
+        var reference = Twice(input => coupling.ApplyByOperations(input, null, inverse: false));
+        AssertClose(reference, fused, name + " (two backward passes)");
+    }
+
     [Fact]
     public void Should_Leave_Contextual_Networks_And_Splines_To_The_Operation_Path_And_Wide_Ones_Where_There_Is_No_Blas()
     {

@@ -19,6 +19,7 @@ public sealed class TiledNetworkTests
     [InlineData(new[] { 40, 70 }, 8, Activation.Relu)]        // padded widths, panels of four and of one, general output layer
     [InlineData(new[] { 33 }, 4, Activation.LeakyRelu)]       // one hidden layer, leaky ReLU, four outputs (dot products)
     [InlineData(new[] { 130, 17, 64 }, 6, Activation.Relu)]   // three hidden layers, wider than one panel
+    [InlineData(new[] { 70, 3 }, 2, Activation.Relu)]          // a narrow hidden layer read by a narrow output layer (zero padding)
     public void Should_Match_The_Operation_Path_When_A_Wide_Network_Runs_In_Tiles(int[] hidden, int features, Activation activation)
     {
         foreach (var dtype in new[] { ScalarType.Float64, ScalarType.Float32 })
