@@ -37,9 +37,12 @@ internal sealed class CouplingWork<T> : IDisposable where T : unmanaged, IFloati
         this.pooled = pooled;
         Rows = rows;
         Activations = new T[plan.Widths.Length][];
-        for (int l = 0; l < plan.Widths.Length; l++) Activations[l] = Allocate((l == plan.Layers ? plan.RawWidth : plan.Widths[l]) * rows);
+        // The hidden layers of networks side by side are kept one network after another (the backward pass reads each).
+        for (int l = 0; l < plan.Widths.Length; l++)
+            Activations[l] = Allocate((l == plan.Layers ? plan.RawWidth : l == 0 ? plan.Widths[l] : plan.Parts * plan.Widths[l]) * rows);
         int moved = plan.Moved.Length * rows;
-        int tile = pooled && TiledNetwork<T>.Supports(plan) ? TiledNetwork<T>.TileLength(plan) : 0;
+        // One pair of tile buffers per network: networks side by side may run at once (training).
+        int tile = pooled && TiledNetwork<T>.Supports(plan) ? plan.Parts * TiledNetwork<T>.TileLength(plan) : 0;
         TileA = Allocate(tile);
         TileB = Allocate(tile);
         Tanh = Allocate(moved);
@@ -89,17 +92,19 @@ internal sealed class CouplingWork<T> : IDisposable where T : unmanaged, IFloati
 /// <c>(t, u)</c> per moved feature from the network on the pass-through features, <c>s</c> from <c>u</c> by the plan's map.
 /// Columns are processed with vector loops (<see cref="TensorPrimitives"/> and <see cref="Vector{T}"/>), so a block of rows costs
 /// a few hundred short vector loops and no allocation beyond its <see cref="CouplingWork{T}"/>; a wide network's matrix products
-/// (evaluation only) go to the BLAS on rows kept row by row (<see cref="Blas"/>).
+/// go to register tiles (<see cref="TiledNetwork{T}"/>) or the BLAS (<see cref="Blas"/>) on rows kept row by row.
 /// </summary>
 internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private static readonly T LeakySlope = T.CreateChecked(0.01);
 
     /// <summary>Runs rows <c>[start, start + work.Rows)</c> of <paramref name="x"/> through the coupling into <paramref name="y"/>
-    /// and <paramref name="logAbsDet"/> (one value per row), keeping the intermediate values in <paramref name="work"/>.</summary>
+    /// and <paramref name="logAbsDet"/> (one value per row), keeping the intermediate values in <paramref name="work"/>. With
+    /// <paramref name="networksInParallel"/> (training, outside any parallel region) networks side by side run through
+    /// <see cref="PerNetwork"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(CouplingPlan plan, CouplingWeights<T> weights, ReadOnlySpan<T> x, Span<T> y, Span<T> logAbsDet, int start,
-        CouplingWork<T> work, bool inverse)
+        CouplingWork<T> work, bool inverse, bool networksInParallel = false)
     {
         int n = work.Rows, d = plan.Features;
         var input = work.Activations[0];
@@ -111,7 +116,8 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
         }
         if (weights.Tiles is { } tiles)
         {
-            for (int part = 0; part < plan.Parts; part++) TiledNetwork<T>.Run(plan, tiles[part], work, part);
+            if (networksInParallel) PerNetwork(plan, part => TiledNetwork<T>.Run(plan, tiles[part], work, part));
+            else for (int part = 0; part < plan.Parts; part++) TiledNetwork<T>.Run(plan, tiles[part], work, part);
         }
         else if (plan.Parts > 1 || (plan.NeedsBlas && plan.Layers > 1))
         {
@@ -241,7 +247,7 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
     }
 
     /// <summary>
-    /// The network of a wide plan (evaluation only): the hidden layers are kept row by row (<c>[row][unit]</c>, the layout in
+    /// The network of a wide plan: the hidden layers are kept row by row (<c>[row][unit]</c>, the layout in
     /// which the BLAS product of a long, thin matrix with a small square one runs fastest), the input and the raw output column by
     /// column as in <see cref="Run"/>. First layer: one input feature is a broadcast multiply-add, more are a product with the
     /// input columns transposed; hidden layers: a product; last layer: a product that writes columns onto the biases.
@@ -253,9 +259,9 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
         for (int l = 0; l < layers; l++)
         {
             int inWidth = plan.Widths[l], outWidth = plan.Widths[l + 1];
-            var source = work.Activations[l];
+            // Network `part`'s hidden layers follow those of the networks before it, as its weights [out, in] and biases do.
+            var source = l == 0 ? work.Activations[0].AsSpan() : work.Activations[l].AsSpan(part * inWidth * n, inWidth * n);
             var output = work.Activations[l + 1];
-            // Network `part` of a ParallelMlp: its weights [out, in] and biases follow those of the networks before it.
             var w = weights.Weights[l].AsSpan(part * outWidth * inWidth, outWidth * inWidth);
             var b = weights.Biases[l].AsSpan(part * outWidth, outWidth);
             if (l == layers - 1)
@@ -268,10 +274,10 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
                 Blas.Gemm<T>(true, false, n, outWidth, inWidth, source, inWidth, w, inWidth, T.One, raw, parts * n);
                 return;
             }
-            var rows = output.AsSpan(0, outWidth * n);
+            var rows = output.AsSpan(part * outWidth * n, outWidth * n);
             if (l == 0 && inWidth == 1)
             {
-                BroadcastLayer(plan.Activation, source.AsSpan(0, n), w, b, rows);
+                BroadcastLayer(plan.Activation, source.Slice(0, n), w, b, rows);
                 continue;
             }
             // output^T (out x n, i.e. row-major n x out) = W X^T: the weight array is W^T (in x out), hence transposed;
@@ -350,6 +356,22 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
         if (!fuse) Activate(activation, rows.Slice(0, count * width));
     }
 
+    /// <summary>Runs <paramref name="body"/> for every network of the plan: side by side on libtorch's OpenMP threads when there are
+    /// several networks and threads (each network writes only its own outputs and gradients), else one after another.</summary>
+    internal static void PerNetwork(CouplingPlan plan, Action<int> body)
+    {
+        int threads = OpenMpTeam.Available ? Math.Min(plan.Parts, TorchSharp.torch.get_num_threads()) : 1;
+        if (threads > 1)
+        {
+            OpenMpTeam.Run(threads, (thread, team) =>
+            {
+                for (int part = thread; part < plan.Parts; part += team) body(part);
+            });
+            return;
+        }
+        for (int part = 0; part < plan.Parts; part++) body(part);
+    }
+
     /// <summary><c>column[r] = source[offset + r * stride]</c>.</summary>
     private static void Gather(ReadOnlySpan<T> source, int offset, int stride, Span<T> column)
     {
@@ -375,8 +397,7 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
         T[][] weightGradients, T[][] biasGradients, Span<T> logBoundGradient)
     {
         int n = work.Rows, d = plan.Features;
-        int outWidth = plan.Widths[plan.Layers];
-        var delta = CouplingWork<T>.Rent(outWidth * n);
+        var delta = CouplingWork<T>.Rent(plan.RawWidth * n);
         var raw = work.Activations[plan.Layers];
         bool haveOutput = !outputGradient.IsEmpty, haveLogDet = !logAbsDetGradient.IsEmpty, wantInput = !inputGradient.IsEmpty;
         for (int j = 0; j < plan.Moved.Length; j++)
@@ -422,7 +443,31 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
             }
             if (plan.LogScale == LogScaleKind.LearnedBound) logBoundGradient[j] = boundGradient;
         }
-        for (int l = plan.Layers - 1; l >= 0; l--)
+        if (plan.Parts > 1 || (plan.NeedsBlas && plan.Layers > 1))
+        {
+            // Wide networks train only where they run tiled (FusedCoupling.TryApply): a deterministic backward on register tiles.
+            var tiles = weights.Tiles ?? throw new InvalidOperationException("A wide coupling's backward pass needs its tiled weights.");
+            // Network by network, side by side on the OpenMP threads where there are several; each adds into its own input gradient.
+            int inputs = plan.Widths[0];
+            var passGradients = new T[plan.Parts][];
+            var rawGradient = delta;
+            bool shareOut = plan.Parts == 1;
+            PerNetwork(plan, part =>
+            {
+                var passGradient = passGradients[part] = CouplingWork<T>.Rent(inputs * n);
+                var pass = wantInput ? passGradient.AsSpan(0, inputs * n) : Span<T>.Empty;
+                pass.Clear();
+                TiledNetwork<T>.Backward(plan, tiles[part], weights, part, work.Activations[0], n, rawGradient, pass, weightGradients, biasGradients, shareOut);
+            });
+            CouplingWork<T>.Return(delta);
+            delta = passGradients[0];
+            for (int part = 1; part < plan.Parts; part++)
+            {
+                if (wantInput) TensorPrimitives.Add(delta.AsSpan(0, inputs * n), passGradients[part].AsSpan(0, inputs * n), delta.AsSpan(0, inputs * n));
+                CouplingWork<T>.Return(passGradients[part]);
+            }
+        }
+        else for (int l = plan.Layers - 1; l >= 0; l--)
         {
             int inWidth = plan.Widths[l], width = plan.Widths[l + 1];
             var source = work.Activations[l];

@@ -38,7 +38,6 @@ internal sealed class CouplingPlan
         Bound = bound;
         RawWidth = parts * widths[^1];
         NeedsBlas = widths.Any(w => w > FusedKernels.MaximumWidth);
-        EvaluationOnly = NeedsBlas || parts > 1;
         Shape = string.Intern($"{string.Join('-', widths)}x{parts}/{moved.Length}");
     }
 
@@ -65,10 +64,6 @@ internal sealed class CouplingPlan
     /// <summary>Raw transform parameters per row: <c>2 * Moved.Length</c>, all networks together.</summary>
     public int RawWidth { get; }
 
-    /// <summary>Whether this plan runs without gradients only (a network wider than <see cref="FusedKernels.MaximumWidth"/> or
-    /// networks side by side): with gradients such a coupling keeps libtorch's operations.</summary>
-    public bool EvaluationOnly { get; }
-
     /// <summary>Number of linear layers.</summary>
     public int Layers => Widths.Length - 1;
 
@@ -78,9 +73,8 @@ internal sealed class CouplingPlan
     /// <summary>The log-scale map.</summary>
     public LogScaleKind LogScale { get; }
 
-    /// <summary>Whether a layer is wider than <see cref="FusedKernels.MaximumWidth"/>: such a plan needs the BLAS matrix product
-    /// (<see cref="Blas"/>) and is used for evaluation without gradients only; with gradients libtorch's operations, whose
-    /// matrix products dominate at that width, remain the faster path.</summary>
+    /// <summary>Whether a layer is wider than <see cref="FusedKernels.MaximumWidth"/>: such a plan keeps its hidden layers row by
+    /// row and runs as register tiles (<see cref="TiledNetwork{T}"/>) or on the BLAS matrix product (<see cref="Blas"/>).</summary>
     public bool NeedsBlas { get; }
 
     /// <summary>The fixed bound of <see cref="LogScaleKind.FixedBound"/>.</summary>

@@ -29,8 +29,10 @@ internal static class FusedCoupling
         if (plan is null || !FusedKernels.Enabled) return null;
         var parameters = Parameters(plan, conditioner, transform);
         bool track = torch.is_grad_enabled() && (parameters.Any(p => p.requires_grad) || x.requires_grad);
-        if (track && plan.EvaluationOnly) return null; // see CouplingPlan.EvaluationOnly
         if (x.dim() != 2 || !TensorMemory.IsReadable(x) || parameters.Any(p => p.dtype != x.dtype || p.device_type != DeviceType.CPU)) return null;
+        // With gradients a wide network trains fused only where it runs tiled (a deterministic backward); else libtorch's operations.
+        if (track && !TrainsFused(plan, x.dtype)) return null;
+        if (track && Wide(plan) && !(x.dtype == ScalarType.Float32 ? TiledNetwork<float>.Supports(plan) : TiledNetwork<double>.Supports(plan))) return null;
         if (track)
         {
             var args = new object[] { new Call(plan, inverse, x.requires_grad) }.Concat(new[] { x }).Concat(parameters).ToArray();
@@ -44,6 +46,17 @@ internal static class FusedCoupling
         else Evaluate<double>(plan, parameters, input, y, ld, inverse);
         return (y, ld);
     }
+
+    /// <summary>
+    /// Whether a coupling of this plan trains through the fused node: narrow networks (the column kernel), and RealNVP's networks
+    /// side by side where they run as register tiles (<see cref="TiledNetwork{T}"/>: a backward pass in a fixed order, so that
+    /// training repeats to the bit). A single wide <see cref="Mlp"/> keeps libtorch's operations with gradients.
+    /// </summary>
+    internal static bool TrainsFused(CouplingPlan plan, ScalarType dtype) =>
+        !Wide(plan) || (plan.Parts > 1 && (dtype == ScalarType.Float32 ? TiledNetwork<float>.Supports(plan) : TiledNetwork<double>.Supports(plan)));
+
+    /// <summary>Whether the plan's network takes the wide path (a layer wider than the column kernel's, or networks side by side).</summary>
+    internal static bool Wide(CouplingPlan plan) => plan.Parts > 1 || (plan.NeedsBlas && plan.Layers > 1);
 
     /// <summary>The tensors the kernel reads, in the order the autograd node takes them: every layer's weight and bias, then the
     /// learned log-bound when there is one.</summary>
@@ -171,6 +184,7 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
         ctx.set_materialize_grads(false);
         var y = torch.empty_like(x);
         var ld = torch.empty(x.shape[0], dtype: x.dtype);
+        if (Recomputes(call.Plan)) ctx.save_for_backward(new List<Tensor> { x });
         ctx.save_data(WorkKey, x.dtype == ScalarType.Float32 ? Forward<float>(call, parameters, x, y, ld) : Forward<double>(call, parameters, x, y, ld));
         return new List<Tensor> { y, ld };
     }
@@ -179,24 +193,61 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grad_outputs)
     {
         var saved = ctx.get_data(WorkKey);
-        return saved is Saved<float> single ? Backward(single, grad_outputs) : Backward((Saved<double>)saved, grad_outputs);
+        var input = saved is Saved<float> { Work: null } or Saved<double> { Work: null } ? ctx.get_saved_variables()[0] : null;
+        return saved is Saved<float> single ? Backward(single, grad_outputs, input) : Backward((Saved<double>)saved, grad_outputs, input);
     }
+
+    /// <summary>
+    /// Whether the node keeps only its input and recomputes the forward pass's intermediate values in backward, in pooled work,
+    /// instead of keeping them: so for wide networks (register tiles), whose hidden layers are large-object-heap arrays. Keeping
+    /// those for every layer and step made the garbage collector run, concurrently, many times a second, and with it TorchSharp's
+    /// finalizer freed implicitly created scalars that libtorch was still reading (see <see cref="CouplingWork{T}"/>). The
+    /// recomputation costs one more forward pass of the network per step; it also makes a second backward pass through the same
+    /// graph (<c>retain_graph</c>) safe with pooled buffers.
+    /// </summary>
+    private static bool Recomputes(CouplingPlan plan) => FusedCoupling.Wide(plan);
 
     private static Saved<T> Forward<T>(FusedCoupling.Call call, Tensor[] parameters, Tensor x, Tensor y, Tensor ld)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var weights = FusedCoupling.Read<T>(call.Plan, parameters);
-        var work = new CouplingWork<T>(call.Plan, (int)x.shape[0], pooled: false);
-        CouplingKernel<T>.Run(call.Plan, weights, TensorMemory.Span<T>(x), TensorMemory.Span<T>(y), TensorMemory.Span<T>(ld), 0, work, call.Inverse);
-        return new Saved<T>(call, weights, work, x.dtype);
+        bool recompute = Recomputes(call.Plan);
+        var weights = FusedCoupling.Read<T>(call.Plan, parameters, tiled: recompute);
+        var work = new CouplingWork<T>(call.Plan, (int)x.shape[0], pooled: recompute);
+        CouplingKernel<T>.Run(call.Plan, weights, TensorMemory.Span<T>(x), TensorMemory.Span<T>(y), TensorMemory.Span<T>(ld), 0, work, call.Inverse,
+            networksInParallel: true);
+        if (!recompute) return new Saved<T>(call, weights, work, x.dtype);
+        work.Dispose();
+        return new Saved<T>(call, weights, null, x.dtype);
     }
 
-    private static List<Tensor> Backward<T>(Saved<T> saved, List<Tensor> grads) where T : unmanaged, IFloatingPointIeee754<T>
+    private static List<Tensor> Backward<T>(Saved<T> saved, List<Tensor> grads, Tensor? input) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (saved.Work is not null) return Backward(saved, saved.Work, grads);
+        // Recompute the intermediate values from the saved input into pooled work (the outputs go to scratch buffers).
+        var plan = saved.Call.Plan;
+        int rows = (int)input!.shape[0];
+        using var work = new CouplingWork<T>(plan, rows, pooled: true);
+        var y = CouplingWork<T>.Rent(rows * plan.Features);
+        var ld = CouplingWork<T>.Rent(rows);
+        try
+        {
+            CouplingKernel<T>.Run(plan, saved.Weights, TensorMemory.Span<T>(input), y.AsSpan(0, rows * plan.Features), ld.AsSpan(0, rows), 0, work,
+                saved.Call.Inverse, networksInParallel: true);
+            return Backward(saved, work, grads);
+        }
+        finally
+        {
+            CouplingWork<T>.Return(y);
+            CouplingWork<T>.Return(ld);
+        }
+    }
+
+    private static List<Tensor> Backward<T>(Saved<T> saved, CouplingWork<T> work, List<Tensor> grads) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var plan = saved.Call.Plan;
         var outputGradient = Defined(grads[0]);
         var logDetGradient = Defined(grads[1]);
-        Tensor? inputGradient = saved.Call.InputGradient ? torch.empty(saved.Work.Rows, plan.Features, dtype: saved.DType) : null;
+        Tensor? inputGradient = saved.Call.InputGradient ? torch.empty(work.Rows, plan.Features, dtype: saved.DType) : null;
         var weightGradients = new T[plan.Layers][];
         var biasGradients = new T[plan.Layers][];
         for (int l = 0; l < plan.Layers; l++)
@@ -205,7 +256,7 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
             biasGradients[l] = new T[saved.Weights.Biases[l].Length];
         }
         var boundGradient = new T[saved.Weights.Bounds.Length];
-        CouplingKernel<T>.Backward(plan, saved.Weights, saved.Work, saved.Call.Inverse,
+        CouplingKernel<T>.Backward(plan, saved.Weights, work, saved.Call.Inverse,
             outputGradient is null ? ReadOnlySpan<T>.Empty : TensorMemory.Span<T>(outputGradient),
             logDetGradient is null ? ReadOnlySpan<T>.Empty : TensorMemory.Span<T>(logDetGradient),
             inputGradient is null ? Span<T>.Empty : TensorMemory.Span<T>(inputGradient),
@@ -213,8 +264,11 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
         var result = new List<Tensor> { null!, inputGradient! };
         for (int l = 0; l < plan.Layers; l++)
         {
-            result.Add(ToTensor(weightGradients[l], new long[] { plan.Widths[l + 1], plan.Widths[l] }, saved.DType));
-            result.Add(ToTensor(biasGradients[l], new long[] { plan.Widths[l + 1] }, saved.DType));
+            // A ParallelMlp's parameters are [parts, out, in] and [parts, out]; an Mlp's [out, in] and [out].
+            long[] weightShape = plan.Parts > 1 ? new long[] { plan.Parts, plan.Widths[l + 1], plan.Widths[l] } : new long[] { plan.Widths[l + 1], plan.Widths[l] };
+            long[] biasShape = plan.Parts > 1 ? new long[] { plan.Parts, plan.Widths[l + 1] } : new long[] { plan.Widths[l + 1] };
+            result.Add(ToTensor(weightGradients[l], weightShape, saved.DType));
+            result.Add(ToTensor(biasGradients[l], biasShape, saved.DType));
         }
         if (plan.LogScale == LogScaleKind.LearnedBound) result.Add(ToTensor(boundGradient, new long[] { plan.Moved.Length }, saved.DType));
         return result;
@@ -229,6 +283,8 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
         return tensor;
     }
 
-    private sealed record Saved<T>(FusedCoupling.Call Call, CouplingWeights<T> Weights, CouplingWork<T> Work, ScalarType DType)
+    /// <summary>What backward needs: the call, the weights read in forward, and the forward pass's work (null where it is
+    /// recomputed, see <see cref="Recomputes"/>).</summary>
+    private sealed record Saved<T>(FusedCoupling.Call Call, CouplingWeights<T> Weights, CouplingWork<T>? Work, ScalarType DType)
         where T : unmanaged, IFloatingPointIeee754<T>;
 }

@@ -91,8 +91,9 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
         int n = work.Rows, inputs = plan.Widths[0], parts = plan.Parts, outputs = layers[^1].Out;
         var input = work.Activations[0];
         var raw = work.Activations[plan.Layers];
-        var first = work.TileA.AsSpan();
-        var second = work.TileB.AsSpan();
+        int length = TileLength(plan);
+        var first = work.TileA.AsSpan(part * length, length);
+        var second = work.TileB.AsSpan(part * length, length);
         bool relu = plan.Activation == Activation.Relu;
         for (int r0 = 0; r0 < n; r0 += TileRows)
         {
@@ -112,6 +113,174 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
             for (int r = 0; r < rows; r++)
                 for (int j = 0; j < outputs; j++) raw[(j * parts + part) * n + r0 + r] = source[r * stride + j];
         }
+    }
+
+    /// <summary>
+    /// The backward pass of network <paramref name="part"/> (training), deterministic: the hidden layers are recomputed row by
+    /// row from the pass-through input (<paramref name="input"/>, column-major <c>[in][rows]</c>) into rented buffers, then, layer
+    /// by layer from the last, the weight gradient <c>G^T H</c> (the layer's input transposed, times the output gradient, both as
+    /// register tiles), the bias gradient (column sums) and the input gradient <c>G W</c> through the activation's derivative.
+    /// <paramref name="rawGradient"/> holds the loss gradient of the raw parameters (column-major, all networks); the pass-through
+    /// gradient is added into <paramref name="passGradient"/> (column-major) when it is not empty. The products run in a fixed
+    /// order on tiles of this kernel, not on the BLAS, whose results depend on the alignment of its operands (managed arrays move
+    /// and are aligned differently from call to call), so that training repeats to the bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Backward(CouplingPlan plan, TiledLayer<T>[] layers, CouplingWeights<T> weights, int part, ReadOnlySpan<T> input, int n,
+        ReadOnlySpan<T> rawGradient, Span<T> passGradient, T[][] weightGradients, T[][] biasGradients, bool shareOut)
+    {
+        int count = layers.Length, parts = plan.Parts, inputs = plan.Widths[0];
+        int rows = (n + TileRows - 1) / TileRows * TileRows;
+        bool relu = plan.Activation == Activation.Relu;
+        // Row strides: the input's is its width, each hidden layer's its padded width.
+        var strides = new int[count + 1];
+        strides[0] = inputs;
+        for (int l = 0; l < count; l++) strides[l + 1] = layers[l].Padded;
+        int widest = 0;
+        foreach (int s in strides) widest = Math.Max(widest, (s + Lanes - 1) / Lanes * Lanes);
+        var hidden = new T[count][];
+        T[] gradient = CouplingWork<T>.Rent(rows * widest), next = CouplingWork<T>.Rent(rows * widest);
+        int tiles = rows / TileRows;
+        try
+        {
+            // The layers' inputs, row by row: the pass-through features (rows beyond n zero), then each hidden layer.
+            for (int l = 0; l < count; l++) hidden[l] = CouplingWork<T>.Rent(rows * strides[l]);
+            var h0 = hidden[0].AsSpan(0, rows * inputs);
+            h0.Clear();
+            for (int i = 0; i < inputs; i++)
+                for (int r = 0; r < n; r++) h0[r * inputs + i] = input[i * n + r];
+            for (int l = 0; l + 1 < count; l++)
+            {
+                T[] from = hidden[l], to = hidden[l + 1];
+                int fromStride = strides[l], toStride = strides[l + 1];
+                var layer = layers[l];
+                ForEach(shareOut, tiles, t => Layer(from.AsSpan(t * TileRows * fromStride, TileRows * fromStride), fromStride, layer,
+                    to.AsSpan(t * TileRows * toStride, TileRows * toStride), activate: true, relu));
+            }
+            // The output gradient of network `part`, row by row (padded rows and columns zero).
+            int outWidth = layers[^1].Out, stride = strides[count];
+            gradient.AsSpan(0, rows * stride).Clear();
+            for (int j = 0; j < outWidth; j++)
+                for (int r = 0; r < n; r++) gradient[r * stride + j] = rawGradient[(j * parts + part) * n + r];
+            for (int l = count - 1; l >= 0; l--)
+            {
+                var layer = layers[l];
+                int inWidth = layer.In, width = layer.Out, inStride = strides[l];
+                stride = strides[l + 1];
+                // dW^T (in x width) = H^T G: six units of H at a time, transposed (zero beyond the last unit), against G's rows.
+                var byRows = new TiledLayer<T>(gradient, Array.Empty<T>(), new T[stride], rows, stride, stride);
+                T[] dw = weightGradients[l], h = hidden[l];
+                int offset = part * width * inWidth, outStride = stride;
+                ForEach(shareOut, (inWidth + TileRows - 1) / TileRows, u =>
+                {
+                    int i0 = u * TileRows;
+                    var slab = CouplingWork<T>.Rent(TileRows * rows);
+                    var product = CouplingWork<T>.Rent(TileRows * outStride);
+                    try
+                    {
+                        Transpose(h, inStride, i0, Math.Min(TileRows, inWidth - i0), rows, slab);
+                        Product(slab.AsSpan(0, TileRows * rows), rows, byRows, product);
+                        for (int i = 0; i < TileRows && i0 + i < inWidth; i++)
+                            for (int o = 0; o < width; o++) dw[offset + o * inWidth + i0 + i] = product[i * outStride + o];
+                    }
+                    finally
+                    {
+                        CouplingWork<T>.Return(slab);
+                        CouplingWork<T>.Return(product);
+                    }
+                });
+                var db = biasGradients[l].AsSpan(part * width, width);
+                db.Clear();
+                for (int r = 0; r < n; r++)
+                    for (int o = 0; o < width; o++) db[o] += gradient[r * stride + o];
+                if (l == 0 && passGradient.IsEmpty) break;
+                // dH (rows x in) = G W, W [width, in] row by row with its columns padded to whole vectors.
+                int inPadded = (inWidth + Lanes - 1) / Lanes * Lanes;
+                var w = weights.Weights[l].AsSpan(part * width * inWidth, width * inWidth);
+                var packed = new T[width * inPadded];
+                for (int o = 0; o < width; o++) w.Slice(o * inWidth, inWidth).CopyTo(packed.AsSpan(o * inPadded));
+                var backward = new TiledLayer<T>(packed, Array.Empty<T>(), new T[inPadded], width, inWidth, inPadded);
+                T[] g = gradient, d = next;
+                int gStride = stride;
+                ForEach(shareOut, tiles, t => Product(g.AsSpan(t * TileRows * gStride, TileRows * gStride), gStride, backward,
+                    d.AsSpan(t * TileRows * inPadded, TileRows * inPadded)));
+                if (l == 0)
+                {
+                    for (int i = 0; i < inWidth; i++)
+                        for (int r = 0; r < n; r++) passGradient[i * n + r] += next[r * inPadded + i];
+                    break;
+                }
+                // Through the activation: the hidden layer's stride is its padded width, as dH's is.
+                ActivationDerivative(hidden[l].AsSpan(0, rows * inStride), next.AsSpan(0, rows * inStride), relu);
+                (gradient, next) = (next, gradient);
+            }
+        }
+        finally
+        {
+            foreach (var buffer in hidden) if (buffer is not null) CouplingWork<T>.Return(buffer);
+            CouplingWork<T>.Return(gradient);
+            CouplingWork<T>.Return(next);
+        }
+    }
+
+    /// <summary><c>slab[i, r] = h[r, first + i]</c> for <paramref name="units"/> units (the slab's other rows of six zero).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose(T[] h, int stride, int first, int units, int rows, T[] slab)
+    {
+        slab.AsSpan(0, TileRows * rows).Clear();
+        ref T from = ref MemoryMarshal.GetArrayDataReference(h);
+        ref T to = ref MemoryMarshal.GetArrayDataReference(slab);
+        if (h.Length < (rows - 1) * stride + first + units || slab.Length < TileRows * rows) throw new ArgumentException("Buffers of mismatched sizes.");
+        for (int r = 0; r < rows; r++)
+        {
+            ref T row = ref Unsafe.Add(ref from, r * stride + first);
+            for (int i = 0; i < units; i++) Unsafe.Add(ref to, i * rows + r) = Unsafe.Add(ref row, i);
+        }
+    }
+
+    /// <summary>Runs <paramref name="body"/> for <c>0 .. count - 1</c>, with <paramref name="shareOut"/> shared out among libtorch's
+    /// OpenMP threads (every <c>team</c>-th index to each; each index writes its own outputs, so the results do not depend on
+    /// timing), else on the calling thread (already one of a team).</summary>
+    private static void ForEach(bool shareOut, int count, Action<int> body)
+    {
+        int threads = shareOut && OpenMpTeam.Available ? Math.Min(count, TorchSharp.torch.get_num_threads()) : 1;
+        if (threads <= 1 || count < 4)
+        {
+            for (int i = 0; i < count; i++) body(i);
+            return;
+        }
+        OpenMpTeam.Run(threads, (thread, team) =>
+        {
+            for (int i = thread; i < count; i += team) body(i);
+        });
+    }
+
+    /// <summary><c>target = source W + b</c> for one tile, all panels (no activation, no dot-product shortcut).</summary>
+    private static void Product(ReadOnlySpan<T> source, int stride, TiledLayer<T> layer, Span<T> target)
+    {
+        if (source.Length < TileRows * stride || target.Length < TileRows * layer.Padded || layer.Weights.Length < layer.In * layer.Padded || stride < layer.In)
+            throw new ArgumentException("Tile buffers of mismatched sizes.");
+        int panel = 4 * Lanes, column = 0;
+        for (; column + panel <= layer.Padded; column += panel) Panel4(source, stride, layer, column, target);
+        for (; column < layer.Padded; column += Lanes) Panel1(source, stride, layer, column, target);
+    }
+
+    /// <summary><c>gradient *= act'(output)</c> for ReLU (0 where the output is not positive) or leaky ReLU.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ActivationDerivative(ReadOnlySpan<T> output, Span<T> gradient, bool relu)
+    {
+        ref T y = ref MemoryMarshal.GetReference(output);
+        ref T g = ref MemoryMarshal.GetReference(gradient);
+        var slope = Vector512.Create(LeakySlope);
+        int lanes = Lanes, i = 0;
+        for (; i + lanes <= gradient.Length; i += lanes)
+        {
+            var gv = Vector512.LoadUnsafe(ref g, (nuint)i);
+            var positive = Vector512.GreaterThan(Vector512.LoadUnsafe(ref y, (nuint)i), Vector512<T>.Zero);
+            Vector512.ConditionalSelect(positive, gv, relu ? Vector512<T>.Zero : gv * slope).StoreUnsafe(ref g, (nuint)i);
+        }
+        for (; i < gradient.Length; i++)
+            if (!(output[i] > T.Zero)) gradient[i] = relu ? T.Zero : gradient[i] * LeakySlope;
     }
 
     /// <summary><c>target = act(source W + b)</c> for one tile: panels of four vectors of outputs, then single vectors. Compiled

@@ -6,9 +6,11 @@ namespace NormalizingFlows.Runtime;
 /// <see cref="Bijectors.LearnableLeakyRelu"/>) compute each direction, and its gradient, in one pass over the batch in C# instead
 /// of dozens of libtorch operations, whose per-call cost dominates at such sizes; so does <see cref="Bijectors.LuLinear"/> with up
 /// to 16 features (one affine map per row, its matrix formed in double precision). Without gradients (evaluation and sampling)
-/// the kernels also take couplings with wider networks and RealNVP's two-network <see cref="Conditioners.ParallelMlp"/>, whose
-/// matrix products go straight to the BLAS that libtorch links (MKL's <c>sgemm</c>/<c>dgemm</c>); the batch is cut into blocks
-/// of rows that stay in the processor's cache, and the blocks are shared out among libtorch's own OpenMP threads. On processors
+/// couplings with wider networks and RealNVP's two-network <see cref="Conditioners.ParallelMlp"/> are fused too, their matrix
+/// products going straight to the BLAS that libtorch links (MKL's <c>sgemm</c>/<c>dgemm</c>); the batch is cut into blocks of
+/// rows that stay in the processor's cache, and the blocks are shared out among libtorch's own OpenMP threads. With gradients
+/// the two-network coupling is fused too where it runs as register tiles (below): one node whose backward recomputes the hidden
+/// layers and takes the two networks side by side on two threads, in a fixed order, so that training repeats to the bit. On processors
 /// with 512-bit vectors such a network with ReLU or leaky ReLU runs as register tiles of six rows instead (no BLAS call, bias and
 /// activation folded in), and a <see cref="Bijectors.Chain"/> whose every layer is fused runs each block through all its layers
 /// before the next block, one round of the threads per call.
@@ -22,9 +24,9 @@ public static class FusedKernels
 {
     private static volatile bool enabled = true;
 
-    /// <summary>The widest layer (input, hidden or output) a fused coupling network may have with gradients; wider networks are
-    /// matrix products that libtorch's operations (and their backward) do as well, so training keeps them. Without gradients
-    /// wider networks are fused too, where libtorch's BLAS can be called directly.</summary>
+    /// <summary>The widest layer (input, hidden or output) that the column-by-column coupling kernel takes, with gradients and
+    /// without; a wider network (or RealNVP's two networks side by side) keeps its hidden layers row by row, as register tiles or
+    /// with its products on the BLAS that libtorch links; with gradients a single wider network keeps libtorch's operations.</summary>
     public const int MaximumWidth = 16;
 
     /// <summary>Whether layers use the fused kernels where they apply (default true). Process-wide; turn off to compare with, or
