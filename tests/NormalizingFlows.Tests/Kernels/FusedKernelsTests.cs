@@ -120,6 +120,31 @@ public sealed class FusedKernelsTests
         AssertClose(reference, fused, name + " (two backward passes)");
     }
 
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.Float64)]
+    public void Should_Give_Bitwise_Identical_Gradients_When_A_Two_Network_Coupling_Trains_On_The_Same_Batch_Again(ScalarType dtype)
+    {
+        // Training repeats to the bit (a resumed checkpoint follows an uninterrupted run): the fused node's sums must not depend on
+        // which pooled buffers it gets or how they are aligned. Other evaluations in between reshuffle the pools.
+        using var scope = torch.NewDisposeScope();
+        using var generator = new Generator(31);
+        using var coupling = Couplings["blas-parallel-real-nvp"](generator);
+        coupling.to(dtype);
+        Perturb(coupling, generator);
+        var x = torch.randn(new long[] { 517, 2 }, dtype: dtype, generator: generator);
+        Tensor[] Gradients()
+        {
+            var input = x.detach().clone().requires_grad_(true);
+            var (y, ld) = coupling.Inverse(input);
+            return torch.autograd.grad(new[] { y.square().sum().add(ld.sum()) }, new[] { input }.Concat(coupling.parameters()).ToArray()).ToArray();
+        }
+        var first = Gradients();
+        using (torch.no_grad()) coupling.Forward(torch.randn(new long[] { 3001, 2 }, dtype: dtype, generator: generator));
+        var second = Gradients();
+        for (int i = 0; i < first.Length; i++) Assert.True(first[i].eq(second[i]).all().item<bool>(), $"gradient {i} differs between two identical steps");
+    }
+
     [Fact]
     public void Should_Leave_Contextual_Networks_And_Splines_To_The_Operation_Path_And_Wide_Ones_Where_There_Is_No_Blas()
     {
