@@ -451,13 +451,12 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
             int inputs = plan.Widths[0];
             var passGradients = new T[plan.Parts][];
             var rawGradient = delta;
-            bool shareOut = plan.Parts == 1;
             PerNetwork(plan, part =>
             {
                 var passGradient = passGradients[part] = CouplingWork<T>.Rent(inputs * n);
                 var pass = wantInput ? passGradient.AsSpan(0, inputs * n) : Span<T>.Empty;
                 pass.Clear();
-                TiledNetwork<T>.Backward(plan, tiles[part], weights, part, work.Activations[0], n, rawGradient, pass, weightGradients, biasGradients, shareOut);
+                TiledNetwork<T>.Backward(plan, tiles[part], weights, part, work.Activations[0], n, rawGradient, pass, weightGradients, biasGradients);
             });
             CouplingWork<T>.Return(delta);
             delta = passGradients[0];
@@ -565,7 +564,7 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
 
     /// <summary>Multiplies <paramref name="gradient"/> by the activation's derivative, read off its output <paramref name="output"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ActivationBackward(Activation activation, ReadOnlySpan<T> output, Span<T> gradient)
+    internal static void ActivationBackward(Activation activation, ReadOnlySpan<T> output, Span<T> gradient)
     {
         int i = 0, lanes = Vector<T>.Count, n = gradient.Length;
         if (Vector.IsHardwareAccelerated && output.Length >= n)

@@ -30,9 +30,8 @@ internal static class FusedCoupling
         var parameters = Parameters(plan, conditioner, transform);
         bool track = torch.is_grad_enabled() && (parameters.Any(p => p.requires_grad) || x.requires_grad);
         if (x.dim() != 2 || !TensorMemory.IsReadable(x) || parameters.Any(p => p.dtype != x.dtype || p.device_type != DeviceType.CPU)) return null;
-        // With gradients a wide network trains fused only where it runs tiled (a deterministic backward); else libtorch's operations.
+        // With gradients a wide coupling trains fused only where TrainsFused says so; else libtorch's operations.
         if (track && !TrainsFused(plan, x.dtype)) return null;
-        if (track && Wide(plan) && !(x.dtype == ScalarType.Float32 ? TiledNetwork<float>.Supports(plan) : TiledNetwork<double>.Supports(plan))) return null;
         if (track)
         {
             var args = new object[] { new Call(plan, inverse, x.requires_grad) }.Concat(new[] { x }).Concat(parameters).ToArray();

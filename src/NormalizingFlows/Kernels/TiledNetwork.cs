@@ -127,7 +127,7 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(CouplingPlan plan, TiledLayer<T>[] layers, CouplingWeights<T> weights, int part, ReadOnlySpan<T> input, int n,
-        ReadOnlySpan<T> rawGradient, Span<T> passGradient, T[][] weightGradients, T[][] biasGradients, bool shareOut)
+        ReadOnlySpan<T> rawGradient, Span<T> passGradient, T[][] weightGradients, T[][] biasGradients)
     {
         int count = layers.Length, parts = plan.Parts, inputs = plan.Widths[0];
         int rows = (n + TileRows - 1) / TileRows * TileRows;
@@ -140,6 +140,7 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
         foreach (int s in strides) widest = Math.Max(widest, (s + Lanes - 1) / Lanes * Lanes);
         var hidden = new T[count][];
         T[] gradient = CouplingWork<T>.Rent(rows * widest), next = CouplingWork<T>.Rent(rows * widest);
+        T[] slab = CouplingWork<T>.Rent(TileRows * rows), product = CouplingWork<T>.Rent(TileRows * widest);
         int tiles = rows / TileRows;
         try
         {
@@ -151,11 +152,10 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
                 for (int r = 0; r < n; r++) h0[r * inputs + i] = input[i * n + r];
             for (int l = 0; l + 1 < count; l++)
             {
-                T[] from = hidden[l], to = hidden[l + 1];
                 int fromStride = strides[l], toStride = strides[l + 1];
-                var layer = layers[l];
-                ForEach(shareOut, tiles, t => Layer(from.AsSpan(t * TileRows * fromStride, TileRows * fromStride), fromStride, layer,
-                    to.AsSpan(t * TileRows * toStride, TileRows * toStride), activate: true, relu));
+                for (int t = 0; t < tiles; t++)
+                    Layer(hidden[l].AsSpan(t * TileRows * fromStride, TileRows * fromStride), fromStride, layers[l],
+                        hidden[l + 1].AsSpan(t * TileRows * toStride, TileRows * toStride), activate: true, relu);
             }
             // The output gradient of network `part`, row by row (padded rows and columns zero).
             int outWidth = layers[^1].Out, stride = strides[count];
@@ -169,26 +169,14 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
                 stride = strides[l + 1];
                 // dW^T (in x width) = H^T G: six units of H at a time, transposed (zero beyond the last unit), against G's rows.
                 var byRows = new TiledLayer<T>(gradient, Array.Empty<T>(), new T[stride], rows, stride, stride);
-                T[] dw = weightGradients[l], h = hidden[l];
-                int offset = part * width * inWidth, outStride = stride;
-                ForEach(shareOut, (inWidth + TileRows - 1) / TileRows, u =>
+                var dw = weightGradients[l].AsSpan(part * width * inWidth, width * inWidth);
+                for (int i0 = 0; i0 < inWidth; i0 += TileRows)
                 {
-                    int i0 = u * TileRows;
-                    var slab = CouplingWork<T>.Rent(TileRows * rows);
-                    var product = CouplingWork<T>.Rent(TileRows * outStride);
-                    try
-                    {
-                        Transpose(h, inStride, i0, Math.Min(TileRows, inWidth - i0), rows, slab);
-                        Product(slab.AsSpan(0, TileRows * rows), rows, byRows, product);
-                        for (int i = 0; i < TileRows && i0 + i < inWidth; i++)
-                            for (int o = 0; o < width; o++) dw[offset + o * inWidth + i0 + i] = product[i * outStride + o];
-                    }
-                    finally
-                    {
-                        CouplingWork<T>.Return(slab);
-                        CouplingWork<T>.Return(product);
-                    }
-                });
+                    Transpose(hidden[l], inStride, i0, Math.Min(TileRows, inWidth - i0), rows, slab);
+                    Product(slab.AsSpan(0, TileRows * rows), rows, byRows, product);
+                    for (int i = 0; i < TileRows && i0 + i < inWidth; i++)
+                        for (int o = 0; o < width; o++) dw[o * inWidth + i0 + i] = product[i * stride + o];
+                }
                 var db = biasGradients[l].AsSpan(part * width, width);
                 db.Clear();
                 for (int r = 0; r < n; r++)
@@ -200,10 +188,8 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
                 var packed = new T[width * inPadded];
                 for (int o = 0; o < width; o++) w.Slice(o * inWidth, inWidth).CopyTo(packed.AsSpan(o * inPadded));
                 var backward = new TiledLayer<T>(packed, Array.Empty<T>(), new T[inPadded], width, inWidth, inPadded);
-                T[] g = gradient, d = next;
-                int gStride = stride;
-                ForEach(shareOut, tiles, t => Product(g.AsSpan(t * TileRows * gStride, TileRows * gStride), gStride, backward,
-                    d.AsSpan(t * TileRows * inPadded, TileRows * inPadded)));
+                for (int t = 0; t < tiles; t++)
+                    Product(gradient.AsSpan(t * TileRows * stride, TileRows * stride), stride, backward, next.AsSpan(t * TileRows * inPadded, TileRows * inPadded));
                 if (l == 0)
                 {
                     for (int i = 0; i < inWidth; i++)
@@ -211,7 +197,7 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
                     break;
                 }
                 // Through the activation: the hidden layer's stride is its padded width, as dH's is.
-                ActivationDerivative(hidden[l].AsSpan(0, rows * inStride), next.AsSpan(0, rows * inStride), relu);
+                CouplingKernel<T>.ActivationBackward(plan.Activation, hidden[l].AsSpan(0, rows * inStride), next.AsSpan(0, rows * inStride));
                 (gradient, next) = (next, gradient);
             }
         }
@@ -220,6 +206,8 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
             foreach (var buffer in hidden) if (buffer is not null) CouplingWork<T>.Return(buffer);
             CouplingWork<T>.Return(gradient);
             CouplingWork<T>.Return(next);
+            CouplingWork<T>.Return(slab);
+            CouplingWork<T>.Return(product);
         }
     }
 
@@ -238,23 +226,6 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
         }
     }
 
-    /// <summary>Runs <paramref name="body"/> for <c>0 .. count - 1</c>, with <paramref name="shareOut"/> shared out among libtorch's
-    /// OpenMP threads (every <c>team</c>-th index to each; each index writes its own outputs, so the results do not depend on
-    /// timing), else on the calling thread (already one of a team).</summary>
-    private static void ForEach(bool shareOut, int count, Action<int> body)
-    {
-        int threads = shareOut && OpenMpTeam.Available ? Math.Min(count, TorchSharp.torch.get_num_threads()) : 1;
-        if (threads <= 1 || count < 4)
-        {
-            for (int i = 0; i < count; i++) body(i);
-            return;
-        }
-        OpenMpTeam.Run(threads, (thread, team) =>
-        {
-            for (int i = thread; i < count; i += team) body(i);
-        });
-    }
-
     /// <summary><c>target = source W + b</c> for one tile, all panels (no activation, no dot-product shortcut).</summary>
     private static void Product(ReadOnlySpan<T> source, int stride, TiledLayer<T> layer, Span<T> target)
     {
@@ -265,24 +236,6 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
         for (; column < layer.Padded; column += Lanes) Panel1(source, stride, layer, column, target);
     }
 
-    /// <summary><c>gradient *= act'(output)</c> for ReLU (0 where the output is not positive) or leaky ReLU.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ActivationDerivative(ReadOnlySpan<T> output, Span<T> gradient, bool relu)
-    {
-        ref T y = ref MemoryMarshal.GetReference(output);
-        ref T g = ref MemoryMarshal.GetReference(gradient);
-        var slope = Vector512.Create(LeakySlope);
-        int lanes = Lanes, i = 0;
-        for (; i + lanes <= gradient.Length; i += lanes)
-        {
-            var gv = Vector512.LoadUnsafe(ref g, (nuint)i);
-            var positive = Vector512.GreaterThan(Vector512.LoadUnsafe(ref y, (nuint)i), Vector512<T>.Zero);
-            Vector512.ConditionalSelect(positive, gv, relu ? Vector512<T>.Zero : gv * slope).StoreUnsafe(ref g, (nuint)i);
-        }
-        for (; i < gradient.Length; i++)
-            if (!(output[i] > T.Zero)) gradient[i] = relu ? T.Zero : gradient[i] * LeakySlope;
-    }
-
     /// <summary><c>target = act(source W + b)</c> for one tile: panels of four vectors of outputs, then single vectors. Compiled
     /// optimised from the first call, as are the other methods here: they run hundreds of thousands of times in one evaluation,
     /// which would otherwise start in unoptimised code and wait for the runtime to recompile them.</summary>
@@ -291,15 +244,8 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     {
         if (source.Length < TileRows * stride || target.Length < TileRows * layer.Padded || layer.Weights.Length < layer.In * layer.Padded)
             throw new ArgumentException("Tile buffers of mismatched sizes.");
-        if (layer.Out <= NarrowOutputs && stride % Lanes == 0 && stride >= layer.In)
-        {
-            Narrow(source, stride, layer, target);
-            if (activate) Activate(target.Slice(0, TileRows * layer.Padded), relu);
-            return;
-        }
-        int panel = 4 * Lanes, column = 0;
-        for (; column + panel <= layer.Padded; column += panel) Panel4(source, stride, layer, column, target);
-        for (; column < layer.Padded; column += Lanes) Panel1(source, stride, layer, column, target);
+        if (layer.Out <= NarrowOutputs && stride % Lanes == 0 && stride >= layer.In) Narrow(source, stride, layer, target);
+        else Product(source, stride, layer, target);
         if (activate) Activate(target.Slice(0, TileRows * layer.Padded), relu);
     }
 
