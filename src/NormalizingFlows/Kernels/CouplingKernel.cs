@@ -32,10 +32,11 @@ internal sealed class CouplingWork<T> : IDisposable where T : unmanaged, IFloati
 {
     private readonly bool pooled;
 
-    public CouplingWork(CouplingPlan plan, int rows, bool pooled)
+    public CouplingWork(CouplingPlan plan, int rows, bool pooled, bool keepsNetworks = false)
     {
         this.pooled = pooled;
         Rows = rows;
+        Networks = keepsNetworks ? new TiledActivations<T>[plan.Parts] : null;
         Activations = new T[plan.Widths.Length][];
         // The hidden layers of networks side by side are kept one network after another (the backward pass reads each).
         for (int l = 0; l < plan.Widths.Length; l++)
@@ -58,6 +59,10 @@ internal sealed class CouplingWork<T> : IDisposable where T : unmanaged, IFloati
     public T[] MovedIn { get; }
     public T[] MovedOut { get; }
 
+    /// <summary>Per network, the layers' inputs that <see cref="TiledNetwork{T}.Forward"/> kept for the backward pass, where the
+    /// work was created to keep them (training with tiled networks; filled by <see cref="CouplingKernel{T}.Run"/>); else null.</summary>
+    public TiledActivations<T>?[]? Networks { get; }
+
     /// <summary>Two tile buffers for <see cref="TiledNetwork{T}"/> (pooled work of a plan it covers; else empty or unused).</summary>
     public T[] TileA { get; }
 
@@ -73,6 +78,11 @@ internal sealed class CouplingWork<T> : IDisposable where T : unmanaged, IFloati
     /// <summary>Returns every buffer of pooled work to the pool (the work must not be read afterwards); nothing for unpooled work.</summary>
     public void Dispose()
     {
+        if (Networks is not null)
+        {
+            foreach (var kept in Networks) kept?.Dispose();
+            Array.Clear(Networks);
+        }
         if (!pooled) return;
         foreach (var a in Activations) Return(a);
         Return(TileA);
@@ -116,7 +126,18 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
         }
         if (weights.Tiles is { } tiles)
         {
-            if (networksInParallel) PerNetwork(plan, part => TiledNetwork<T>.Run(plan, tiles[part], work, part));
+            if (work.Networks is { } kept)
+            {
+                // Training: keep every layer's input for the backward pass.
+                for (int part = 0; part < plan.Parts; part++)
+                {
+                    kept[part]?.Dispose();
+                    kept[part] = null;
+                }
+                if (networksInParallel) PerNetwork(plan, part => kept[part] = TiledNetwork<T>.Forward(plan, tiles[part], work, part));
+                else for (int part = 0; part < plan.Parts; part++) kept[part] = TiledNetwork<T>.Forward(plan, tiles[part], work, part);
+            }
+            else if (networksInParallel) PerNetwork(plan, part => TiledNetwork<T>.Run(plan, tiles[part], work, part));
             else for (int part = 0; part < plan.Parts; part++) TiledNetwork<T>.Run(plan, tiles[part], work, part);
         }
         else if (plan.Parts > 1 || (plan.NeedsBlas && plan.Layers > 1))
@@ -447,6 +468,7 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
         {
             // Wide networks train only where they run tiled (FusedCoupling.TryApply): a deterministic backward on register tiles.
             var tiles = weights.Tiles ?? throw new InvalidOperationException("A wide coupling's backward pass needs its tiled weights.");
+            var kept = work.Networks ?? throw new InvalidOperationException("A wide coupling's backward pass needs the layers' inputs its forward pass kept.");
             // Network by network, side by side on the OpenMP threads where there are several; each adds into its own input gradient.
             int inputs = plan.Widths[0];
             var passGradients = new T[plan.Parts][];
@@ -456,7 +478,8 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
                 var passGradient = passGradients[part] = CouplingWork<T>.Rent(inputs * n);
                 var pass = wantInput ? passGradient.AsSpan(0, inputs * n) : Span<T>.Empty;
                 pass.Clear();
-                TiledNetwork<T>.Backward(plan, tiles[part], weights, part, work.Activations[0], n, rawGradient, pass, weightGradients, biasGradients);
+                TiledNetwork<T>.Backward(plan, tiles[part], part, kept[part] ?? throw new InvalidOperationException("The forward pass kept no layer inputs."),
+                    n, rawGradient, pass, weightGradients, biasGradients);
             });
             CouplingWork<T>.Return(delta);
             delta = passGradients[0];

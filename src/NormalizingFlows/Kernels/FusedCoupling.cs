@@ -225,7 +225,7 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
         // Recompute the intermediate values from the saved input into pooled work (the outputs go to scratch buffers).
         var plan = saved.Call.Plan;
         int rows = (int)input!.shape[0];
-        using var work = new CouplingWork<T>(plan, rows, pooled: true);
+        using var work = new CouplingWork<T>(plan, rows, pooled: true, keepsNetworks: true);
         var y = CouplingWork<T>.Rent(rows * plan.Features);
         var ld = CouplingWork<T>.Rent(rows);
         try

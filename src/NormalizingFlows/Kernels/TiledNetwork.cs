@@ -17,16 +17,23 @@ namespace NormalizingFlows.Kernels;
 /// <param name="In">Inputs.</param>
 /// <param name="Out">Outputs.</param>
 /// <param name="Padded"><paramref name="Out"/> rounded up to whole vectors: the row stride of the layer's output tile.</param>
-internal sealed record TiledLayer<T>(T[] Weights, T[] Rows, T[] Bias, int In, int Out, int Padded);
+internal sealed record TiledLayer<T>(T[] Weights, T[] Rows, T[] Bias, int In, int Out, int Padded)
+{
+    /// <summary>The layer that multiplies by the weight itself rather than its transpose (<c>G W</c>, the backward pass's input
+    /// gradient): <see cref="Rows"/> as its weights, a zero bias; null for the layers of such a transposed layer.</summary>
+    public TiledLayer<T>? Transposed { get; init; }
+}
 
 /// <summary>
-/// A coupling's whole network (evaluation only) on tiles of <see cref="TileRows"/> rows, with 512-bit vectors: for each tile,
+/// A coupling's whole network on tiles of <see cref="TileRows"/> rows, with 512-bit vectors: for each tile,
 /// every layer is a register-blocked product (<see cref="TileRows"/> rows by four vectors of outputs held in 24 registers while
-/// the inputs stream by) whose bias comes in as the accumulators' start and whose activation is applied as they are stored,
-/// into a tile buffer of a few kilobytes that the next layer reads from the first-level cache. Against a BLAS product per layer
+/// the inputs stream by) whose bias comes in as the accumulators' start and whose activation follows on the stored tile,
+/// a buffer of a few kilobytes that the next layer reads from the first-level cache. Against a BLAS product per layer
 /// over a block of rows this saves the packing of both operands, the separate bias-and-activation pass over every hidden
 /// layer and the trips of the hidden layers through the second-level cache. Used where the processor has 512-bit vectors and
-/// the network's hidden activation is ReLU or leaky ReLU (<see cref="Supports"/>); the BLAS path stays for the rest.
+/// the network's hidden activation is ReLU or leaky ReLU (<see cref="Supports"/>); the BLAS path stays for the rest. Training
+/// runs the same products layer by layer over the whole block instead (<see cref="Forward"/>), keeping each layer's input for
+/// <see cref="Backward"/>.
 /// </summary>
 internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -67,7 +74,10 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
             for (int j = 0; j < outWidth; j++) w.Slice(j * inWidth, inWidth).CopyTo(rows.AsSpan(j * inPadded));
             var bias = new T[padded];
             b.CopyTo(bias);
-            layers[l] = new TiledLayer<T>(transposed, rows, bias, inWidth, outWidth, padded);
+            layers[l] = new TiledLayer<T>(transposed, rows, bias, inWidth, outWidth, padded)
+            {
+                Transposed = new TiledLayer<T>(rows, Array.Empty<T>(), new T[inPadded], outWidth, inWidth, inPadded),
+            };
         }
         return layers;
     }
@@ -116,98 +126,140 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     }
 
     /// <summary>
-    /// The backward pass of network <paramref name="part"/> (training), deterministic: the hidden layers are recomputed row by
-    /// row from the pass-through input (<paramref name="input"/>, column-major <c>[in][rows]</c>) into rented buffers, then, layer
-    /// by layer from the last, the weight gradient <c>G^T H</c> (the layer's input transposed, times the output gradient, both as
-    /// register tiles), the bias gradient (column sums) and the input gradient <c>G W</c> through the activation's derivative.
-    /// <paramref name="rawGradient"/> holds the loss gradient of the raw parameters (column-major, all networks); the pass-through
-    /// gradient is added into <paramref name="passGradient"/> (column-major) when it is not empty. The products run in a fixed
-    /// order on tiles of this kernel, not on the BLAS, whose results depend on the alignment of its operands (managed arrays move
-    /// and are aligned differently from call to call), so that training repeats to the bit.
+    /// Network <paramref name="part"/> on every row of <paramref name="work"/> as <see cref="Run"/> computes it (the same products
+    /// in the same order, so the same values), keeping every layer's input row by row for <see cref="Backward"/> (training):
+    /// layer by layer over the whole block, then the last layer tile by tile into the raw columns.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Backward(CouplingPlan plan, TiledLayer<T>[] layers, CouplingWeights<T> weights, int part, ReadOnlySpan<T> input, int n,
+    public static TiledActivations<T> Forward(CouplingPlan plan, TiledLayer<T>[] layers, CouplingWork<T> work, int part)
+    {
+        int n = work.Rows, count = layers.Length, inputs = plan.Widths[0], parts = plan.Parts, outputs = layers[^1].Out;
+        var strides = new int[count];
+        strides[0] = inputs;
+        for (int l = 1; l < count; l++) strides[l] = layers[l - 1].Padded;
+        var kept = new TiledActivations<T>(n, strides);
+        int tiles = kept.Rows / TileRows;
+        var h0 = kept.Inputs[0].AsSpan(0, kept.Rows * inputs);
+        h0.Slice(n * inputs).Clear();
+        var input = work.Activations[0];
+        for (int r = 0; r < n; r++)
+            for (int i = 0; i < inputs; i++) h0[r * inputs + i] = input[i * n + r];
+        for (int l = 0; l + 1 < count; l++)
+        {
+            int fromStride = strides[l], toStride = strides[l + 1];
+            for (int t = 0; t < tiles; t++)
+                Layer(kept.Inputs[l].AsSpan(t * TileRows * fromStride, TileRows * fromStride), fromStride, layers[l],
+                    kept.Inputs[l + 1].AsSpan(t * TileRows * toStride, TileRows * toStride), activate: true, plan.Activation == Activation.Relu);
+        }
+        int length = TileLength(plan), stride = strides[count - 1], padded = layers[^1].Padded;
+        var tile = work.TileA.AsSpan(part * length, length);
+        var raw = work.Activations[plan.Layers];
+        for (int t = 0; t < tiles; t++)
+        {
+            Layer(kept.Inputs[count - 1].AsSpan(t * TileRows * stride, TileRows * stride), stride, layers[^1], tile, activate: false, relu: false);
+            int r0 = t * TileRows, rows = Math.Min(TileRows, n - r0);
+            for (int r = 0; r < rows; r++)
+                for (int j = 0; j < outputs; j++) raw[(j * parts + part) * n + r0 + r] = tile[r * padded + j];
+        }
+        return kept;
+    }
+
+    /// <summary>
+    /// The backward pass of network <paramref name="part"/> (training), deterministic, from the layers' inputs that
+    /// <see cref="Forward"/> kept: layer by layer from the last, the weight gradient <c>G^T H</c> (register tiles that broadcast
+    /// six units of the layer's input <c>H</c> at a time against the rows of the output gradient <c>G</c>), the bias gradient
+    /// (column sums, row after row) and the input gradient <c>G W</c> through the activation's derivative.
+    /// <paramref name="rawGradient"/> holds the loss gradient of the raw parameters (column-major, all networks, <paramref name="n"/>
+    /// rows); the pass-through gradient is added into <paramref name="passGradient"/> (column-major) when it is not empty. The
+    /// products run in a fixed order on tiles of this kernel, not on the BLAS, whose results depend on the alignment of its
+    /// operands (managed arrays move and are aligned differently from call to call), so that training repeats to the bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Backward(CouplingPlan plan, TiledLayer<T>[] layers, int part, TiledActivations<T> kept, int n,
         ReadOnlySpan<T> rawGradient, Span<T> passGradient, T[][] weightGradients, T[][] biasGradients)
     {
-        int count = layers.Length, parts = plan.Parts, inputs = plan.Widths[0];
-        int rows = (n + TileRows - 1) / TileRows * TileRows;
-        bool relu = plan.Activation == Activation.Relu;
-        // Row strides: the input's is its width, each hidden layer's its padded width.
-        var strides = new int[count + 1];
-        strides[0] = inputs;
-        for (int l = 0; l < count; l++) strides[l + 1] = layers[l].Padded;
+        int count = layers.Length, parts = plan.Parts, rows = kept.Rows, tiles = rows / TileRows;
         int widest = 0;
-        foreach (int s in strides) widest = Math.Max(widest, (s + Lanes - 1) / Lanes * Lanes);
-        var hidden = new T[count][];
+        foreach (var layer in layers) widest = Math.Max(widest, Math.Max(layer.Padded, (layer.In + Lanes - 1) / Lanes * Lanes));
         T[] gradient = CouplingWork<T>.Rent(rows * widest), next = CouplingWork<T>.Rent(rows * widest);
-        T[] slab = CouplingWork<T>.Rent(TileRows * rows), product = CouplingWork<T>.Rent(TileRows * widest);
-        int tiles = rows / TileRows;
+        T[] slab = CouplingWork<T>.Rent(TileRows * rows), product = CouplingWork<T>.Rent(TileRows * widest), sums = CouplingWork<T>.Rent(widest);
         try
         {
-            // The layers' inputs, row by row: the pass-through features (rows beyond n zero), then each hidden layer.
-            for (int l = 0; l < count; l++) hidden[l] = CouplingWork<T>.Rent(rows * strides[l]);
-            var h0 = hidden[0].AsSpan(0, rows * inputs);
-            h0.Clear();
-            for (int i = 0; i < inputs; i++)
-                for (int r = 0; r < n; r++) h0[r * inputs + i] = input[i * n + r];
-            for (int l = 0; l + 1 < count; l++)
-            {
-                int fromStride = strides[l], toStride = strides[l + 1];
-                for (int t = 0; t < tiles; t++)
-                    Layer(hidden[l].AsSpan(t * TileRows * fromStride, TileRows * fromStride), fromStride, layers[l],
-                        hidden[l + 1].AsSpan(t * TileRows * toStride, TileRows * toStride), activate: true, relu);
-            }
             // The output gradient of network `part`, row by row (padded rows and columns zero).
-            int outWidth = layers[^1].Out, stride = strides[count];
+            int outWidth = layers[^1].Out, stride = layers[^1].Padded;
             gradient.AsSpan(0, rows * stride).Clear();
             for (int j = 0; j < outWidth; j++)
                 for (int r = 0; r < n; r++) gradient[r * stride + j] = rawGradient[(j * parts + part) * n + r];
             for (int l = count - 1; l >= 0; l--)
             {
                 var layer = layers[l];
-                int inWidth = layer.In, width = layer.Out, inStride = strides[l];
-                stride = strides[l + 1];
-                // dW^T (in x width) = H^T G: six units of H at a time, transposed (zero beyond the last unit), against G's rows.
+                int inWidth = layer.In, width = layer.Out, inStride = kept.Strides[l];
+                stride = layer.Padded;
+                var h = kept.Inputs[l];
+                // dW^T (in x width) = H^T G, six units of H at a time against G's rows (zero beyond the block's rows); where the
+                // layer has six inputs or more the last six overlap the group before (the same sums again), else they are copied
+                // out, transposed, with zero units after them.
                 var byRows = new TiledLayer<T>(gradient, Array.Empty<T>(), new T[stride], rows, stride, stride);
                 var dw = weightGradients[l].AsSpan(part * width * inWidth, width * inWidth);
                 for (int i0 = 0; i0 < inWidth; i0 += TileRows)
                 {
-                    Transpose(hidden[l], inStride, i0, Math.Min(TileRows, inWidth - i0), rows, slab);
-                    Product(slab.AsSpan(0, TileRows * rows), rows, byRows, product);
-                    for (int i = 0; i < TileRows && i0 + i < inWidth; i++)
-                        for (int o = 0; o < width; o++) dw[o * inWidth + i0 + i] = product[i * stride + o];
+                    int first = i0, units = Math.Min(TileRows, inWidth - i0);
+                    if (inWidth >= TileRows)
+                    {
+                        first = Math.Min(i0, inWidth - TileRows);
+                        units = TileRows;
+                        Product<ColumnMajor>(h.AsSpan(first, (rows - 1) * inStride + TileRows), inStride, byRows, product);
+                    }
+                    else
+                    {
+                        Transpose(h, inStride, first, units, rows, slab);
+                        Product<RowMajor>(slab.AsSpan(0, TileRows * rows), rows, byRows, product);
+                    }
+                    for (int i = 0; i < units; i++)
+                        for (int o = 0; o < width; o++) dw[o * inWidth + first + i] = product[i * stride + o];
                 }
-                var db = biasGradients[l].AsSpan(part * width, width);
-                db.Clear();
-                for (int r = 0; r < n; r++)
-                    for (int o = 0; o < width; o++) db[o] += gradient[r * stride + o];
+                ColumnSums(gradient, rows, stride, sums);
+                sums.AsSpan(0, width).CopyTo(biasGradients[l].AsSpan(part * width, width));
                 if (l == 0 && passGradient.IsEmpty) break;
-                // dH (rows x in) = G W, W [width, in] row by row with its columns padded to whole vectors.
-                int inPadded = (inWidth + Lanes - 1) / Lanes * Lanes;
-                var w = weights.Weights[l].AsSpan(part * width * inWidth, width * inWidth);
-                var packed = new T[width * inPadded];
-                for (int o = 0; o < width; o++) w.Slice(o * inWidth, inWidth).CopyTo(packed.AsSpan(o * inPadded));
-                var backward = new TiledLayer<T>(packed, Array.Empty<T>(), new T[inPadded], width, inWidth, inPadded);
+                // dH (rows x in) = G W: W [width, in] row by row with its columns padded to whole vectors, as the layer keeps it.
+                var backward = layer.Transposed ?? throw new InvalidOperationException("A tiled layer's backward pass needs its transposed weight.");
                 for (int t = 0; t < tiles; t++)
-                    Product(gradient.AsSpan(t * TileRows * stride, TileRows * stride), stride, backward, next.AsSpan(t * TileRows * inPadded, TileRows * inPadded));
+                    Product<RowMajor>(gradient.AsSpan(t * TileRows * stride, TileRows * stride), stride, backward,
+                        next.AsSpan(t * TileRows * backward.Padded, TileRows * backward.Padded));
                 if (l == 0)
                 {
                     for (int i = 0; i < inWidth; i++)
-                        for (int r = 0; r < n; r++) passGradient[i * n + r] += next[r * inPadded + i];
+                        for (int r = 0; r < n; r++) passGradient[i * n + r] += next[r * backward.Padded + i];
                     break;
                 }
                 // Through the activation: the hidden layer's stride is its padded width, as dH's is.
-                CouplingKernel<T>.ActivationBackward(plan.Activation, hidden[l].AsSpan(0, rows * inStride), next.AsSpan(0, rows * inStride));
+                CouplingKernel<T>.ActivationBackward(plan.Activation, h.AsSpan(0, rows * inStride), next.AsSpan(0, rows * inStride));
                 (gradient, next) = (next, gradient);
             }
         }
         finally
         {
-            foreach (var buffer in hidden) if (buffer is not null) CouplingWork<T>.Return(buffer);
             CouplingWork<T>.Return(gradient);
             CouplingWork<T>.Return(next);
             CouplingWork<T>.Return(slab);
             CouplingWork<T>.Return(product);
+            CouplingWork<T>.Return(sums);
+        }
+    }
+
+    /// <summary><c>sums[o] = sum_r g[r, o]</c> over <paramref name="rows"/> rows of <paramref name="stride"/> (whole vectors),
+    /// added row after row, as a scalar loop would.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ColumnSums(T[] g, int rows, int stride, T[] sums)
+    {
+        if (g.Length < rows * stride || sums.Length < stride || stride % Lanes != 0) throw new ArgumentException("Buffers of mismatched sizes.");
+        ref T from = ref MemoryMarshal.GetArrayDataReference(g);
+        ref T to = ref MemoryMarshal.GetArrayDataReference(sums);
+        for (int o = 0; o < stride; o += Lanes)
+        {
+            var sum = Vector512<T>.Zero;
+            for (int r = 0; r < rows; r++) sum += Vector512.LoadUnsafe(ref from, (nuint)(r * stride + o));
+            sum.StoreUnsafe(ref to, (nuint)o);
         }
     }
 
@@ -226,14 +278,41 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
         }
     }
 
-    /// <summary><c>target = source W + b</c> for one tile, all panels (no activation, no dot-product shortcut).</summary>
-    private static void Product(ReadOnlySpan<T> source, int stride, TiledLayer<T> layer, Span<T> target)
+    /// <summary>Where a tile's source keeps element <c>(row, k)</c> (row of the tile, input <c>k</c>) with stride <c>stride</c>.</summary>
+    private interface ILayout
     {
-        if (source.Length < TileRows * stride || target.Length < TileRows * layer.Padded || layer.Weights.Length < layer.In * layer.Padded || stride < layer.In)
+        /// <summary>The element's offset.</summary>
+        static abstract int At(int row, int k, int stride);
+
+        /// <summary>Whether a source of <paramref name="length"/> elements holds the tile's rows with <paramref name="inputs"/> inputs.</summary>
+        static abstract bool Holds(int length, int stride, int inputs);
+    }
+
+    /// <summary>Row by row: input <c>k</c> of row <c>m</c> at <c>m stride + k</c> (a tile of a layer's input).</summary>
+    private readonly struct RowMajor : ILayout
+    {
+        public static int At(int row, int k, int stride) => row * stride + k;
+
+        public static bool Holds(int length, int stride, int inputs) => length >= TileRows * stride && stride >= inputs;
+    }
+
+    /// <summary>Column by column: input <c>k</c> of row <c>m</c> at <c>k stride + m</c> (six units of a layer's input read across
+    /// its rows, for the weight gradient).</summary>
+    private readonly struct ColumnMajor : ILayout
+    {
+        public static int At(int row, int k, int stride) => k * stride + row;
+
+        public static bool Holds(int length, int stride, int inputs) => inputs > 0 && length >= (inputs - 1) * stride + TileRows && stride >= TileRows;
+    }
+
+    /// <summary><c>target = source W + b</c> for one tile, all panels (no activation, no dot-product shortcut).</summary>
+    private static void Product<TLayout>(ReadOnlySpan<T> source, int stride, TiledLayer<T> layer, Span<T> target) where TLayout : struct, ILayout
+    {
+        if (!TLayout.Holds(source.Length, stride, layer.In) || target.Length < TileRows * layer.Padded || layer.Weights.Length < layer.In * layer.Padded)
             throw new ArgumentException("Tile buffers of mismatched sizes.");
         int panel = 4 * Lanes, column = 0;
-        for (; column + panel <= layer.Padded; column += panel) Panel4(source, stride, layer, column, target);
-        for (; column < layer.Padded; column += Lanes) Panel1(source, stride, layer, column, target);
+        for (; column + panel <= layer.Padded; column += panel) Panel4<TLayout>(source, stride, layer, column, target);
+        for (; column < layer.Padded; column += Lanes) Panel1<TLayout>(source, stride, layer, column, target);
     }
 
     /// <summary><c>target = act(source W + b)</c> for one tile: panels of four vectors of outputs, then single vectors. Compiled
@@ -245,13 +324,13 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
         if (source.Length < TileRows * stride || target.Length < TileRows * layer.Padded || layer.Weights.Length < layer.In * layer.Padded)
             throw new ArgumentException("Tile buffers of mismatched sizes.");
         if (layer.Out <= NarrowOutputs && stride % Lanes == 0 && stride >= layer.In) Narrow(source, stride, layer, target);
-        else Product(source, stride, layer, target);
+        else Product<RowMajor>(source, stride, layer, target);
         if (activate) Activate(target.Slice(0, TileRows * layer.Padded), relu);
     }
 
     /// <summary>Four vectors of outputs from <paramref name="column"/> on, for the tile's six rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Panel4(ReadOnlySpan<T> source, int stride, TiledLayer<T> layer, int column, Span<T> target)
+    private static void Panel4<TLayout>(ReadOnlySpan<T> source, int stride, TiledLayer<T> layer, int column, Span<T> target) where TLayout : struct, ILayout
     {
         int lanes = Lanes, width = layer.Padded;
         ref T x = ref MemoryMarshal.GetReference(source);
@@ -266,17 +345,17 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
             ref T wk = ref Unsafe.Add(ref w, k * width + column);
             Vector512<T> w0 = Vector512.LoadUnsafe(ref wk), w1 = Vector512.LoadUnsafe(ref wk, (nuint)lanes),
                 w2 = Vector512.LoadUnsafe(ref wk, (nuint)(2 * lanes)), w3 = Vector512.LoadUnsafe(ref wk, (nuint)(3 * lanes));
-            var v = Vector512.Create(Unsafe.Add(ref x, k));
+            var v = Vector512.Create(Unsafe.Add(ref x, TLayout.At(0, k, stride)));
             a00 = Fma(v, w0, a00); a01 = Fma(v, w1, a01); a02 = Fma(v, w2, a02); a03 = Fma(v, w3, a03);
-            v = Vector512.Create(Unsafe.Add(ref x, stride + k));
+            v = Vector512.Create(Unsafe.Add(ref x, TLayout.At(1, k, stride)));
             a10 = Fma(v, w0, a10); a11 = Fma(v, w1, a11); a12 = Fma(v, w2, a12); a13 = Fma(v, w3, a13);
-            v = Vector512.Create(Unsafe.Add(ref x, 2 * stride + k));
+            v = Vector512.Create(Unsafe.Add(ref x, TLayout.At(2, k, stride)));
             a20 = Fma(v, w0, a20); a21 = Fma(v, w1, a21); a22 = Fma(v, w2, a22); a23 = Fma(v, w3, a23);
-            v = Vector512.Create(Unsafe.Add(ref x, 3 * stride + k));
+            v = Vector512.Create(Unsafe.Add(ref x, TLayout.At(3, k, stride)));
             a30 = Fma(v, w0, a30); a31 = Fma(v, w1, a31); a32 = Fma(v, w2, a32); a33 = Fma(v, w3, a33);
-            v = Vector512.Create(Unsafe.Add(ref x, 4 * stride + k));
+            v = Vector512.Create(Unsafe.Add(ref x, TLayout.At(4, k, stride)));
             a40 = Fma(v, w0, a40); a41 = Fma(v, w1, a41); a42 = Fma(v, w2, a42); a43 = Fma(v, w3, a43);
-            v = Vector512.Create(Unsafe.Add(ref x, 5 * stride + k));
+            v = Vector512.Create(Unsafe.Add(ref x, TLayout.At(5, k, stride)));
             a50 = Fma(v, w0, a50); a51 = Fma(v, w1, a51); a52 = Fma(v, w2, a52); a53 = Fma(v, w3, a53);
         }
         ref T y = ref Unsafe.Add(ref MemoryMarshal.GetReference(target), column);
@@ -291,7 +370,7 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     /// <summary>One vector of outputs from <paramref name="column"/> on, for the tile's six rows (a narrow output layer, or what
     /// is left of a layer after its panels of four).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Panel1(ReadOnlySpan<T> source, int stride, TiledLayer<T> layer, int column, Span<T> target)
+    private static void Panel1<TLayout>(ReadOnlySpan<T> source, int stride, TiledLayer<T> layer, int column, Span<T> target) where TLayout : struct, ILayout
     {
         int width = layer.Padded;
         ref T x = ref MemoryMarshal.GetReference(source);
@@ -301,12 +380,12 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
         for (int k = 0; k < layer.In; k++)
         {
             var wk = Vector512.LoadUnsafe(ref w, (nuint)(k * width + column));
-            a0 = Fma(Vector512.Create(Unsafe.Add(ref x, k)), wk, a0);
-            a1 = Fma(Vector512.Create(Unsafe.Add(ref x, stride + k)), wk, a1);
-            a2 = Fma(Vector512.Create(Unsafe.Add(ref x, 2 * stride + k)), wk, a2);
-            a3 = Fma(Vector512.Create(Unsafe.Add(ref x, 3 * stride + k)), wk, a3);
-            a4 = Fma(Vector512.Create(Unsafe.Add(ref x, 4 * stride + k)), wk, a4);
-            a5 = Fma(Vector512.Create(Unsafe.Add(ref x, 5 * stride + k)), wk, a5);
+            a0 = Fma(Vector512.Create(Unsafe.Add(ref x, TLayout.At(0, k, stride))), wk, a0);
+            a1 = Fma(Vector512.Create(Unsafe.Add(ref x, TLayout.At(1, k, stride))), wk, a1);
+            a2 = Fma(Vector512.Create(Unsafe.Add(ref x, TLayout.At(2, k, stride))), wk, a2);
+            a3 = Fma(Vector512.Create(Unsafe.Add(ref x, TLayout.At(3, k, stride))), wk, a3);
+            a4 = Fma(Vector512.Create(Unsafe.Add(ref x, TLayout.At(4, k, stride))), wk, a4);
+            a5 = Fma(Vector512.Create(Unsafe.Add(ref x, TLayout.At(5, k, stride))), wk, a5);
         }
         ref T y = ref Unsafe.Add(ref MemoryMarshal.GetReference(target), column);
         a0.StoreUnsafe(ref y);

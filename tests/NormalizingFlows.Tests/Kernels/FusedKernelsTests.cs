@@ -28,6 +28,9 @@ public sealed class FusedKernelsTests
         ["blas-parallel-real-nvp"] = g => new Coupling(Masks.Alternating(2, 1), new ParallelMlp(2, 1, 1, new[] { 64, 64 }, generator: g), AffineTransform.Instance),
         ["blas-parallel-narrow"] = g => new Coupling(Masks.Alternating(5, 0), new ParallelMlp(2, 2, 3, new[] { 6, 9 }, activation: Activation.LeakyRelu, generator: g),
             new AffineTransform(ScaleMap.SoftClamp, bound: 2.5)),
+        // Tiled training's weight gradients take six units of a layer's input at a time: fewer than six (5), and a width whose
+        // last six overlap the group before (13).
+        ["blas-parallel-uneven"] = g => new Coupling(Masks.Alternating(4, 1), new ParallelMlp(2, 2, 2, new[] { 5, 13 }, generator: g), AffineTransform.Instance),
         ["widest-fused"] = g => new Coupling(Masks.Halves(6), new Mlp(3, 6, new[] { Runtime.FusedKernels.MaximumWidth }, generator: g), AffineTransform.Instance),
     };
 
