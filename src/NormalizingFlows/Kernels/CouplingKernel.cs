@@ -179,7 +179,7 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
     /// <summary>
     /// The affine map of one moved feature in one pass, <paramref name="scale"/> holding <c>s</c> on entry and <c>exp(+-s)</c> on
     /// return. Forward: <c>ld += s</c>, <c>out = in exp(s) + shift</c>; inverse: <c>ld -= s</c>, <c>out = (in - shift) exp(-s)</c>.
-    /// Written with <see cref="Vector{T}"/> and <see cref="Vector.Exp(Vector{float})"/> rather than a chain of
+    /// Written with <see cref="Vector{T}"/> and <see cref="VectorExp"/> rather than a chain of
     /// <see cref="TensorPrimitives"/> calls: those generic methods start as unoptimised code and stay so until the runtime has
     /// recompiled them, which made the first evaluation after training several times slower than the next.
     /// </summary>
@@ -238,18 +238,10 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
         }
     }
 
-    /// <summary><c>exp</c> of every lane (float32 or float64).</summary>
+    /// <summary><c>exp</c> of every lane (float32 or float64), exactly 1 at 0 as libtorch's is (a fresh, zero-initialised coupling
+    /// stays an exact identity).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<T> Exp(Vector<T> v)
-    {
-        Vector<T> e;
-        if (typeof(T) == typeof(float)) e = Vector.As<float, T>(Vector.Exp(Vector.As<T, float>(v)));
-        else if (typeof(T) == typeof(double)) e = Vector.As<double, T>(Vector.Exp(Vector.As<T, double>(v)));
-        else throw new NotSupportedException($"No vector exp for {typeof(T).Name}.");
-        // Vector.Exp is within an ulp or so, but not exactly 1 at 0: keep a zero log-scale (a fresh, zero-initialised coupling)
-        // an exact identity, as libtorch's exp is.
-        return Vector.ConditionalSelect(Vector.Equals(v, Vector<T>.Zero), Vector<T>.One, e);
-    }
+    private static Vector<T> Exp(Vector<T> v) => VectorExp.Exp(v);
 
     /// <summary>Layer <paramref name="l"/> column by column: <c>output[:, k] = b_k + sum_i W_ki source[:, i]</c>, both column-major.</summary>
     private static void ColumnLayer(CouplingPlan plan, CouplingWeights<T> weights, CouplingWork<T> work, int l)
@@ -394,6 +386,7 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
     }
 
     /// <summary><c>column[r] = source[offset + r * stride]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gather(ReadOnlySpan<T> source, int offset, int stride, Span<T> column)
     {
         if (offset + (long)(column.Length - 1) * stride >= source.Length) throw new ArgumentOutOfRangeException(nameof(offset));
@@ -402,6 +395,7 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
     }
 
     /// <summary><c>target[offset + r * stride] = column[r]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scatter(ReadOnlySpan<T> column, Span<T> target, int offset, int stride)
     {
         if (offset + (long)(column.Length - 1) * stride >= target.Length) throw new ArgumentOutOfRangeException(nameof(offset));

@@ -1,5 +1,6 @@
 using System;
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using System.Threading;
 using NormalizingFlows.Conditioners;
 
@@ -8,7 +9,7 @@ namespace NormalizingFlows.Kernels;
 /// <summary>
 /// Compiles the evaluation kernels ahead of their first use: once per process and element type, a thread-pool thread runs a
 /// small synthetic chain (a tiled or BLAS wide coupling, RealNVP's two networks, a narrow tanh-bounded coupling, an LU layer and
-/// a learnable leaky ReLU, both directions, a few rows, zero weights) through <see cref="FusedChain"/>. The kernels are compiled
+/// a learnable leaky ReLU, both directions, a few dozen rows, zero weights) through <see cref="FusedChain"/>. The kernels are compiled
 /// optimised from their first call, and that compilation (about 40-60 ms on a 2-core machine) otherwise lands on the first
 /// evaluation after training, typically doubling it; started when a flow that will run fused is built, it overlaps with
 /// training. It touches no tensor, parameter or random generator of the caller, and a failure only means the kernels are
@@ -44,7 +45,10 @@ internal static class KernelWarmUp
                 for (int i = 0; i < plans.Length; i++) stages[i] = CouplingStage<T>.Synthetic(plans[i], inverse);
                 stages[plans.Length] = new LuLinearStage<T>(new double[] { 1, 0, 0, 1 }, new double[2], 0);
                 stages[plans.Length + 1] = new LeakyReluStage<T>(new[] { 0.5 }, inverse, 2);
-                var input = new T[2 * TiledNetwork<T>.TileRows + 2];
+                // Enough rows for every vector loop's body and tail (with fewer rows than a vector's lanes only the scalar tails
+                // ran, and exp, LU and leaky ReLU were compiled in the first real evaluation) and for more than one tile.
+                int rows = 2 * Math.Max(Vector<T>.Count, Vector512<T>.Count) + TiledNetwork<T>.TileRows + 1;
+                var input = new T[2 * rows];
                 for (int i = 0; i < input.Length; i++) input[i] = T.CreateChecked(i % 5 - 2);
                 FusedChain.Run(stages, input, new T[input.Length], new T[input.Length / 2], 2);
             }

@@ -58,6 +58,7 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
 
     /// <summary>Network <paramref name="part"/>'s layers, packed for <see cref="Run"/>, from the weights <c>[out, in]</c> and
     /// biases of <paramref name="weights"/> (those of a <see cref="ParallelMlp"/>'s networks one after another).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static TiledLayer<T>[] Pack(CouplingPlan plan, CouplingWeights<T> weights, int part)
     {
         var layers = new TiledLayer<T>[plan.Layers];
@@ -306,6 +307,7 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     }
 
     /// <summary><c>target = source W + b</c> for one tile, all panels (no activation, no dot-product shortcut).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Product<TLayout>(ReadOnlySpan<T> source, int stride, TiledLayer<T> layer, Span<T> target) where TLayout : struct, ILayout
     {
         if (!TLayout.Holds(source.Length, stride, layer.In) || target.Length < TileRows * layer.Padded || layer.Weights.Length < layer.In * layer.Padded)
