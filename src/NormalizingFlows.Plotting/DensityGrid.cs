@@ -174,7 +174,7 @@ public sealed class DensityGrid
         using var scope = torch.NewDisposeScope();
         using var inference = torch.inference_mode();
         var grid = Metrics.Grid(bounds.XMin, bounds.XMax, bounds.YMin, bounds.YMax, steps, dtype, device);
-        long rows = grid.shape[0];
+        long rows = grid.size(0);
         for (long start = 0; start < rows; start += ChunkRows)
         {
             using var chunkScope = torch.NewDisposeScope();

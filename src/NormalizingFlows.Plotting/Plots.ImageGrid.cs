@@ -26,11 +26,11 @@ public static partial class Plots
     {
         Figure.CheckPath(path, nameof(path));
         ArgumentNullException.ThrowIfNull(images);
-        if (images.dim() != 4 || (images.shape[1] != 1 && images.shape[1] != 3) || images.shape[0] == 0)
+        if (images.dim() != 4 || (images.size(1) != 1 && images.size(1) != 3) || images.size(0) == 0)
             throw new ArgumentException($"Expected images with shape [count, 1 or 3, height, width]; got [{string.Join(", ", images.shape)}].", nameof(images));
         if (scale < 1 || scale > 64) throw new ArgumentOutOfRangeException(nameof(scale), scale, $"Expected a scale from 1 to 64; got {scale}.");
         if (!(high > low)) throw new ArgumentException($"Expected high above low; got low {low}, high {high}.", nameof(high));
-        int count = (int)images.shape[0], channels = (int)images.shape[1], h = (int)images.shape[2], w = (int)images.shape[3];
+        int count = (int)images.size(0), channels = (int)images.size(1), h = (int)images.size(2), w = (int)images.size(3);
         if (columns <= 0) columns = (int)Math.Ceiling(Math.Sqrt(count));
         int rows = (count + columns - 1) / columns, gap = Math.Max(1, scale / 2);
         float[] values;

@@ -259,9 +259,9 @@ public static partial class Plots
         for (int i = 0; i < layers.Count; i++)
         {
             var stage = layers[i];
-            if (stage is null || stage.dim() != 2 || stage.shape[1] != 2 || stage.shape[0] == 0 || stage.shape[0] != layers[0].shape[0])
+            if (stage is null || stage.dim() != 2 || stage.size(1) != 2 || stage.size(0) == 0 || stage.size(0) != layers[0].size(0))
                 throw new ArgumentException(
-                    $"Expected {paramName}[{i}] with shape [{layers[0].shape[0]}, 2] like {paramName}[0]; got {(stage is null ? "null" : $"[{string.Join(", ", stage.shape)}]")}.",
+                    $"Expected {paramName}[{i}] with shape [{layers[0].size(0)}, 2] like {paramName}[0]; got {(stage is null ? "null" : $"[{string.Join(", ", stage.shape)}]")}.",
                     paramName);
             result[i] = ModelChecks.ToArrays(stage);
         }

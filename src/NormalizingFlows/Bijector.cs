@@ -76,7 +76,7 @@ public abstract class Bijector : nn.Module
     public (Tensor Output, Tensor LogAbsDet) Forward(Tensor x, Tensor? context = null)
     {
         Guard.Batch(x, EventShape, nameof(x));
-        Guard.Context(context, ContextFeatures, x.shape[0], nameof(context));
+        Guard.Context(context, ContextFeatures, x.size(0), nameof(context));
         using var scope = torch.NewDisposeScope();
         var (output, logAbsDet) = ForwardCore(x, context);
         return scope.MoveToOuter(output, logAbsDet);
@@ -89,7 +89,7 @@ public abstract class Bijector : nn.Module
     public (Tensor Output, Tensor LogAbsDet) Inverse(Tensor y, Tensor? context = null)
     {
         Guard.Batch(y, OutputShape, nameof(y));
-        Guard.Context(context, ContextFeatures, y.shape[0], nameof(context));
+        Guard.Context(context, ContextFeatures, y.size(0), nameof(context));
         using var scope = torch.NewDisposeScope();
         var (output, logAbsDet) = InverseCore(y, context);
         return scope.MoveToOuter(output, logAbsDet);

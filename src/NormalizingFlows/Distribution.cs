@@ -52,7 +52,7 @@ public abstract class Distribution : nn.Module
     public Tensor LogProb(Tensor x, Tensor? context = null)
     {
         Guard.Batch(x, EventShape, nameof(x));
-        Guard.Context(context, ContextFeatures, x.shape[0], nameof(context));
+        Guard.Context(context, ContextFeatures, x.size(0), nameof(context));
         using var scope = torch.NewDisposeScope();
         return scope.MoveToOuter(LogProbCore(x, context));
     }
@@ -106,9 +106,9 @@ public abstract class Distribution : nn.Module
 
     private void CheckSampleContext(long count, Tensor? context)
     {
-        if (context is not null && ContextFeatures != 0 && context.dim() == 2 && context.shape[1] == ContextFeatures && context.shape[0] != count)
+        if (context is not null && ContextFeatures != 0 && context.dim() == 2 && context.size(1) == ContextFeatures && context.size(0) != count)
             throw new ArgumentException(
-                $"Sampling with a context draws one sample per context row, so count ({count}) must equal the context's rows ({context.shape[0]}); " +
+                $"Sampling with a context draws one sample per context row, so count ({count}) must equal the context's rows ({context.size(0)}); " +
                 $"to draw {count} samples for one context, repeat its row (context.expand({count}, -1)).", nameof(context));
         Guard.Context(context, ContextFeatures, count, nameof(context));
     }

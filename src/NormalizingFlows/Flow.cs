@@ -72,7 +72,7 @@ public sealed class Flow : Distribution
     public IReadOnlyList<Tensor> Trajectory(Tensor z, Tensor? context = null)
     {
         Guard.Batch(z, EventShape, nameof(z));
-        Guard.Context(context, ContextFeatures, z.shape[0], nameof(context));
+        Guard.Context(context, ContextFeatures, z.size(0), nameof(context));
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var path = new List<Tensor> { z.alias() };
@@ -134,7 +134,7 @@ public sealed class Flow : Distribution
     /// flow was trained on, where its density underflows to zero) gets <c>-inf</c> rather than the NaN that
     /// <c>inf - inf</c> would give.</remarks>
     protected internal override Tensor LogProbCore(Tensor x, Tensor? context) =>
-        InPieces(x.shape[0], x, context, (start, length, c) => new[] { LogProbWhole(x.narrow(0, start, length), c) })[0];
+        InPieces(x.size(0), x, context, (start, length, c) => new[] { LogProbWhole(x.narrow(0, start, length), c) })[0];
 
     /// <inheritdoc />
     protected internal override (Tensor Samples, Tensor LogProb) SampleWithLogProbCore(long count, Tensor? context, Generator? generator)
@@ -205,9 +205,9 @@ public sealed class Flow : Distribution
         long widest = EventSize;
         foreach (var parameter in parameters())
         {
-            if (parameter.dim() == 2) widest = Math.Max(widest, parameter.shape[0]);
-            else if (parameter.dim() == 3) widest = Math.Max(widest, parameter.shape[0] * parameter.shape[1]); // networks side by side (ParallelMlp)
-            else if (parameter.dim() == 4) widest = Math.Max(widest, parameter.shape[0] * spatial);
+            if (parameter.dim() == 2) widest = Math.Max(widest, parameter.size(0));
+            else if (parameter.dim() == 3) widest = Math.Max(widest, parameter.size(0) * parameter.size(1)); // networks side by side (ParallelMlp)
+            else if (parameter.dim() == 4) widest = Math.Max(widest, parameter.size(0) * spatial);
         }
         return Math.Max(MinimumChunkRows, AutomaticChunkElements / Math.Max(1, widest));
     }

@@ -76,7 +76,7 @@ internal static class SampleCommand
                 if (cancellationToken.IsCancellationRequested) return Task.FromResult(ExitCodes.Interrupted);
                 var samples = torch.cat(parts.ToArray(), 0);
                 TabularFile.Write(outPath, samples, columns);
-                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {total} samples x {samples.shape[1]} columns to {outPath}"));
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {total} samples x {samples.size(1)} columns to {outPath}"));
                 return Task.FromResult(ExitCodes.Ok);
             }
             catch (Exception e) when (e is not OutOfMemoryException)

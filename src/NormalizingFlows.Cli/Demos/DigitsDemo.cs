@@ -49,9 +49,9 @@ internal static class DigitsDemo
             var validation = Images(split.Validation);
             var test = Images(split.Test);
             var trainAndValidation = torch.cat(new[] { train, validation }, 0);
-            double validationFraction = (double)validation.shape[0] / trainAndValidation.shape[0];
+            double validationFraction = (double)validation.size(0) / trainAndValidation.size(0);
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"digits: {train.shape[0]} training, {validation.shape[0]} validation, {test.shape[0]} test images (1 x 8 x 8, {Levels} levels); multiscale RealNVP, up to {iterations} steps x batch {batchSize}"));
+                $"digits: {train.size(0)} training, {validation.size(0)} validation, {test.size(0)} test images (1 x 8 x 8, {Levels} levels); multiscale RealNVP, up to {iterations} steps x batch {batchSize}"));
             context.Output.WriteLine($"writing to {directory}");
 
             using var flow = Flows.MultiscaleRealNvp(seed: seed);
@@ -97,9 +97,9 @@ internal static class DigitsDemo
             {
                 ["command"] = command,
                 ["demo"] = Name,
-                ["train_images"] = train.shape[0],
-                ["validation_images"] = validation.shape[0],
-                ["test_images"] = test.shape[0],
+                ["train_images"] = train.size(0),
+                ["validation_images"] = validation.size(0),
+                ["test_images"] = test.size(0),
                 ["iterations"] = iterations,
                 ["completed_iterations"] = fit.Iterations,
                 ["stopped_early"] = fit.StoppedEarly,
@@ -115,7 +115,7 @@ internal static class DigitsDemo
             RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), fit.Losses, fit.Validation);
             var report = new RunReport("nflows demo digits").WithCommand(command)
                 .AddConfiguration("flow", "Flows.MultiscaleRealNvp(1, 8, 8): 3 scales x 3 affine couplings (checkerboard, then channel), ConvNet conditioners, logit preprocessing")
-                .AddConfiguration("data", $"UCI digits, {train.shape[0]}/{validation.shape[0]}/{test.shape[0]} images, uniform dequantisation over {Levels} levels")
+                .AddConfiguration("data", $"UCI digits, {train.size(0)}/{validation.size(0)}/{test.size(0)} images, uniform dequantisation over {Levels} levels")
                 .AddConfiguration("training", $"up to {iterations} steps x {batchSize}, Adam 2e-3 cosine, early stopping (patience 5 x 100 steps)")
                 .AddMetric("test bits/dim: flow", F(flowBits))
                 .AddMetric("test bits/dim: full-covariance Gaussian", F(fullBits))

@@ -43,7 +43,7 @@ internal static class TrainRunner
             var (rows, columns) = settings.Patches is { } patches
                 ? ImagePatchInput.Read(settings.DataPath, patches.Size, patches.Count, settings.Seed, dtype)
                 : DataInput.Read(settings.DataPath, dtype);
-            int features = (int)rows.shape[1];
+            int features = (int)rows.size(1);
             var preset = FlowCatalog.Get(settings.Flow);
             var inner = preset.Create(new PresetOptions(features, Layers: settings.Layers, HiddenFeatures: settings.Hidden, Seed: settings.Seed));
             inner.to(dtype);
@@ -51,7 +51,7 @@ internal static class TrainRunner
             flow.to(device);
             var data = rows.to(device);
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"train {preset.Name} on {settings.DataPath}: {rows.shape[0]} rows x {features} columns{(settings.Standardize ? " (standardised)" : "")}, " +
+                $"train {preset.Name} on {settings.DataPath}: {rows.size(0)} rows x {features} columns{(settings.Standardize ? " (standardised)" : "")}, " +
                 $"{settings.Epochs} epochs x batch {settings.BatchSize}, validation {settings.ValidationFraction:P0}, seed {settings.Seed}, {settings.Device}/{settings.Dtype}"));
             context.Output.WriteLine($"writing to {directory}");
 
@@ -70,7 +70,7 @@ internal static class TrainRunner
                 CheckpointInterval = settings.CheckpointEvery ?? 0,
                 ResumeFrom = settings.ResumeFrom,
             };
-            long trainRows = settings.ValidationFraction > 0 ? rows.shape[0] - (long)Math.Round(rows.shape[0] * settings.ValidationFraction) : rows.shape[0];
+            long trainRows = settings.ValidationFraction > 0 ? rows.size(0) - (long)Math.Round(rows.size(0) * settings.ValidationFraction) : rows.size(0);
             int steps = (int)Math.Min(int.MaxValue, (long)settings.Epochs * Math.Max(1, trainRows / Math.Min(settings.BatchSize, trainRows)));
             options = options with { ProgressInterval = TrainingProgressView.ReportInterval(steps, context.Interactive) };
 
@@ -95,7 +95,7 @@ internal static class TrainRunner
             {
                 ["command"] = settings.Command,
                 ["data"] = Path.GetFullPath(settings.DataPath),
-                ["rows"] = rows.shape[0],
+                ["rows"] = rows.size(0),
                 ["columns"] = features,
                 ["flow"] = preset.Name,
                 ["flow_parameters"] = flow.parameters().Sum(p => p.numel()),

@@ -23,9 +23,9 @@ internal static class DataInput
             using var scope = torch.NewDisposeScope();
             var array = NpyFile.Read(path);
             if (array.dim() < 2) throw new InvalidDataException($"{path}: expected an array of rows ([rows, features]); got shape [{string.Join(", ", array.shape)}].");
-            var rows = array.reshape(array.shape[0], -1).to(dtype);
+            var rows = array.reshape(array.size(0), -1).to(dtype);
             if (!rows.isfinite().all().ToBoolean()) throw new InvalidDataException($"{path}: the array holds NaN or infinite values.");
-            var names = Enumerable.Range(0, (int)rows.shape[1]).Select(i => "x" + i).ToArray();
+            var names = Enumerable.Range(0, (int)rows.size(1)).Select(i => "x" + i).ToArray();
             return (scope.MoveToOuter(rows), names);
         }
         using var table = TabularFile.Read(path, new TabularReadOptions { DType = dtype });
@@ -37,7 +37,7 @@ internal static class DataInput
     {
         if (model.EventShape.Count != 1)
             throw new InvalidDataException($"This model takes events of shape [{string.Join(", ", model.EventShape)}]; tabular files hold flat rows.");
-        if (rows.shape[1] != model.EventShape[0])
-            throw new InvalidDataException($"{path} has {rows.shape[1]} columns but the model was trained on {model.EventShape[0]}.");
+        if (rows.size(1) != model.EventShape[0])
+            throw new InvalidDataException($"{path} has {rows.size(1)} columns but the model was trained on {model.EventShape[0]}.");
     }
 }

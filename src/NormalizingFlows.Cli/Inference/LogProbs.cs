@@ -20,7 +20,7 @@ internal static class LogProbs
         using var loaded = distribution;
         var (rows, _) = DataInput.Read(dataPath, ScalarType.Float64);
         DataInput.RequireWidth(dataPath, rows, loaded);
-        return (Of(loaded, rows, dev, cancellationToken), rows.shape[0], rows.shape[1]);
+        return (Of(loaded, rows, dev, cancellationToken), rows.size(0), rows.size(1));
     }
 
     /// <summary>log q of each row of <paramref name="rows"/> (on the CPU); null when cancelled.</summary>
@@ -30,10 +30,10 @@ internal static class LogProbs
         using var inference = torch.inference_mode();
         var parts = new System.Collections.Generic.List<Tensor>();
         var dtype = model.parameters().Select(p => p.dtype).FirstOrDefault(ScalarType.Float32);
-        for (long start = 0; start < rows.shape[0]; start += Chunk)
+        for (long start = 0; start < rows.size(0); start += Chunk)
         {
             if (cancellationToken.IsCancellationRequested) return null;
-            var chunk = rows.narrow(0, start, Math.Min(Chunk, rows.shape[0] - start)).to(dtype).to(device);
+            var chunk = rows.narrow(0, start, Math.Min(Chunk, rows.size(0) - start)).to(dtype).to(device);
             parts.Add(model.LogProb(chunk).to(ScalarType.Float64).cpu());
         }
         return scope.MoveToOuter(torch.cat(parts.ToArray(), 0));

@@ -33,7 +33,7 @@ internal static class ModelChecks
     public static void Points(Tensor points, string paramName)
     {
         ArgumentNullException.ThrowIfNull(points, paramName);
-        if (points.dim() != 2 || points.shape[1] != 2 || points.shape[0] == 0)
+        if (points.dim() != 2 || points.size(1) != 2 || points.size(0) == 0)
             throw new ArgumentException(
                 $"Expected {paramName} with shape [n, 2] and n > 0; got [{string.Join(", ", points.shape)}].", paramName);
     }
@@ -52,7 +52,7 @@ internal static class ModelChecks
         using var scope = torch.NewDisposeScope();
         var cpu = points.detach().to(ScalarType.Float64).cpu().contiguous();
         var values = cpu.data<double>().ToArray();
-        long n = points.shape[0];
+        long n = points.size(0);
         var x = new double[n];
         var y = new double[n];
         for (long i = 0; i < n; i++)

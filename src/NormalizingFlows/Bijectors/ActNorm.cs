@@ -78,7 +78,7 @@ public sealed class ActNorm : Bijector
     protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context)
     {
         var y = x.mul(logScale.exp().view(parameterShape)).add(shift.view(parameterShape));
-        return (y, logScale.sum().mul(pixels).expand(x.shape[0]));
+        return (y, logScale.sum().mul(pixels).expand(x.size(0)));
     }
 
     /// <inheritdoc />
@@ -87,7 +87,7 @@ public sealed class ActNorm : Bijector
     {
         if (training && !IsInitialized) InitializeCore(y);
         var x = y.sub(shift.view(parameterShape)).mul(logScale.neg().exp().view(parameterShape));
-        return (x, logScale.sum().mul(-pixels).expand(y.shape[0]));
+        return (x, logScale.sum().mul(-pixels).expand(y.size(0)));
     }
 
     private void InitializeCore(Tensor data)

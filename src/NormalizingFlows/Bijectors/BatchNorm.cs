@@ -67,7 +67,7 @@ public sealed class BatchNorm : Bijector
     {
         var logStd = runningVariance.add(epsilon).log().mul(0.5);
         var y = x.sub(shift).mul(logStd.sub(logScale).exp()).add(runningMean);
-        return (y, logStd.sub(logScale).sum().expand(x.shape[0]));
+        return (y, logStd.sub(logScale).sum().expand(x.size(0)));
     }
 
     /// <inheritdoc />
@@ -76,7 +76,7 @@ public sealed class BatchNorm : Bijector
         Tensor mean, variance;
         if (training)
         {
-            long rows = y.shape[0];
+            long rows = y.size(0);
             if (rows < 2)
                 throw new ArgumentException(
                     $"BatchNorm in training mode normalises with the batch's own variance and needs at least 2 rows; got {rows}. Call eval() to use the running statistics.",
@@ -96,7 +96,7 @@ public sealed class BatchNorm : Bijector
         }
         var logStd = variance.add(epsilon).log().mul(0.5);
         var x = y.sub(mean).mul(logScale.sub(logStd).exp()).add(shift);
-        return (x, logScale.sub(logStd).sum().expand(y.shape[0]));
+        return (x, logScale.sub(logStd).sum().expand(y.size(0)));
     }
 
     private static int CheckedFeatures(int features)

@@ -104,7 +104,7 @@ public sealed class Chain : Bijector
     public IReadOnlyList<Tensor> ForwardTrajectory(Tensor x, Tensor? context = null)
     {
         Guard.Batch(x, EventShape, nameof(x));
-        Guard.Context(context, ContextFeatures, x.shape[0], nameof(context));
+        Guard.Context(context, ContextFeatures, x.size(0), nameof(context));
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var outputs = TrajectoryCore(x, context);

@@ -130,7 +130,7 @@ public sealed class Coupling : Bijector
             pass = x.index_select(1, identityIndices);
             moving = x.index_select(1, transformedIndices);
         }
-        var parameters = conditioner.call(pass, context).view(x.shape[0], transformedCount, transform.ParametersPerFeature);
+        var parameters = conditioner.call(pass, context).view(x.size(0), transformedCount, transform.ParametersPerFeature);
         var (moved, logAbsDet) = inverse ? transform.Inverse(moving, parameters) : transform.Forward(moving, parameters);
         var output = contiguous ? torch.cat(new[] { pass, moved }, 1) : x.index_copy(1, transformedIndices, moved);
         return (output, logAbsDet.sum(1));

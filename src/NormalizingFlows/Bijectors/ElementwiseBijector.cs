@@ -85,7 +85,7 @@ public abstract class ElementwiseBijector : Bijector
 
     private static Tensor SumOverEvent(Tensor logDerivative, Tensor input)
     {
-        long batch = input.shape[0];
+        long batch = input.size(0);
         if (logDerivative.dim() < input.dim())
         {
             // Constant over the batch: sum once, then repeat per row.

@@ -136,7 +136,7 @@ public sealed class ImageCoupling : Bijector
 
     private (Tensor Output, Tensor LogAbsDet) Apply(Tensor x, Tensor? context, bool inverse)
     {
-        long batch = x.shape[0];
+        long batch = x.size(0);
         int p = transform.ParametersPerFeature;
         var flat = x.reshape(batch, -1);
         Tensor passed, moving;
@@ -154,7 +154,7 @@ public sealed class ImageCoupling : Bijector
         }
         // [batch, channels * P, H, W] -> [batch, channels, H, W, P] -> [batch, channels * H * W, P]
         var raw = conditioner.call(passed, context);
-        var parameters = raw.view(batch, transformedChannels, p, x.shape[2], x.shape[3]).permute(0, 1, 3, 4, 2).reshape(batch, transformedChannels * pixels, p);
+        var parameters = raw.view(batch, transformedChannels, p, x.size(2), x.size(3)).permute(0, 1, 3, 4, 2).reshape(batch, transformedChannels * pixels, p);
         if (IsCheckerboard(mask)) parameters = parameters.index_select(1, transformedIndices);
         var (moved, logAbsDet) = inverse ? transform.Inverse(moving, parameters) : transform.Forward(moving, parameters);
         Tensor output;
@@ -164,7 +164,7 @@ public sealed class ImageCoupling : Bijector
         }
         else
         {
-            var movedImage = moved.view(batch, transformedChannels, x.shape[2], x.shape[3]);
+            var movedImage = moved.view(batch, transformedChannels, x.size(2), x.size(3));
             output = mask == ImageMask.FirstChannels ? torch.cat(new[] { movedImage, passed }, 1) : torch.cat(new[] { passed, movedImage }, 1);
         }
         return (output, logAbsDet.sum(1));

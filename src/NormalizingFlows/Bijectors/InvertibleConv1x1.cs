@@ -92,7 +92,7 @@ public sealed class InvertibleConv1x1 : Bijector
             logAbsDet = torch.linalg.slogdet(w).Item2;
         }
         var y = w.matmul(Pixels(x)).view(x.shape);
-        return (y, logAbsDet.mul(pixels).expand(x.shape[0]));
+        return (y, logAbsDet.mul(pixels).expand(x.size(0)));
     }
 
     /// <inheritdoc />
@@ -112,11 +112,11 @@ public sealed class InvertibleConv1x1 : Bijector
             x = torch.linalg.solve(weight!, Pixels(y));
             logAbsDet = torch.linalg.slogdet(weight!).Item2;
         }
-        return (x.view(y.shape), logAbsDet.mul(-pixels).expand(y.shape[0]));
+        return (x.view(y.shape), logAbsDet.mul(-pixels).expand(y.size(0)));
     }
 
     /// <summary>The image as <c>[batch, channels, pixels]</c>, so that <c>W</c> multiplies every pixel's channels.</summary>
-    private Tensor Pixels(Tensor image) => image.reshape(image.shape[0], EventShape[0], pixels);
+    private Tensor Pixels(Tensor image) => image.reshape(image.size(0), EventShape[0], pixels);
 
     private static long[] Checked(int channels, int height, int width)
     {

@@ -109,13 +109,13 @@ public sealed class LuLinear : Bijector
         {
             var y = nn.functional.linear(x, l.matmul(u), bias);
             if (permutation is not null) y = y.index_select(1, permutation);
-            return (y, logDiagonal.sum().expand(x.shape[0]));
+            return (y, logDiagonal.sum().expand(x.size(0)));
         }
         var r = inversePermutation is null ? x : x.index_select(1, inversePermutation);
         r = r.sub(bias);
         // Rows are x^T: solve X (L U)^T = R, i.e. first X1 L^T = R, then X U^T = X1.
         var x1 = torch.linalg.solve_triangular(l.t(), r, upper: true, left: false, unitriangular: true);
         var solved = torch.linalg.solve_triangular(u.t(), x1, upper: false, left: false);
-        return (solved, logDiagonal.sum().neg().expand(x.shape[0]));
+        return (solved, logDiagonal.sum().neg().expand(x.size(0)));
     }
 }

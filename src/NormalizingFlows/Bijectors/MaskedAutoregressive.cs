@@ -92,5 +92,5 @@ public sealed class MaskedAutoregressive : Bijector
     }
 
     private Tensor Parameters(Tensor y, Tensor? context) =>
-        made.call(y, context).view(y.shape[0], features, transform.ParametersPerFeature);
+        made.call(y, context).view(y.size(0), features, transform.ParametersPerFeature);
 }

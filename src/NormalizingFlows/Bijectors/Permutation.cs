@@ -60,11 +60,11 @@ public sealed class Permutation : Bijector
 
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context) =>
-        (x.index_select(1, indices), torch.zeros(x.shape[0], dtype: x.dtype, device: x.device));
+        (x.index_select(1, indices), torch.zeros(x.size(0), dtype: x.dtype, device: x.device));
 
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context) =>
-        (y.index_select(1, inverseIndices), torch.zeros(y.shape[0], dtype: y.dtype, device: y.device));
+        (y.index_select(1, inverseIndices), torch.zeros(y.size(0), dtype: y.dtype, device: y.device));
 
     private static IReadOnlyList<long> Checked(IReadOnlyList<long> order)
     {

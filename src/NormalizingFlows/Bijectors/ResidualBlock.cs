@@ -293,7 +293,7 @@ public sealed class ResidualBlock : Bijector
             return torch.linalg.slogdet(jacobian).Item2;
         }
         // Hutchinson: tr(J^k) ~ v^T J^k v with a Rademacher probe per row.
-        var v = torch.rand(new[] { x.shape[0], features }, dtype: x.dtype, generator: probes).lt(0.5).to(x.dtype).mul(2).sub(1).to(x.device);
+        var v = torch.rand(new[] { x.size(0), features }, dtype: x.dtype, generator: probes).lt(0.5).to(x.dtype).mul(2).sub(1).to(x.device);
         var w = v;
         Tensor? sum = null;
         for (int k = 1; k <= seriesTerms; k++)

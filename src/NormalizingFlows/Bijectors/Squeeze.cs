@@ -49,7 +49,7 @@ public sealed class Squeeze : Bijector
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context)
     {
-        long batch = x.shape[0];
+        long batch = x.size(0);
         var y = x.reshape(batch, Channels, 2, 2, Height / 2, Width / 2)
             .permute(0, 1, 4, 2, 5, 3)
             .reshape(batch, Channels, Height, Width);
@@ -59,7 +59,7 @@ public sealed class Squeeze : Bijector
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context)
     {
-        long batch = y.shape[0];
+        long batch = y.size(0);
         var x = y.reshape(batch, Channels, Height / 2, 2, Width / 2, 2)
             .permute(0, 1, 3, 5, 2, 4)
             .reshape(batch, 4L * Channels, Height / 2, Width / 2);

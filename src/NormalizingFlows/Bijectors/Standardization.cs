@@ -53,7 +53,7 @@ public sealed class Standardization : ElementwiseBijector
     public static Standardization FromTensors(Tensor mean, Tensor scale) => new(CheckedCopy(mean, scale));
 
     // Takes over both tensors (fresh ones, made for this object).
-    private Standardization((Tensor Mean, Tensor Scale) values) : base(nameof(Standardization), new[] { values.Mean.shape[0] })
+    private Standardization((Tensor Mean, Tensor Scale) values) : base(nameof(Standardization), new[] { values.Mean.size(0) })
     {
         mean = values.Mean.DetachFromDisposeScope();
         scale = values.Scale.DetachFromDisposeScope();
@@ -73,7 +73,7 @@ public sealed class Standardization : ElementwiseBijector
         ArgumentNullException.ThrowIfNull(data);
         if (data.dim() != 2)
             throw new ArgumentException($"Expected data with shape [rows, features]; got {Guard.Shape(data.shape)}.", nameof(data));
-        if (data.shape[0] == 0 || data.shape[1] == 0)
+        if (data.size(0) == 0 || data.size(1) == 0)
             throw new ArgumentException($"Expected data with at least one row and one feature; got shape {Guard.Shape(data.shape)}.", nameof(data));
         if (!data.is_floating_point())
             throw new ArgumentException($"Expected data to hold floating-point values; got {data.dtype}.", nameof(data));
@@ -135,7 +135,7 @@ public sealed class Standardization : ElementwiseBijector
     {
         ArgumentNullException.ThrowIfNull(mean);
         ArgumentNullException.ThrowIfNull(scale);
-        if (mean.dim() != 1 || mean.shape[0] == 0)
+        if (mean.dim() != 1 || mean.size(0) == 0)
             throw new ArgumentException($"Expected mean with shape [features]; got {Guard.Shape(mean.shape)}.", nameof(mean));
         if (!scale.shape.SequenceEqual(mean.shape))
             throw new ArgumentException($"Expected scale with shape {Guard.Shape(mean.shape)} (as mean); got {Guard.Shape(scale.shape)}.", nameof(scale));
@@ -144,7 +144,7 @@ public sealed class Standardization : ElementwiseBijector
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         CheckMeans(mean.to(ScalarType.Float64).cpu().data<double>().ToArray());
-        CheckScales(scale.to(ScalarType.Float64).cpu().data<double>().ToArray(), (int)mean.shape[0]);
+        CheckScales(scale.to(ScalarType.Float64).cpu().data<double>().ToArray(), (int)mean.size(0));
         return scope.MoveToOuter(mean.detach().clone(), scale.detach().clone());
     }
 }

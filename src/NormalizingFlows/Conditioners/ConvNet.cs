@@ -69,7 +69,7 @@ public sealed class ConvNet : ImageConditioner
     {
         if (context is not null)
         {
-            var planes = context.view(context.shape[0], context.shape[1], 1, 1).expand(context.shape[0], context.shape[1], x.shape[2], x.shape[3]);
+            var planes = context.view(context.size(0), context.size(1), 1, 1).expand(context.size(0), context.size(1), x.size(2), x.size(3));
             x = torch.cat(new[] { x, planes.to(x.dtype) }, 1);
         }
         var h = input.call(x);

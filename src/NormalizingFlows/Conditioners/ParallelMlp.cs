@@ -106,11 +106,11 @@ public sealed class ParallelMlp : Conditioner
     public override Tensor forward(Tensor x, Tensor? context)
     {
         var input = context is null ? x : InFeatures == 0 ? context : torch.cat(new[] { x, context }, 1);
-        long rows = input.shape[0];
+        long rows = input.size(0);
         // First layer: the one input is shared by every network, [1, batch, in] x [parts, in, out] -> [parts, batch, out].
         var firstWeight = weights[0].transpose(1, 2);
         var firstBias = biases[0].unsqueeze(1);
-        var h = input.shape[1] == 1 && !torch.is_grad_enabled()
+        var h = input.size(1) == 1 && !torch.is_grad_enabled()
             ? torch.addcmul(firstBias, input.unsqueeze(0), firstWeight, One)
             : input.unsqueeze(0).matmul(firstWeight).add_(firstBias);
         for (int i = 1; i < weights.Count; i++)

@@ -64,7 +64,7 @@ public sealed class DataSplit : IDisposable
                 $"validationFraction + testFraction must be below 1 so that rows are left for training; got {Text(validationFraction)} + {Text(testFraction)} = {Text(validationFraction + testFraction)}.");
         if (data.dim() == 0)
             throw new ArgumentException("Expected data with shape [rows, ...]; got a 0-D tensor.", nameof(data));
-        long rows = data.shape[0];
+        long rows = data.size(0);
         long testCount = (long)Math.Round(rows * testFraction, MidpointRounding.AwayFromZero);
         long validationCount = (long)Math.Round(rows * validationFraction, MidpointRounding.AwayFromZero);
         long trainCount = rows - testCount - validationCount;

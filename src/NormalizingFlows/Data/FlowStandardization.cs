@@ -30,7 +30,7 @@ public static class FlowStandardization
         ArgumentNullException.ThrowIfNull(flow);
         ArgumentNullException.ThrowIfNull(trainingData);
         CheckFlat(flow);
-        if (trainingData.dim() != 2 || trainingData.shape[1] != flow.EventShape[0])
+        if (trainingData.dim() != 2 || trainingData.size(1) != flow.EventShape[0])
             throw new ArgumentException(
                 $"Expected trainingData with shape {Guard.BatchShape(flow.EventShape, "rows")}; got {Guard.Shape(trainingData.shape)}.", nameof(trainingData));
         var standardization = Standardization.FitTo(trainingData);

@@ -20,8 +20,8 @@ public sealed class TabularData : IDisposable
         ArgumentNullException.ThrowIfNull(columnNames);
         if (values.dim() != 2)
             throw new ArgumentException($"Expected values with shape [rows, columns]; got [{string.Join(", ", values.shape)}].", nameof(values));
-        if (columnNames.Count != values.shape[1])
-            throw new ArgumentException($"Expected {values.shape[1]} column names (one per column); got {columnNames.Count}.", nameof(columnNames));
+        if (columnNames.Count != values.size(1))
+            throw new ArgumentException($"Expected {values.size(1)} column names (one per column); got {columnNames.Count}.", nameof(columnNames));
         Values = values;
         ColumnNames = Array.AsReadOnly(System.Linq.Enumerable.ToArray(columnNames));
     }
@@ -36,7 +36,7 @@ public sealed class TabularData : IDisposable
     public bool ColumnNamesFromHeader { get; init; }
 
     /// <summary>Number of data rows.</summary>
-    public long Rows => Values.shape[0];
+    public long Rows => Values.size(0);
 
     /// <summary>Number of columns.</summary>
     public int Columns => ColumnNames.Count;

@@ -109,8 +109,8 @@ public static class TabularFile
         ArgumentNullException.ThrowIfNull(data);
         if (data.dim() is not (1 or 2))
             throw new ArgumentException($"Expected data with shape [rows, columns] or [rows]; got [{string.Join(", ", data.shape)}].", nameof(data));
-        long rows = data.shape[0];
-        long columns = data.dim() == 2 ? data.shape[1] : 1;
+        long rows = data.size(0);
+        long columns = data.dim() == 2 ? data.size(1) : 1;
         if (header is not null)
         {
             if (header.Count != columns)

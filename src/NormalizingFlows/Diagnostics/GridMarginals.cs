@@ -63,8 +63,8 @@ public sealed record GridMarginals(double[] X, double[] Y, double[] MarginalX, d
         using var inference = torch.inference_mode();
         var grid = Metrics.Grid(box.XMin, box.XMax, box.YMin, box.YMax, steps, dtype, device);
         var parts = new System.Collections.Generic.List<Tensor>();
-        for (long start = 0; start < grid.shape[0]; start += Metrics.ChunkSize)
-            parts.Add(logDensity(grid.narrow(0, start, Math.Min(Metrics.ChunkSize, grid.shape[0] - start))).to(ScalarType.Float64).cpu());
+        for (long start = 0; start < grid.size(0); start += Metrics.ChunkSize)
+            parts.Add(logDensity(grid.narrow(0, start, Math.Min(Metrics.ChunkSize, grid.size(0) - start))).to(ScalarType.Float64).cpu());
         // Rows of the grid: y varies slowest, x fastest.
         var density = torch.cat(parts.ToArray(), 0).exp().nan_to_num(0.0).reshape(steps, steps);
         double dx = box.Width / steps, dy = box.Height / steps;

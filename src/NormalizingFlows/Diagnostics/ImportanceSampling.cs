@@ -38,7 +38,7 @@ public static class ImportanceSampling
                 long count = Math.Min(Metrics.ChunkSize, samples - start);
                 var (x, logQ) = model.SampleWithLogProbCore(count, null, generator);
                 var logP = logDensity(x);
-                if (logP.dim() != 1 || logP.shape[0] != count)
+                if (logP.dim() != 1 || logP.size(0) != count)
                     throw new ArgumentException($"Expected the log-density to return shape [{count}] for {count} points; got {Guard.Shape(logP.shape)}.", nameof(logDensity));
                 var logWeights = logP.to(ScalarType.Float64).sub(logQ.to(ScalarType.Float64));
                 sumLogWeights += logWeights.sum().ToDouble();

@@ -26,7 +26,7 @@ public static class Metrics
             using var logProb = model.LogProbCore(chunk, null);
             sum += logProb.sum().ToDouble();
         });
-        return -sum / data.shape[0];
+        return -sum / data.size(0);
     }
 
     /// <summary>Test negative log-likelihood on <paramref name="samples"/> fresh samples of <paramref name="target"/>.</summary>
@@ -116,7 +116,7 @@ public static class Metrics
     {
         // Inference mode: nothing here feeds autograd, and it skips autograd's bookkeeping entirely.
         using var inference = torch.inference_mode();
-        long rows = x.shape[0];
+        long rows = x.size(0);
         for (long start = 0; start < rows; start += ChunkSize)
         {
             using var chunk = x.narrow(0, start, Math.Min(ChunkSize, rows - start));

@@ -63,7 +63,7 @@ public sealed class BoxUniform : Distribution
     protected internal override Tensor LogProbCore(Tensor x, Tensor? context)
     {
         var inside = x.ge(low).logical_and(x.le(high)).all(1);
-        var value = torch.full(new[] { x.shape[0] }, -logVolume, dtype: x.dtype, device: x.device);
+        var value = torch.full(new[] { x.size(0) }, -logVolume, dtype: x.dtype, device: x.device);
         return value.masked_fill(inside.logical_not(), double.NegativeInfinity);
     }
 

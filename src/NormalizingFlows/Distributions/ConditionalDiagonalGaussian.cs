@@ -57,7 +57,7 @@ public sealed class ConditionalDiagonalGaussian : Distribution
     public (Tensor Mean, Tensor Scale) MeanAndScale(Tensor context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Guard.Context(context, ContextFeatures, context.shape[0], nameof(context));
+        Guard.Context(context, ContextFeatures, context.size(0), nameof(context));
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var (mean, logScale) = MeanAndLogScale(context);

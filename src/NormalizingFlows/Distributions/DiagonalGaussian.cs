@@ -42,7 +42,7 @@ public sealed class DiagonalGaussian : Distribution
         RegisterComponents();
     }
 
-    private DiagonalGaussian(Tensor loc, Tensor logScale, bool trainable) : base(nameof(DiagonalGaussian), new[] { loc.shape[0] })
+    private DiagonalGaussian(Tensor loc, Tensor logScale, bool trainable) : base(nameof(DiagonalGaussian), new[] { loc.size(0) })
     {
         Trainable = trainable;
         (this.loc, this.logScale) = Store(loc, logScale, trainable);
@@ -67,8 +67,8 @@ public sealed class DiagonalGaussian : Distribution
         ArgumentNullException.ThrowIfNull(data);
         if (data.dim() != 2)
             throw new ArgumentException($"Expected data with shape [rows, features]; got {Guard.Shape(data.shape)}.", nameof(data));
-        if (data.shape[0] < 2)
-            throw new ArgumentException($"Expected data with at least 2 rows; got {data.shape[0]}.", nameof(data));
+        if (data.size(0) < 2)
+            throw new ArgumentException($"Expected data with at least 2 rows; got {data.size(0)}.", nameof(data));
         if (!data.is_floating_point())
             throw new ArgumentException($"Expected floating-point data; got {data.dtype}.", nameof(data));
         Guard.Finite(data, nameof(data));

@@ -45,7 +45,7 @@ public sealed class MultivariateGaussian : Distribution
     {
     }
 
-    private MultivariateGaussian(Parts parts, bool trainable) : base(nameof(MultivariateGaussian), new[] { parts.Loc.shape[0] })
+    private MultivariateGaussian(Parts parts, bool trainable) : base(nameof(MultivariateGaussian), new[] { parts.Loc.size(0) })
     {
         Trainable = trainable;
         var locTensor = parts.Loc.DetachFromDisposeScope();
@@ -86,7 +86,7 @@ public sealed class MultivariateGaussian : Distribution
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var x = data.detach().to(ScalarType.Float64);
-        long rows = x.shape[0], features = x.shape[1];
+        long rows = x.size(0), features = x.size(1);
         var mean = x.mean(new long[] { 0 });
         var centred = x.sub(mean);
         var covariance = centred.t().matmul(centred).div(rows);
@@ -163,8 +163,8 @@ public sealed class MultivariateGaussian : Distribution
         ArgumentNullException.ThrowIfNull(data, paramName);
         if (data.dim() != 2)
             throw new ArgumentException($"Expected {paramName} with shape [rows, features]; got {Guard.Shape(data.shape)}.", paramName);
-        if (data.shape[0] < 2)
-            throw new ArgumentException($"Expected {paramName} with at least 2 rows; got {data.shape[0]}.", paramName);
+        if (data.size(0) < 2)
+            throw new ArgumentException($"Expected {paramName} with at least 2 rows; got {data.size(0)}.", paramName);
         if (!data.is_floating_point())
             throw new ArgumentException($"Expected floating-point {paramName}; got {data.dtype}.", paramName);
         Guard.Finite(data, paramName);
@@ -174,12 +174,12 @@ public sealed class MultivariateGaussian : Distribution
     {
         ArgumentNullException.ThrowIfNull(loc);
         ArgumentNullException.ThrowIfNull(scaleTril);
-        if (loc.dim() != 1 || loc.shape[0] < 1)
+        if (loc.dim() != 1 || loc.size(0) < 1)
             throw new ArgumentException($"Expected loc with shape [features]; got {Guard.Shape(loc.shape)}.", nameof(loc));
-        long d = loc.shape[0];
+        long d = loc.size(0);
         if (!loc.is_floating_point())
             throw new ArgumentException($"Expected a floating-point loc; got {loc.dtype}.", nameof(loc));
-        if (scaleTril.dim() != 2 || scaleTril.shape[0] != d || scaleTril.shape[1] != d)
+        if (scaleTril.dim() != 2 || scaleTril.size(0) != d || scaleTril.size(1) != d)
             throw new ArgumentException($"Expected scaleTril with shape [{d}, {d}]; got {Guard.Shape(scaleTril.shape)}.", nameof(scaleTril));
         Guard.Finite(loc.reshape(1, -1), nameof(loc));
         Guard.Finite(scaleTril, nameof(scaleTril));

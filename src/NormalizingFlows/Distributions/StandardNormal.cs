@@ -40,7 +40,7 @@ public sealed class StandardNormal : Distribution
 
     /// <inheritdoc />
     protected internal override Tensor LogProbCore(Tensor x, Tensor? context) =>
-        x.reshape(x.shape[0], -1).square().sum(1).mul(-0.5).sub(EventSize * HalfLog2Pi);
+        x.reshape(x.size(0), -1).square().sum(1).mul(-0.5).sub(EventSize * HalfLog2Pi);
 
     /// <inheritdoc />
     protected internal override (Tensor Samples, Tensor LogProb) SampleWithLogProbCore(long count, Tensor? context, Generator? generator)

@@ -29,7 +29,7 @@ public static class Patches
         ArgumentNullException.ThrowIfNull(generator);
         if (image.dim() != 3)
             throw new ArgumentException($"Expected image with shape [channels, height, width]; got {Guard.Shape(image.shape)}.", nameof(image));
-        long channels = image.shape[0], height = image.shape[1], width = image.shape[2];
+        long channels = image.size(0), height = image.size(1), width = image.size(2);
         if (size < 1 || size > height || size > width)
             throw new ArgumentOutOfRangeException(nameof(size), size,
                 $"size must be from 1 to the image's smaller side ({Math.Min(height, width)} for an image of shape {Guard.Shape(image.shape)}); got {size}.");
@@ -69,8 +69,8 @@ public static class Patches
         if (!patches.is_floating_point())
             throw new ArgumentException($"Expected floating-point patches; got {patches.dtype}.", nameof(patches));
         using var scope = torch.NewDisposeScope();
-        var flat = patches.reshape(patches.shape[0], -1);
-        long values = flat.shape[1];
+        var flat = patches.reshape(patches.size(0), -1);
+        long values = flat.size(1);
         if (values < 2)
             throw new ArgumentException($"Expected at least 2 values per patch; got {values} (shape {Guard.Shape(patches.shape)}).", nameof(patches));
         var centred = flat.sub(flat.mean(new long[] { 1 }, keepdim: true));

@@ -23,10 +23,10 @@ internal static class Guard
         if (x is null) throw new ArgumentNullException(paramName);
         if (x.IsInvalid) throw new ArgumentException($"{paramName} has been disposed.", paramName);
         bool ok = x.dim() == eventShape.Count + 1;
-        for (int i = 0; ok && i < eventShape.Count; i++) ok = x.shape[i + 1] == eventShape[i];
+        for (int i = 0; ok && i < eventShape.Count; i++) ok = x.size(i + 1) == eventShape[i];
         if (!ok)
             throw new ArgumentException($"Expected {paramName} with shape {BatchShape(eventShape)}; got {Shape(x.shape)}.", paramName);
-        if (x.shape[0] == 0)
+        if (x.size(0) == 0)
             throw new ArgumentException($"Expected {paramName} with at least one row; got shape {Shape(x.shape)}.", paramName);
         if (!x.is_floating_point())
             throw new ArgumentException($"Expected {paramName} to hold floating-point values; got {x.dtype}.", paramName);
@@ -43,7 +43,7 @@ internal static class Guard
         }
         if (context is null)
             throw new ArgumentException($"This model needs a context with {contextFeatures} features: expected {paramName} with shape [{batch}, {contextFeatures}]; got none.", paramName);
-        if (context.dim() != 2 || context.shape[0] != batch || context.shape[1] != contextFeatures)
+        if (context.dim() != 2 || context.size(0) != batch || context.size(1) != contextFeatures)
             throw new ArgumentException($"Expected {paramName} with shape [{batch}, {contextFeatures}] (one row per input row, {contextFeatures} context features); got {Shape(context.shape)}.", paramName);
     }
 
@@ -72,7 +72,7 @@ internal static class Guard
     {
         using var scope = torch.NewDisposeScope();
         using var _ = torch.no_grad();
-        var badRows = x.isfinite().logical_not().reshape(x.shape[0], -1).any(1);
+        var badRows = x.isfinite().logical_not().reshape(x.size(0), -1).any(1);
         if (!badRows.any().item<bool>()) return;
         long row = badRows.nonzero()[0, 0].item<long>();
         var values = x[row].reshape(-1).to(ScalarType.Float64).data<double>().ToArray();

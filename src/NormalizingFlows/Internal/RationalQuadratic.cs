@@ -76,7 +76,7 @@ internal static class RationalQuadratic
     private static (Tensor X0, Tensor Width, Tensor Y0, Tensor Height, Tensor D0, Tensor D1) Cell(
         Tensor value, Tensor widths, Tensor heights, Tensor derivatives, double left, double right, bool inverse)
     {
-        long bins = widths.shape[^1];
+        long bins = widths.size(-1);
         // Knots of both axes at once: [...S, K + 1, 2], from 0-padded cumulative sums scaled so the last is exactly 1.
         var cumulative = torch.stack(new[] { widths, heights }, -1).cumsum(-2);
         cumulative = cumulative.div(cumulative.narrow(-2, bins - 1, 1));

@@ -30,8 +30,8 @@ internal static class SplineParameters
     /// <summary>Checks that the parameters are <c>[...input.shape, count]</c>.</summary>
     public static void CheckShape(Tensor input, Tensor parameters, int count)
     {
-        bool ok = parameters.dim() == input.dim() + 1 && parameters.shape[^1] == count;
-        for (int i = 0; ok && i < input.dim(); i++) ok = parameters.shape[i] == input.shape[i];
+        bool ok = parameters.dim() == input.dim() + 1 && parameters.size(-1) == count;
+        for (int i = 0; ok && i < input.dim(); i++) ok = parameters.size(i) == input.size(i);
         if (!ok)
             throw new ArgumentException(
                 $"Expected parameters with shape {Guard.Shape(Append(input.shape, count))} (the input's shape and {count} per feature); got {Guard.Shape(parameters.shape)}.",
@@ -41,7 +41,7 @@ internal static class SplineParameters
     /// <summary>Bin sizes that are at least <paramref name="minimum"/> and sum to one: <c>minimum + (1 - K minimum) softmax(raw)</c>.</summary>
     public static Tensor Sizes(Tensor raw, double minimum)
     {
-        long bins = raw.shape[^1];
+        long bins = raw.size(-1);
         return raw.softmax(-1).mul(1.0 - minimum * bins).add(minimum);
     }
 

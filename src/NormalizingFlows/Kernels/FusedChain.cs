@@ -42,8 +42,8 @@ internal static class FusedChain
         }
         var input = x.contiguous();
         var y = torch.empty_like(input);
-        var ld = torch.empty(input.shape[0], dtype: input.dtype);
-        Run(stages, TensorMemory.Span<T>(input), TensorMemory.Span<T>(y), TensorMemory.Span<T>(ld), (int)input.shape[1]);
+        var ld = torch.empty(input.size(0), dtype: input.dtype);
+        Run(stages, TensorMemory.Span<T>(input), TensorMemory.Span<T>(y), TensorMemory.Span<T>(ld), (int)input.size(1));
         return (y, ld);
     }
 

@@ -40,7 +40,7 @@ internal static class FusedCoupling
         }
         var input = x.contiguous();
         var y = torch.empty_like(input);
-        var ld = torch.empty(input.shape[0], dtype: input.dtype);
+        var ld = torch.empty(input.size(0), dtype: input.dtype);
         if (x.dtype == ScalarType.Float32) Evaluate<float>(plan, parameters, input, y, ld, inverse);
         else Evaluate<double>(plan, parameters, input, y, ld, inverse);
         return (y, ld);
@@ -86,7 +86,7 @@ internal static class FusedCoupling
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var weights = Read<T>(plan, parameters, tiled: true);
-        int rows = (int)x.shape[0];
+        int rows = (int)x.size(0);
         int blocks = (rows + BlockRows - 1) / BlockRows;
         int threads = OpenMpTeam.Available ? Math.Min(blocks, torch.get_num_threads()) : 1;
         fixed (T* input = TensorMemory.Span<T>(x), output = TensorMemory.Span<T>(y), logAbsDet = TensorMemory.Span<T>(ld))
@@ -182,7 +182,7 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
         var parameters = vars.Skip(2).Cast<Tensor>().ToArray();
         ctx.set_materialize_grads(false);
         var y = torch.empty_like(x);
-        var ld = torch.empty(x.shape[0], dtype: x.dtype);
+        var ld = torch.empty(x.size(0), dtype: x.dtype);
         if (Recomputes(call.Plan)) ctx.save_for_backward(new List<Tensor> { x });
         ctx.save_data(WorkKey, x.dtype == ScalarType.Float32 ? Forward<float>(call, parameters, x, y, ld) : Forward<double>(call, parameters, x, y, ld));
         return new List<Tensor> { y, ld };
@@ -211,7 +211,7 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
     {
         bool recompute = Recomputes(call.Plan);
         var weights = FusedCoupling.Read<T>(call.Plan, parameters, tiled: recompute);
-        var work = new CouplingWork<T>(call.Plan, (int)x.shape[0], pooled: recompute);
+        var work = new CouplingWork<T>(call.Plan, (int)x.size(0), pooled: recompute);
         CouplingKernel<T>.Run(call.Plan, weights, TensorMemory.Span<T>(x), TensorMemory.Span<T>(y), TensorMemory.Span<T>(ld), 0, work, call.Inverse,
             networksInParallel: true);
         if (!recompute) return new Saved<T>(call, weights, work, x.dtype);
@@ -224,7 +224,7 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
         if (saved.Work is not null) return Backward(saved, saved.Work, grads);
         // Recompute the intermediate values from the saved input into pooled work (the outputs go to scratch buffers).
         var plan = saved.Call.Plan;
-        int rows = (int)input!.shape[0];
+        int rows = (int)input!.size(0);
         using var work = new CouplingWork<T>(plan, rows, pooled: true, keepsNetworks: true);
         var y = CouplingWork<T>.Rent(rows * plan.Features);
         var ld = CouplingWork<T>.Rent(rows);

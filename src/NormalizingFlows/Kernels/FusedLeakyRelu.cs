@@ -30,7 +30,7 @@ internal static class FusedLeakyRelu
         }
         var input = x.contiguous();
         var y = torch.empty_like(input);
-        var ld = torch.empty(input.shape[0], dtype: input.dtype);
+        var ld = torch.empty(input.size(0), dtype: input.dtype);
         if (x.dtype == ScalarType.Float32) Run<float>(call, input, rawSlope.contiguous(), y, ld);
         else Run<double>(call, input, rawSlope.contiguous(), y, ld);
         return (y, ld);
@@ -56,7 +56,7 @@ internal static class FusedLeakyRelu
     internal static void Run<T>(Call call, Tensor x, Tensor rawSlope, Tensor y, Tensor ld) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var input = TensorMemory.Span<T>(x);
-        int rows = (int)x.shape[0], elements = rows == 0 ? 0 : input.Length / rows;
+        int rows = (int)x.size(0), elements = rows == 0 ? 0 : input.Length / rows;
         var slopes = Slopes<T>(TensorMemory.Span<T>(rawSlope), call.MinimumSlope);
         if (rows == 0) return;
         new LeakyReluStage<T>(slopes, call.Inverse, elements).Apply(input, TensorMemory.Span<T>(y), TensorMemory.Span<T>(ld), rows);
@@ -80,7 +80,7 @@ internal sealed class LeakyReluFunction : MultiTensorFunction<LeakyReluFunction>
         var raw = ((Tensor)vars[2]).contiguous();
         ctx.set_materialize_grads(false);
         var y = torch.empty_like(x);
-        var ld = torch.empty(x.shape[0], dtype: x.dtype);
+        var ld = torch.empty(x.size(0), dtype: x.dtype);
         if (x.dtype == ScalarType.Float32) FusedLeakyRelu.Run<float>(call, x, raw, y, ld);
         else FusedLeakyRelu.Run<double>(call, x, raw, y, ld);
         ctx.save_for_backward(new List<Tensor> { x, raw });
@@ -115,7 +115,7 @@ internal sealed class LeakyReluFunction : MultiTensorFunction<LeakyReluFunction>
         var outputGradient = g is null ? ReadOnlySpan<T>.Empty : TensorMemory.Span<T>(g);
         var logDetGradient = gl is null ? ReadOnlySpan<T>.Empty : TensorMemory.Span<T>(gl);
         var gx = inputGradient is null ? Span<T>.Empty : TensorMemory.Span<T>(inputGradient);
-        int rows = (int)x.shape[0], elements = rows == 0 ? 0 : input.Length / rows;
+        int rows = (int)x.size(0), elements = rows == 0 ? 0 : input.Length / rows;
         var slopeGradient = new double[count];
         var factor = FusedLeakyRelu.Factors<T>(slopes, call.Inverse);
         for (int r = 0; r < rows; r++)

@@ -28,7 +28,7 @@ internal static class FusedLuLinear
     public static (Tensor Output, Tensor LogAbsDet)? TryApply(Tensor x, Tensor lower, Tensor upper, Tensor diagonal, Tensor bias,
         IReadOnlyList<long>? order, bool inverse)
     {
-        if (!FusedKernels.Enabled || x.dim() != 2 || x.shape[1] > MaximumFeatures || !TensorMemory.IsReadable(x)) return null;
+        if (!FusedKernels.Enabled || x.dim() != 2 || x.size(1) > MaximumFeatures || !TensorMemory.IsReadable(x)) return null;
         var parameters = new[] { lower, upper, diagonal, bias };
         foreach (var p in parameters)
             if (p.dtype != x.dtype || p.device_type != DeviceType.CPU) return null;
@@ -49,8 +49,8 @@ internal static class FusedLuLinear
     {
         var input = x.contiguous();
         var y = torch.empty_like(input);
-        var ld = torch.empty(input.shape[0], dtype: input.dtype);
-        int rows = (int)input.shape[0];
+        var ld = torch.empty(input.size(0), dtype: input.dtype);
+        int rows = (int)input.size(0);
         if (x.dtype == ScalarType.Float32) new LuLinearStage<float>(factors).Apply(TensorMemory.Span<float>(input), TensorMemory.Span<float>(y), TensorMemory.Span<float>(ld), rows);
         else new LuLinearStage<double>(factors).Apply(TensorMemory.Span<double>(input), TensorMemory.Span<double>(y), TensorMemory.Span<double>(ld), rows);
         return (y, ld);
@@ -204,7 +204,7 @@ internal sealed class LuLinearFunction : MultiTensorFunction<LuLinearFunction>
     private static (double[] Lower, double[] Upper, double[] Diagonal, double[] Bias) Backward<T>(FusedLuLinear.Call call, LuFactors f,
         Tensor x, Tensor? g, Tensor? gl, Tensor? inputGradient) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int d = f.C.Length, rows = (int)x.shape[0];
+        int d = f.C.Length, rows = (int)x.size(0);
         var input = TensorMemory.Span<T>(x);
         var dA = new double[d * d];
         var dc = new double[d];

@@ -106,7 +106,7 @@ public sealed class Checkerboard : ITarget
             var black = LogDensity(points).isfinite();
             var kept = points.index_select(0, black.nonzero().squeeze(1));
             accepted.Add(kept);
-            have += kept.shape[0];
+            have += kept.size(0);
         }
         return scope.MoveToOuter(accepted.Count == 1 ? accepted[0] : torch.cat(accepted, 0));
     }

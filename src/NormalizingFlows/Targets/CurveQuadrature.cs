@@ -82,7 +82,7 @@ internal sealed class CurveQuadrature
         // one matrix product per chunk instead of elementwise differences.
         var nodes = torch.tensor(nodeMatrix, new long[] { 2, nodesX.Length }, dtype: x.dtype, device: x.device);
         var bias = torch.tensor(nodeBias, dtype: x.dtype, device: x.device);
-        long rows = x.shape[0];
+        long rows = x.size(0);
         long chunkRows = Math.Max(1, ElementsPerChunk / nodesX.Length);
         var parts = new List<Tensor>();
         for (long start = 0; start < rows; start += chunkRows)

@@ -100,7 +100,7 @@ public sealed class TwoModes : ITarget
             var accept = u.select(1, 3).log().lt(logRing.sub(logEnvelope));
             var rows = Sampling.Rows(z1, z2).index_select(0, accept.nonzero().squeeze(1));
             accepted.Add(rows);
-            have += rows.shape[0];
+            have += rows.size(0);
         }
         var all = torch.cat(accepted, 0).narrow(0, 0, count);
         return scope.MoveToOuter(all.to(type));

@@ -43,9 +43,9 @@ public static partial class Fit
             var logP = logDensity(x);
             if (first)
             {
-                if (logP.dim() != 1 || logP.shape[0] != x.shape[0])
+                if (logP.dim() != 1 || logP.size(0) != x.size(0))
                     throw new ArgumentException(
-                        $"Expected the log-density to return shape [{x.shape[0]}] for {x.shape[0]} points; got {Guard.Shape(logP.shape)}.", nameof(logDensity));
+                        $"Expected the log-density to return shape [{x.size(0)}] for {x.size(0)} points; got {Guard.Shape(logP.shape)}.", nameof(logDensity));
                 first = false;
             }
             var reported = logQ.sub(logP).mean();

@@ -138,7 +138,7 @@ public static partial class Fit
     {
         Guard.Batch(batch.Data, model.EventShape, source + " data");
         RequireSameDevice(model, batch.Data, source + " data");
-        if (model.ContextFeatures > 0) Guard.Context(batch.Context, model.ContextFeatures, batch.Data.shape[0], source + " context");
+        if (model.ContextFeatures > 0) Guard.Context(batch.Context, model.ContextFeatures, batch.Data.size(0), source + " context");
         return batch;
     }
 
@@ -159,7 +159,7 @@ public static partial class Fit
         RequireSameDevice(model, data, nameof(data));
         if (context is not null)
         {
-            Guard.Context(context, model.ContextFeatures, data.shape[0], nameof(context));
+            Guard.Context(context, model.ContextFeatures, data.size(0), nameof(context));
             Guard.Finite(context, nameof(context));
             RequireSameDevice(model, context, nameof(context));
         }

@@ -31,7 +31,7 @@ internal sealed class RowBatches : IDisposable
     /// <summary>Splits off the validation rows (if any) and prepares the batches.</summary>
     public static RowBatches Create(Tensor data, Tensor? context, FitOptions options)
     {
-        long rows = data.shape[0];
+        long rows = data.size(0);
         if (options.ValidationFraction == 0)
             return new RowBatches(data.alias().DetachFromDisposeScope(), context?.alias().DetachFromDisposeScope(), Math.Min(options.BatchSize, rows), null);
         long held = (long)Math.Round(rows * options.ValidationFraction);
@@ -49,7 +49,7 @@ internal sealed class RowBatches : IDisposable
         return new RowBatches(training, trainingContext, Math.Min(options.BatchSize, rows - held), validation);
     }
 
-    private long Rows => data.shape[0];
+    private long Rows => data.size(0);
 
     /// <summary>Steps in one pass over the training rows.</summary>
     public int StepsPerEpoch => (int)Math.Max(1, Rows / batchSize);

@@ -18,7 +18,7 @@ internal sealed class ValidationSet : IDisposable
         this.context = context?.DetachFromDisposeScope();
     }
 
-    public long Rows => data.shape[0];
+    public long Rows => data.size(0);
 
     /// <summary>Mean negative log-likelihood in nats, in inference mode and in chunks; the model is put in eval mode and back.</summary>
     public double Loss(Distribution model)

@@ -80,7 +80,7 @@ public sealed class TanhBoundedAffineTransform : nn.Module, IElementwiseTransfor
 
     private void CheckWidth(Tensor x, string paramName)
     {
-        if (x.dim() == 0 || x.shape[^1] != Features)
+        if (x.dim() == 0 || x.size(-1) != Features)
             throw new ArgumentException($"This transform was made for {Features} features; got an input of shape {Guard.Shape(x.shape)}.", paramName);
     }
 }
