@@ -222,7 +222,8 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
     private static List<Tensor> Backward<T>(Saved<T> saved, List<Tensor> grads, Tensor? input) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (saved.Work is not null) return Backward(saved, saved.Work, grads);
-        // Recompute the intermediate values from the saved input into pooled work (the outputs go to scratch buffers).
+        // Recompute the intermediate values from the saved input into pooled work, keeping every layer's input for the products
+        // (the outputs go to scratch buffers).
         var plan = saved.Call.Plan;
         int rows = (int)input!.size(0);
         using var work = new CouplingWork<T>(plan, rows, pooled: true, keepsNetworks: true);
