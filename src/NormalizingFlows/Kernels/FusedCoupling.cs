@@ -21,6 +21,10 @@ internal static class FusedCoupling
     /// are shared out among libtorch's OpenMP threads (<see cref="OpenMpTeam"/>), as many as <c>torch.get_num_threads()</c>.</summary>
     public const int BlockRows = 1024;
 
+    /// <summary>Rows per block of a wide coupling's backward pass (training): the layers it keeps for a block of this many rows
+    /// (2 MB per 64-unit layer and network in float32) stay in the caches; a whole batch of 65 536 rows halved the throughput.</summary>
+    public const int TrainingBlockRows = 8192;
+
     /// <summary>The coupling's output and log-det through the kernel, or null when this call cannot use it (kernels off, or a
     /// tensor that is not a float32/float64 CPU matrix of the parameters' dtype).</summary>
     public static (Tensor Output, Tensor LogAbsDet)? TryApply(CouplingPlan? plan, Conditioner conditioner, IElementwiseTransform transform,
@@ -221,19 +225,36 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
 
     private static List<Tensor> Backward<T>(Saved<T> saved, List<Tensor> grads, Tensor? input) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (saved.Work is not null) return Backward(saved, saved.Work, grads);
-        // Recompute the intermediate values from the saved input into pooled work, keeping every layer's input for the products
-        // (the outputs go to scratch buffers).
         var plan = saved.Call.Plan;
-        int rows = (int)input!.size(0);
-        using var work = new CouplingWork<T>(plan, rows, pooled: true, keepsNetworks: true);
-        var y = CouplingWork<T>.Rent(rows * plan.Features);
+        int rows = saved.Work?.Rows ?? (int)input!.size(0), d = plan.Features;
+        var outputGradient = Defined(grads[0]);
+        var logDetGradient = Defined(grads[1]);
+        Tensor? inputGradient = saved.Call.InputGradient ? torch.empty(rows, d, dtype: saved.DType) : null;
+        var total = new ParameterGradients<T>(saved.Weights);
+        if (saved.Work is not null)
+        {
+            Backward(saved, saved.Work, 0, outputGradient, logDetGradient, inputGradient, total);
+            return total.ToTensors(plan, inputGradient, saved.DType);
+        }
+        // Recompute the intermediate values from the saved input into pooled work, keeping every layer's input for the products
+        // (the outputs go to scratch buffers), in blocks of FusedCoupling.TrainingBlockRows rows: the kept layers of a whole large batch would
+        // not stay in the caches. The blocks' parameter gradients add up in block order.
+        var y = CouplingWork<T>.Rent(rows * d);
         var ld = CouplingWork<T>.Rent(rows);
+        var block = rows > FusedCoupling.TrainingBlockRows ? new ParameterGradients<T>(saved.Weights) : null;
         try
         {
-            CouplingKernel<T>.Run(plan, saved.Weights, TensorMemory.Span<T>(input), y.AsSpan(0, rows * plan.Features), ld.AsSpan(0, rows), 0, work,
-                saved.Call.Inverse, networksInParallel: true);
-            return Backward(saved, work, grads);
+            for (int start = 0; start < rows; start += FusedCoupling.TrainingBlockRows)
+            {
+                int count = Math.Min(FusedCoupling.TrainingBlockRows, rows - start);
+                using var work = new CouplingWork<T>(plan, count, pooled: true, keepsNetworks: true);
+                CouplingKernel<T>.Run(plan, saved.Weights, TensorMemory.Span<T>(input!), y.AsSpan(0, rows * d), ld.AsSpan(0, rows), start, work,
+                    saved.Call.Inverse, networksInParallel: true);
+                var target = start == 0 ? total : block!;
+                Backward(saved, work, start, outputGradient, logDetGradient, inputGradient, target);
+                if (start > 0) total.Add(block!);
+            }
+            return total.ToTensors(plan, inputGradient, saved.DType);
         }
         finally
         {
@@ -242,46 +263,21 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
         }
     }
 
-    private static List<Tensor> Backward<T>(Saved<T> saved, CouplingWork<T> work, List<Tensor> grads) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>The rows <c>[start, start + work.Rows)</c> of the backward pass: their input gradient into
+    /// <paramref name="inputGradient"/>'s rows, the parameter gradients they give into <paramref name="gradients"/>.</summary>
+    private static void Backward<T>(Saved<T> saved, CouplingWork<T> work, int start, Tensor? outputGradient, Tensor? logDetGradient,
+        Tensor? inputGradient, ParameterGradients<T> gradients) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var plan = saved.Call.Plan;
-        var outputGradient = Defined(grads[0]);
-        var logDetGradient = Defined(grads[1]);
-        Tensor? inputGradient = saved.Call.InputGradient ? torch.empty(work.Rows, plan.Features, dtype: saved.DType) : null;
-        var weightGradients = new T[plan.Layers][];
-        var biasGradients = new T[plan.Layers][];
-        for (int l = 0; l < plan.Layers; l++)
-        {
-            weightGradients[l] = new T[saved.Weights.Weights[l].Length];
-            biasGradients[l] = new T[saved.Weights.Biases[l].Length];
-        }
-        var boundGradient = new T[saved.Weights.Bounds.Length];
-        CouplingKernel<T>.Backward(plan, saved.Weights, work, saved.Call.Inverse,
-            outputGradient is null ? ReadOnlySpan<T>.Empty : TensorMemory.Span<T>(outputGradient),
-            logDetGradient is null ? ReadOnlySpan<T>.Empty : TensorMemory.Span<T>(logDetGradient),
-            inputGradient is null ? Span<T>.Empty : TensorMemory.Span<T>(inputGradient),
-            weightGradients, biasGradients, boundGradient);
-        var result = new List<Tensor> { null!, inputGradient! };
-        for (int l = 0; l < plan.Layers; l++)
-        {
-            // A ParallelMlp's parameters are [parts, out, in] and [parts, out]; an Mlp's [out, in] and [out].
-            long[] weightShape = plan.Parts > 1 ? new long[] { plan.Parts, plan.Widths[l + 1], plan.Widths[l] } : new long[] { plan.Widths[l + 1], plan.Widths[l] };
-            long[] biasShape = plan.Parts > 1 ? new long[] { plan.Parts, plan.Widths[l + 1] } : new long[] { plan.Widths[l + 1] };
-            result.Add(ToTensor(weightGradients[l], weightShape, saved.DType));
-            result.Add(ToTensor(biasGradients[l], biasShape, saved.DType));
-        }
-        if (plan.LogScale == LogScaleKind.LearnedBound) result.Add(ToTensor(boundGradient, new long[] { plan.Moved.Length }, saved.DType));
-        return result;
+        int d = saved.Call.Plan.Features, n = work.Rows;
+        CouplingKernel<T>.Backward(saved.Call.Plan, saved.Weights, work, saved.Call.Inverse,
+            outputGradient is null ? ReadOnlySpan<T>.Empty : TensorMemory.Span<T>(outputGradient).Slice(start * d, n * d),
+            logDetGradient is null ? ReadOnlySpan<T>.Empty : TensorMemory.Span<T>(logDetGradient).Slice(start, n),
+            inputGradient is null ? Span<T>.Empty : TensorMemory.Span<T>(inputGradient).Slice(start * d, n * d),
+            gradients.Weights, gradients.Biases, gradients.Bounds);
     }
 
     private static Tensor? Defined(Tensor? gradient) => gradient is null || gradient.IsInvalid ? null : gradient.contiguous();
 
-    private static Tensor ToTensor<T>(T[] values, long[] shape, ScalarType dtype) where T : unmanaged
-    {
-        var tensor = torch.empty(shape, dtype: dtype);
-        values.CopyTo(TensorMemory.Span<T>(tensor));
-        return tensor;
-    }
 
     /// <summary>What backward needs: the call, the weights read in forward, and the forward pass's work (null where it is
     /// recomputed, see <see cref="Recomputes"/>).</summary>

@@ -96,6 +96,25 @@ public sealed class FusedKernelsTests
     }
 
     [Theory]
+    [InlineData("blas-parallel-real-nvp", false)]
+    [InlineData("blas-parallel-real-nvp", true)]
+    [InlineData("blas-parallel-narrow", false)]
+    public void Should_Match_The_Operation_Paths_Gradients_When_A_Training_Batch_Spans_Several_Backward_Blocks(string name, bool inverse)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var generator = new Generator(13);
+        using var coupling = Couplings[name](generator);
+        coupling.to(ScalarType.Float64);
+        Perturb(coupling, generator);
+        long rows = 2L * NormalizingFlows.Kernels.FusedCoupling.TrainingBlockRows + 37;
+        var x = torch.randn(new long[] { rows, coupling.EventShape[0] }, dtype: ScalarType.Float64, generator: generator).mul(1.5);
+
+        var fused = Differentiate(coupling, x, input => inverse ? coupling.Inverse(input) : coupling.Forward(input));
+        var reference = Differentiate(coupling, x, input => coupling.ApplyByOperations(input, null, inverse));
+        AssertClose(reference, fused, $"{name} over {rows} rows");
+    }
+
+    [Theory]
     [InlineData("blas-relu-wide")]
     [InlineData("blas-parallel-real-nvp")]
     [InlineData("affine-relu-halves")]

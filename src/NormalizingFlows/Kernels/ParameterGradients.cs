@@ -1,0 +1,70 @@
+using System;
+using System.Collections.Generic;
+using System.Numerics;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Kernels;
+
+/// <summary>The gradients of a fused coupling's parameters, laid out as <see cref="CouplingWeights{T}"/> holds the values: what
+/// <see cref="CouplingKernel{T}.Backward"/> writes, summed over row blocks, returned to autograd as tensors.</summary>
+internal sealed class ParameterGradients<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Zero gradients shaped like <paramref name="weights"/>.</summary>
+    public ParameterGradients(CouplingWeights<T> weights)
+    {
+        Weights = new T[weights.Weights.Length][];
+        Biases = new T[weights.Biases.Length][];
+        for (int l = 0; l < Weights.Length; l++)
+        {
+            Weights[l] = new T[weights.Weights[l].Length];
+            Biases[l] = new T[weights.Biases[l].Length];
+        }
+        Bounds = new T[weights.Bounds.Length];
+    }
+
+    /// <summary>Per linear layer, the weight's gradient <c>[out, in]</c> row by row (networks side by side one after another).</summary>
+    public T[][] Weights { get; }
+
+    /// <summary>Per linear layer, the bias's gradient.</summary>
+    public T[][] Biases { get; }
+
+    /// <summary>The gradient of the log-bounds (learned bounds only; else empty).</summary>
+    public T[] Bounds { get; }
+
+    /// <summary>Adds <paramref name="other"/> into these gradients, element by element.</summary>
+    public void Add(ParameterGradients<T> other)
+    {
+        for (int l = 0; l < Weights.Length; l++)
+        {
+            TensorPrimitives.Add<T>(Weights[l], other.Weights[l], Weights[l]);
+            TensorPrimitives.Add<T>(Biases[l], other.Biases[l], Biases[l]);
+        }
+        TensorPrimitives.Add<T>(Bounds, other.Bounds, Bounds);
+    }
+
+    /// <summary>The autograd node's gradients: none for its call argument, <paramref name="inputGradient"/>, then each layer's
+    /// weight and bias in the parameters' shapes (a <see cref="Conditioners.ParallelMlp"/>'s <c>[parts, out, in]</c> and
+    /// <c>[parts, out]</c>, an <see cref="Conditioners.Mlp"/>'s <c>[out, in]</c> and <c>[out]</c>) and the log-bounds where learned.</summary>
+    public List<Tensor> ToTensors(CouplingPlan plan, Tensor? inputGradient, ScalarType dtype)
+    {
+        var result = new List<Tensor> { null!, inputGradient! };
+        for (int l = 0; l < plan.Layers; l++)
+        {
+            long[] weightShape = plan.Parts > 1 ? new long[] { plan.Parts, plan.Widths[l + 1], plan.Widths[l] } : new long[] { plan.Widths[l + 1], plan.Widths[l] };
+            long[] biasShape = plan.Parts > 1 ? new long[] { plan.Parts, plan.Widths[l + 1] } : new long[] { plan.Widths[l + 1] };
+            result.Add(ToTensor(Weights[l], weightShape, dtype));
+            result.Add(ToTensor(Biases[l], biasShape, dtype));
+        }
+        if (plan.LogScale == LogScaleKind.LearnedBound) result.Add(ToTensor(Bounds, new long[] { plan.Moved.Length }, dtype));
+        return result;
+    }
+
+    private static Tensor ToTensor(T[] values, long[] shape, ScalarType dtype)
+    {
+        var tensor = torch.empty(shape, dtype: dtype);
+        values.CopyTo(TensorMemory.Span<T>(tensor));
+        return tensor;
+    }
+}
