@@ -237,7 +237,7 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
             return total.ToTensors(plan, inputGradient, saved.DType);
         }
         // Recompute the intermediate values from the saved input into pooled work, keeping every layer's input for the products
-        // (the outputs go to scratch buffers), in blocks of FusedCoupling.TrainingBlockRows rows: the kept layers of a whole large batch would
+        // (the outputs go to scratch buffers), in blocks of TrainingBlockRows rows: the kept layers of a whole large batch would
         // not stay in the caches. The blocks' parameter gradients add up in block order.
         var y = CouplingWork<T>.Rent(rows * d);
         var ld = CouplingWork<T>.Rent(rows);
