@@ -140,7 +140,7 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
             else if (networksInParallel) PerNetwork(plan, part => TiledNetwork<T>.Run(plan, tiles[part], work, part));
             else for (int part = 0; part < plan.Parts; part++) TiledNetwork<T>.Run(plan, tiles[part], work, part);
         }
-        else if (plan.Parts > 1 || (plan.NeedsBlas && plan.Layers > 1))
+        else if (plan.Wide)
         {
             for (int part = 0; part < plan.Parts; part++) WideNetwork(plan, weights, work, part);
         }
@@ -458,7 +458,7 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
             }
             if (plan.LogScale == LogScaleKind.LearnedBound) logBoundGradient[j] = boundGradient;
         }
-        if (plan.Parts > 1 || (plan.NeedsBlas && plan.Layers > 1))
+        if (plan.Wide)
         {
             // Wide networks train only where they run tiled (FusedCoupling.TryApply): a deterministic backward on register tiles.
             var tiles = weights.Tiles ?? throw new InvalidOperationException("A wide coupling's backward pass needs its tiled weights.");

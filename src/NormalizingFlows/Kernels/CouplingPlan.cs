@@ -38,6 +38,7 @@ internal sealed class CouplingPlan
         Bound = bound;
         RawWidth = parts * widths[^1];
         NeedsBlas = widths.Any(w => w > FusedKernels.MaximumWidth);
+        Wide = parts > 1 || (NeedsBlas && Layers > 1);
         Shape = string.Intern($"{string.Join('-', widths)}x{parts}/{moved.Length}");
     }
 
@@ -76,6 +77,10 @@ internal sealed class CouplingPlan
     /// <summary>Whether a layer is wider than <see cref="FusedKernels.MaximumWidth"/>: such a plan keeps its hidden layers row by
     /// row and runs as register tiles (<see cref="TiledNetwork{T}"/>) or on the BLAS matrix product (<see cref="Blas"/>).</summary>
     public bool NeedsBlas { get; }
+
+    /// <summary>Whether the network keeps its hidden layers row by row (networks side by side, or a hidden layer wider than
+    /// <see cref="FusedKernels.MaximumWidth"/>): its products run as register tiles or on the BLAS, not column by column.</summary>
+    public bool Wide { get; }
 
     /// <summary>The fixed bound of <see cref="LogScaleKind.FixedBound"/>.</summary>
     public double Bound { get; }

@@ -56,10 +56,7 @@ internal static class FusedCoupling
     /// training repeats to the bit). A single wide <see cref="Mlp"/> keeps libtorch's operations with gradients.
     /// </summary>
     internal static bool TrainsFused(CouplingPlan plan, ScalarType dtype) =>
-        !Wide(plan) || (plan.Parts > 1 && (dtype == ScalarType.Float32 ? TiledNetwork<float>.Supports(plan) : TiledNetwork<double>.Supports(plan)));
-
-    /// <summary>Whether the plan's network takes the wide path (a layer wider than the column kernel's, or networks side by side).</summary>
-    internal static bool Wide(CouplingPlan plan) => plan.Parts > 1 || (plan.NeedsBlas && plan.Layers > 1);
+        !plan.Wide || (plan.Parts > 1 && (dtype == ScalarType.Float32 ? TiledNetwork<float>.Supports(plan) : TiledNetwork<double>.Supports(plan)));
 
     /// <summary>The tensors the kernel reads, in the order the autograd node takes them: every layer's weight and bias, then the
     /// learned log-bound when there is one.</summary>
@@ -208,7 +205,7 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
     /// recomputation costs one more forward pass of the network per step; it also makes a second backward pass through the same
     /// graph (<c>retain_graph</c>) safe with pooled buffers.
     /// </summary>
-    private static bool Recomputes(CouplingPlan plan) => FusedCoupling.Wide(plan);
+    private static bool Recomputes(CouplingPlan plan) => plan.Wide;
 
     private static Saved<T> Forward<T>(FusedCoupling.Call call, Tensor[] parameters, Tensor x, Tensor y, Tensor ld)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -14,10 +14,6 @@ internal static class TensorMemory
     public static bool IsReadable(Tensor x) =>
         x.device_type == DeviceType.CPU && (x.dtype == ScalarType.Float32 || x.dtype == ScalarType.Float64) && x.numel() < int.MaxValue;
 
-    /// <summary>Whether <paramref name="x"/> is a CPU tensor whose element type is <typeparamref name="T"/> (float32 for float,
-    /// float64 for double).</summary>
-    public static bool Holds<T>(Tensor x) where T : unmanaged => Holds(x, TypeOf<T>());
-
     /// <summary>Whether <paramref name="x"/> is a CPU tensor of element type <paramref name="dtype"/>.</summary>
     public static bool Holds(Tensor x, ScalarType dtype) => x.device_type == DeviceType.CPU && x.dtype == dtype;
 

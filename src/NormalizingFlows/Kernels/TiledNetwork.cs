@@ -53,7 +53,7 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     /// than the narrow kernel's, or networks side by side), ReLU or leaky ReLU between its layers, and 512-bit vectors in
     /// hardware.</summary>
     public static bool Supports(CouplingPlan plan) =>
-        Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported && plan.Layers > 1 && (plan.Parts > 1 || plan.NeedsBlas)
+        Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported && plan.Wide && plan.Layers > 1
         && plan.Activation is Activation.Relu or Activation.LeakyRelu;
 
     /// <summary>Network <paramref name="part"/>'s layers, packed for <see cref="Run"/>, from the weights <c>[out, in]</c> and
