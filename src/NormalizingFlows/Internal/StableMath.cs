@@ -26,6 +26,25 @@ internal static class StableMath
     public static Tensor LogTanhDerivative(Tensor x) =>
         Softplus(x.mul(-2.0)).add(x).neg().add(System.Math.Log(2.0)).mul(2.0);
 
+    /// <summary>Leaky ReLU, <c>x</c> for <c>x &gt; 0</c> and <c>slope x</c> otherwise (gradient 1 or <paramref name="slope"/>, as
+    /// libtorch's <c>leaky_relu</c>, whose TorchSharp wrapper hands libtorch a temporary Scalar; see <see cref="Scalars"/>).</summary>
+    public static Tensor LeakyRelu(Tensor x, Scalar slope)
+    {
+        using var positive = x.gt(Scalars.Zero);
+        using var scaled = x.mul(slope);
+        return torch.where(positive, x, scaled);
+    }
+
+    /// <summary>ELU with <c>alpha = 1</c>: <c>x</c> for <c>x &gt; 0</c>, <c>exp(x) - 1</c> otherwise (the exponential of
+    /// <c>min(x, 0)</c>, so the branch not taken never overflows into a NaN gradient).</summary>
+    public static Tensor Elu(Tensor x)
+    {
+        using var positive = x.gt(Scalars.Zero);
+        using var negativePart = x.clamp_max(Scalars.Zero);
+        using var curve = negativePart.expm1();
+        return torch.where(positive, x, curve);
+    }
+
     /// <summary><c>log(1 + exp(x))</c> for one number, as <c>max(x, 0) + log1p(exp(-|x|))</c> (the tensor form's arithmetic).</summary>
     public static double Softplus(double x) => System.Math.Max(x, 0) + System.Math.Log(1 + System.Math.Exp(-System.Math.Abs(x)));
 

@@ -1,0 +1,71 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Internal;
+
+/// <summary>
+/// Reads the number in a one-element tensor without TorchSharp's <c>ToDouble()</c>, <c>ToInt64()</c> and
+/// <c>ToBoolean()</c>, which read it through a temporary <see cref="Scalar"/> (see <see cref="Scalars"/>).
+/// </summary>
+internal static class TensorValues
+{
+    /// <summary>The value of a one-element tensor of any real or boolean dtype, on any device, as a double.</summary>
+    public static double ToDouble(Tensor value)
+    {
+        if (value.device_type != DeviceType.CPU)
+        {
+            using var host = value.cpu();
+            return ToDouble(host);
+        }
+        return value.dtype switch
+        {
+            ScalarType.Float32 => value.item<float>(),
+            ScalarType.Float64 => value.item<double>(),
+            ScalarType.Int64 => value.item<long>(),
+            ScalarType.Int32 => value.item<int>(),
+            ScalarType.Int16 => value.item<short>(),
+            ScalarType.Int8 => value.item<sbyte>(),
+            ScalarType.Byte => value.item<byte>(),
+            ScalarType.Bool => value.item<bool>() ? 1.0 : 0.0,
+            ScalarType.Float16 => (double)value.item<System.Half>(),
+            _ => Converted(value),
+        };
+    }
+
+    /// <summary>The value of a one-element integer (or boolean) tensor as a long.</summary>
+    public static long ToInt64(Tensor value)
+    {
+        if (value.device_type != DeviceType.CPU)
+        {
+            using var host = value.cpu();
+            return ToInt64(host);
+        }
+        return value.dtype switch
+        {
+            ScalarType.Int64 => value.item<long>(),
+            ScalarType.Int32 => value.item<int>(),
+            ScalarType.Int16 => value.item<short>(),
+            ScalarType.Int8 => value.item<sbyte>(),
+            ScalarType.Byte => value.item<byte>(),
+            ScalarType.Bool => value.item<bool>() ? 1 : 0,
+            _ => checked((long)ToDouble(value)),
+        };
+    }
+
+    /// <summary>The value of a one-element boolean tensor (any other dtype: whether it is non-zero).</summary>
+    public static bool ToBoolean(Tensor value)
+    {
+        if (value.device_type != DeviceType.CPU)
+        {
+            using var host = value.cpu();
+            return ToBoolean(host);
+        }
+        return value.dtype == ScalarType.Bool ? value.item<bool>() : ToDouble(value) != 0;
+    }
+
+    private static double Converted(Tensor value)
+    {
+        using var wide = value.to(ScalarType.Float64);
+        return wide.item<double>();
+    }
+}
