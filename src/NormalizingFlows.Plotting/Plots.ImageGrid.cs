@@ -35,7 +35,11 @@ public static partial class Plots
         int rows = (count + columns - 1) / columns, gap = Math.Max(1, scale / 2);
         float[] values;
         using (var scope = torch.NewDisposeScope())
-            values = images.detach().to(ScalarType.Float32).cpu().sub(low).div(high - low).clamp(0, 1).mul(255).contiguous().data<float>().ToArray();
+        {
+            // Held Scalars: a bare number becomes a temporary one that a collection can free during the call (build/BannedSymbols.txt).
+            using Scalar offset = low.ToScalar(), range = (high - low).ToScalar(), zero = 0.0.ToScalar(), one = 1.0.ToScalar(), full = 255.0.ToScalar();
+            values = images.detach().to(ScalarType.Float32).cpu().sub(offset).div(range).clamp(zero, one).mul(full).contiguous().data<float>().ToArray();
+        }
         int cellW = w * scale + gap, cellH = h * scale + gap;
         using var bitmap = new SKBitmap(columns * cellW + gap, rows * cellH + gap, SKColorType.Rgba8888, SKAlphaType.Opaque);
         using (var canvas = new SKCanvas(bitmap)) canvas.Clear(new SKColor(230, 230, 230));

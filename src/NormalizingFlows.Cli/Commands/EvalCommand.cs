@@ -41,8 +41,9 @@ internal static class EvalCommand
                 using var scope = torch.NewDisposeScope();
                 var (logProb, rows, dims) = LogProbs.OfFile(modelPath, dataPath, parseResult.GetValue(device)!, cancellationToken);
                 if (logProb is null) return Task.FromResult(ExitCodes.Interrupted);
-                double nll = -logProb.mean().ToDouble();
-                long zero = logProb.isinf().sum().ToInt64();
+                // item<T> on a CPU copy: TorchSharp's ToDouble()/ToInt64() read through a temporary Scalar (build/BannedSymbols.txt).
+                double nll = -logProb.mean().to(torch.ScalarType.Float64).cpu().item<double>();
+                long zero = logProb.isinf().sum().cpu().item<long>();
                 string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
                 KeyValueTable.Write(context.CreateConsole(), new[]
                 {

@@ -24,7 +24,7 @@ internal static class DataInput
             var array = NpyFile.Read(path);
             if (array.dim() < 2) throw new InvalidDataException($"{path}: expected an array of rows ([rows, features]); got shape [{string.Join(", ", array.shape)}].");
             var rows = array.reshape(array.size(0), -1).to(dtype);
-            if (!rows.isfinite().all().ToBoolean()) throw new InvalidDataException($"{path}: the array holds NaN or infinite values.");
+            if (!rows.isfinite().all().item<bool>()) throw new InvalidDataException($"{path}: the array holds NaN or infinite values.");
             var names = Enumerable.Range(0, (int)rows.size(1)).Select(i => "x" + i).ToArray();
             return (scope.MoveToOuter(rows), names);
         }
