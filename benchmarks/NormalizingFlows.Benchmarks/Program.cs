@@ -105,7 +105,17 @@ public static class Program
             return 0;
         });
 
-        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, chunks, memory, scaling, scalingPlot, realdata };
+        var soakSeconds = new Option<double>("--seconds") { DefaultValueFactory = _ => 600, Description = "How long to run (CI runs 60)" };
+        var soakSeed = new Option<long>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of the flows and data" };
+        var soak = new Command("soak", "Training, four evaluation threads and forced garbage collections at once; exit 1 on any failure.") { soakSeconds, soakSeed };
+        soak.SetAction(r =>
+        {
+            var (json, passed) = SoakRun.Execute(r.GetValue(soakSeconds), r.GetValue(soakSeed));
+            Console.WriteLine(json);
+            return passed ? 0 : 1;
+        });
+
+        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, chunks, memory, scaling, scalingPlot, realdata, soak };
         return root.Parse(args).Invoke();
     }
 }
