@@ -68,13 +68,16 @@ public sealed record GridMarginals(double[] X, double[] Y, double[] MarginalX, d
         // Rows of the grid: y varies slowest, x fastest.
         var density = torch.cat(parts.ToArray(), 0).exp().nan_to_num(0.0).reshape(steps, steps);
         double dx = box.Width / steps, dy = box.Height / steps;
-        var marginalX = density.sum(dim: 0).mul(dy);
-        var marginalY = density.sum(1).mul(dx);
-        double mass = marginalX.sum().ToDouble() * dx;
+        using var dxScalar = dx.ToScalar();
+        using var dyScalar = dy.ToScalar();
+        var marginalX = density.sum(dim: 0).mul(dyScalar);
+        var marginalY = density.sum(1).mul(dxScalar);
+        double mass = TensorValues.ToDouble(marginalX.sum()) * dx;
         if (mass > 0)
         {
-            marginalX = marginalX.div(mass);
-            marginalY = marginalY.div(mass);
+            using var massScalar = mass.ToScalar();
+            marginalX = marginalX.div(massScalar);
+            marginalY = marginalY.div(massScalar);
         }
         double[] Axis(double min, double step) { var a = new double[steps]; for (int i = 0; i < steps; i++) a[i] = min + (i + 0.5) * step; return a; }
         return new GridMarginals(Axis(box.XMin, dx), Axis(box.YMin, dy), marginalX.data<double>().ToArray(), marginalY.data<double>().ToArray(), mass);

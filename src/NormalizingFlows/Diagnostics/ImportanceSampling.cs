@@ -41,8 +41,8 @@ public static class ImportanceSampling
                 if (logP.dim() != 1 || logP.size(0) != count)
                     throw new ArgumentException($"Expected the log-density to return shape [{count}] for {count} points; got {Guard.Shape(logP.shape)}.", nameof(logDensity));
                 var logWeights = logP.to(ScalarType.Float64).sub(logQ.to(ScalarType.Float64));
-                sumLogWeights += logWeights.sum().ToDouble();
-                chunkMaxima.Add((logWeights.logsumexp(0).ToDouble(), logWeights.mul(2).logsumexp(0).ToDouble()));
+                sumLogWeights += TensorValues.ToDouble(logWeights.sum());
+                chunkMaxima.Add((TensorValues.ToDouble(logWeights.logsumexp(0)), TensorValues.ToDouble(logWeights.mul(Scalars.Two).logsumexp(0))));
             }
             double logSum = LogSumExp(chunkMaxima.ConvertAll(c => c.LogSum));
             double logSumSquares = LogSumExp(chunkMaxima.ConvertAll(c => c.LogSumSquares));

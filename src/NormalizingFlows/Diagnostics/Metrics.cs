@@ -24,7 +24,7 @@ public static class Metrics
         ForEachChunk(data, chunk =>
         {
             using var logProb = model.LogProbCore(chunk, null);
-            sum += logProb.sum().ToDouble();
+            sum += TensorValues.ToDouble(logProb.sum());
         });
         return -sum / data.size(0);
     }
@@ -60,7 +60,7 @@ public static class Metrics
             using var scope = torch.NewDisposeScope();
             var logP = target.LogDensity(chunk).to(ScalarType.Float64);
             var logQ = model.LogProbCore(chunk, null).to(ScalarType.Float64);
-            sum += logP.sub(logQ).sum().ToDouble();
+            sum += TensorValues.ToDouble(logP.sub(logQ).sum());
         });
         return sum / samples;
     }
@@ -95,7 +95,7 @@ public static class Metrics
         ForEachChunk(grid, chunk =>
         {
             using var inner = torch.NewDisposeScope();
-            sum += model.LogProbCore(chunk, null).to(ScalarType.Float64).exp().sum().ToDouble();
+            sum += TensorValues.ToDouble(model.LogProbCore(chunk, null).to(ScalarType.Float64).exp().sum());
         });
         return sum * (xMax - xMin) / steps * (yMax - yMin) / steps;
     }

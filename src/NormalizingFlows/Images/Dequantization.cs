@@ -31,7 +31,8 @@ public static class Dequantization
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var k = levels.detach().to(ScalarType.Float64);
-        var bad = k.isfinite().logical_not().logical_or(k.ne(k.round())).logical_or(k.lt(0)).logical_or(k.gt(levelCount - 1));
+        using var topLevel = (levelCount - 1).ToScalar();
+        var bad = k.isfinite().logical_not().logical_or(k.ne(k.round())).logical_or(k.lt(Scalars.Zero)).logical_or(k.gt(topLevel));
         if (bad.any().item<bool>())
         {
             double value = k.flatten()[bad.flatten().nonzero()[0, 0]].item<double>();
@@ -43,7 +44,9 @@ public static class Dequantization
         var noise = torch.rand(levels.shape, dtype: ScalarType.Float64, device: levels.device, generator: generator);
         // (k + u) / levelCount can round up to exactly 1 (or the next cell) in a narrow dtype: keep the promise of [0, 1).
         var below = 1.0 - torch.finfo(dtype).eps / 2;
-        var result = k.add(noise).div(levelCount).to(dtype).clamp_max(below);
+        using var levelCountScalar = levelCount.ToScalar();
+        using var belowScalar = below.ToScalar();
+        var result = k.add(noise, Scalars.One).div(levelCountScalar).to(dtype).clamp_max(belowScalar);
         return scope.MoveToOuter(result);
     }
 

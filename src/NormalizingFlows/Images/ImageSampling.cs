@@ -34,7 +34,8 @@ public static class ImageSampling
         Guard.Context(context, flow.Bijector.ContextFeatures, count, nameof(context));
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var z = flow.Base.SampleCore(count, null, generator).mul(temperature);
+        using var temperatureScalar = temperature.ToScalar();
+        var z = flow.Base.SampleCore(count, null, generator).mul(temperatureScalar);
         var x = flow.Bijector.ForwardCore(z, flow.Bijector.ContextFeatures == 0 ? null : context).Output;
         return scope.MoveToOuter(x);
     }

@@ -38,9 +38,11 @@ public static class Patches
         using var noGrad = torch.no_grad();
         var top = torch.randint(0, height - size + 1, new long[] { count, 1, 1 }, dtype: ScalarType.Int64, generator: generator);
         var left = torch.randint(0, width - size + 1, new long[] { count, 1, 1 }, dtype: ScalarType.Int64, generator: generator);
-        var offsets = torch.arange(size, dtype: ScalarType.Int64);
+        using var sizeScalar = size.ToScalar();
+        using var widthScalar = width.ToScalar();
+        var offsets = torch.arange(Scalars.Zero, sizeScalar, Scalars.One, dtype: ScalarType.Int64);
         // Linear index of pixel (i, j) of patch n: (top_n + i) * width + left_n + j, shape [count, size, size].
-        var index = top.add(offsets.view(1, size, 1)).mul(width).add(left.add(offsets.view(1, 1, size))).to(image.device);
+        var index = top.add(offsets.view(1, size, 1), Scalars.One).mul(widthScalar).add(left.add(offsets.view(1, 1, size), Scalars.One), Scalars.One).to(image.device);
         var flat = image.reshape(channels, height * width);
         var patches = flat.index_select(1, index.flatten()).view(channels, count, size, size).permute(1, 0, 2, 3).contiguous();
         return scope.MoveToOuter(patches);

@@ -35,9 +35,9 @@ public sealed class Banana : ITarget
         using var scope = torch.NewDisposeScope();
         var x1 = x.select(1, 0);
         var x2 = x.select(1, 1);
-        var logP2 = x2.square().div(16.0).add(Log2Pi + Math.Log(16.0)).mul(-0.5);
-        var logP1 = x1.sub(x2.square().div(4.0)).square().add(Log2Pi).mul(-0.5);
-        return scope.MoveToOuter(logP1.add(logP2));
+        var logP2 = x2.pow(Scalars.Two).div(Scalars.Of(16.0)).add(Scalars.Of(Log2Pi + Math.Log(16.0)), Scalars.One).mul(Scalars.Of(-0.5));
+        var logP1 = x1.sub(x2.pow(Scalars.Two).div(Scalars.Of(4.0))).pow(Scalars.Two).add(Scalars.Of(Log2Pi), Scalars.One).mul(Scalars.Of(-0.5));
+        return scope.MoveToOuter(logP1.add(logP2, Scalars.One));
     }
 
     /// <inheritdoc />
@@ -46,8 +46,8 @@ public sealed class Banana : ITarget
         Guard.Positive(count, nameof(count));
         using var scope = torch.NewDisposeScope();
         var type = dtype ?? ScalarType.Float32;
-        var x2 = torch.randn(count, dtype: type, device: device, generator: generator).mul(4.0);
-        var x1 = torch.randn(count, dtype: type, device: device, generator: generator).add(x2.square().div(4.0));
+        var x2 = torch.randn(count, dtype: type, device: device, generator: generator).mul(Scalars.Of(4.0));
+        var x1 = torch.randn(count, dtype: type, device: device, generator: generator).add(x2.pow(Scalars.Two).div(Scalars.Of(4.0)), Scalars.One);
         return scope.MoveToOuter(torch.stack(new[] { x1, x2 }, 1));
     }
 }

@@ -61,7 +61,11 @@ public sealed record Box
         using var scope = torch.NewDisposeScope();
         var x = points.select(1, 0);
         var y = points.select(1, 1);
-        var inside = x.ge(XMin).logical_and(x.le(XMax)).logical_and(y.ge(YMin)).logical_and(y.le(YMax));
+        using var xMin = XMin.ToScalar();
+        using var xMax = XMax.ToScalar();
+        using var yMin = YMin.ToScalar();
+        using var yMax = YMax.ToScalar();
+        var inside = x.ge(xMin).logical_and(x.le(xMax)).logical_and(y.ge(yMin)).logical_and(y.le(yMax));
         return scope.MoveToOuter(inside);
     }
 

@@ -75,14 +75,18 @@ public sealed class Checkerboard : ITarget
     {
         Guard.Batch(x, new long[] { 2 }, nameof(x));
         using var scope = torch.NewDisposeScope();
-        var u = x.select(1, 0).add(half);
-        var v = x.select(1, 1).add(half);
-        var onBoard = u.ge(0).logical_and(u.lt(2 * half)).logical_and(v.ge(0)).logical_and(v.lt(2 * half));
-        var parity = u.div(SquareSize).floor().add(v.div(SquareSize).floor()).remainder(2.0);
-        var black = onBoard.logical_and(parity.eq(0.0));
-        var logP = torch.where(black, torch.full_like(u, LogDensityInside), torch.full_like(u, double.NegativeInfinity));
+        using var halfScalar = half.ToScalar();
+        using var side = (2 * half).ToScalar();
+        using var squareSize = SquareSize.ToScalar();
+        using var logDensityInside = LogDensityInside.ToScalar();
+        var u = x.select(1, 0).add(halfScalar, Scalars.One);
+        var v = x.select(1, 1).add(halfScalar, Scalars.One);
+        var onBoard = u.ge(Scalars.Zero).logical_and(u.lt(side)).logical_and(v.ge(Scalars.Zero)).logical_and(v.lt(side));
+        var parity = u.div(squareSize).floor().add(v.div(squareSize).floor(), Scalars.One).remainder(Scalars.Of(2.0));
+        var black = onBoard.logical_and(parity.eq(Scalars.Of(0.0)));
+        var logP = torch.where(black, torch.full_like(u, logDensityInside), torch.full_like(u, Scalars.Of(double.NegativeInfinity)));
         // A NaN coordinate gives NaN, as for the other targets, rather than "outside".
-        return scope.MoveToOuter(torch.where(x.isnan().any(1), torch.full_like(u, double.NaN), logP));
+        return scope.MoveToOuter(torch.where(x.isnan().any(1), torch.full_like(u, Scalars.Of(double.NaN)), logP));
     }
 
     /// <inheritdoc />
@@ -94,6 +98,8 @@ public sealed class Checkerboard : ITarget
         using var scope = torch.NewDisposeScope();
         var type = dtype ?? Sampling.DefaultType;
         var accepted = new List<Tensor>();
+        using var squareSize = SquareSize.ToScalar();
+        using var halfScalar = half.ToScalar();
         long have = 0;
         while (have < count)
         {
@@ -102,7 +108,7 @@ public sealed class Checkerboard : ITarget
             var column = torch.tensor(blackColumns, dtype: type, device: device).index_select(0, k);
             var row = torch.tensor(blackRows, dtype: type, device: device).index_select(0, k);
             var offset = torch.rand(new[] { rows, 2L }, dtype: type, device: device, generator: generator);
-            var points = Sampling.Rows(column, row).add(offset).mul(SquareSize).sub(half);
+            var points = Sampling.Rows(column, row).add(offset, Scalars.One).mul(squareSize).sub(halfScalar);
             var black = LogDensity(points).isfinite();
             var kept = points.index_select(0, black.nonzero().squeeze(1));
             accepted.Add(kept);

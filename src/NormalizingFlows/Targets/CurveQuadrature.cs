@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using NormalizingFlows.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -85,6 +86,8 @@ internal sealed class CurveQuadrature
         long rows = x.size(0);
         long chunkRows = Math.Max(1, ElementsPerChunk / nodesX.Length);
         var parts = new List<Tensor>();
+        using var halfInversePrecisionScalar = halfInversePrecision.ToScalar();
+        using var logNormalizerScalar = logNormalizer.ToScalar();
         for (long start = 0; start < rows; start += chunkRows)
         {
             using var inner = torch.NewDisposeScope();
@@ -96,10 +99,10 @@ internal sealed class CurveQuadrature
             var max = exponent.amax(new long[] { 1 }, keepdim: true).detach();
             // In place when no gradient is recorded (sampling-free evaluations: grids, KL estimates); out of place otherwise.
             var terms = exponent.requires_grad
-                ? exponent.sub(max).clamp_min(-60).exp()
-                : exponent.sub_(max).clamp_min_(-60).exp_();
-            var lse = terms.sum(1).log().add(max.squeeze(1));
-            var logP = lse.sub(chunk.square().sum(1).mul(halfInversePrecision)).sub(logNormalizer);
+                ? exponent.sub(max).clamp_min(Scalars.Of(-60)).exp()
+                : exponent.sub_(max).clamp_min_(Scalars.Of(-60)).exp_();
+            var lse = terms.sum(1).log().add(max.squeeze(1), Scalars.One);
+            var logP = lse.sub(chunk.pow(Scalars.Two).sum(1).mul(halfInversePrecisionScalar)).sub(logNormalizerScalar);
             parts.Add(inner.MoveToOuter(logP));
         }
         return parts.Count == 1 ? parts[0] : torch.cat(parts, 0);

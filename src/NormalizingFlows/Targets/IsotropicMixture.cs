@@ -1,4 +1,5 @@
 using System;
+using NormalizingFlows.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -26,8 +27,10 @@ internal sealed class IsotropicMixture
         var my = torch.tensor(meansY, dtype: x.dtype, device: x.device);
         var dx = x.select(1, 0).unsqueeze(1).sub(mx);
         var dy = x.select(1, 1).unsqueeze(1).sub(my);
-        var exponent = dx.square().add(dy.square()).mul(-0.5 / (std * std));
-        return torch.logsumexp(exponent, 1).sub(Math.Log(meansX.Length) + Math.Log(2 * Math.PI * std * std));
+        using var scale = (-0.5 / (std * std)).ToScalar();
+        using var logNormalizer = (Math.Log(meansX.Length) + Math.Log(2 * Math.PI * std * std)).ToScalar();
+        var exponent = dx.pow(Scalars.Two).add(dy.pow(Scalars.Two), Scalars.One).mul(scale);
+        return torch.logsumexp(exponent, 1).sub(logNormalizer);
     }
 
     /// <summary>Draws <paramref name="count"/> rows: a mean chosen uniformly, plus <c>N(0, s^2 I)</c>.</summary>
@@ -36,7 +39,8 @@ internal sealed class IsotropicMixture
         var k = Sampling.UniformIndex(count, meansX.Length, generator, device);
         var mx = torch.tensor(meansX, dtype: dtype, device: device).index_select(0, k);
         var my = torch.tensor(meansY, dtype: dtype, device: device).index_select(0, k);
-        var noise = torch.randn(new[] { count, 2L }, dtype: dtype, device: device, generator: generator).mul(std);
-        return Sampling.Rows(mx, my).add(noise);
+        using var stdScalar = std.ToScalar();
+        var noise = torch.randn(new[] { count, 2L }, dtype: dtype, device: device, generator: generator).mul(stdScalar);
+        return Sampling.Rows(mx, my).add(noise, Scalars.One);
     }
 }

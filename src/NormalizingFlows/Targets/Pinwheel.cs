@@ -68,24 +68,30 @@ public sealed class Pinwheel : ITarget
     {
         Guard.Batch(x, new long[] { 2 }, nameof(x));
         using var scope = torch.NewDisposeScope();
-        var y = x.div(Scale);
+        using var rate = Rate.ToScalar();
+        using var arms = Arms.ToScalar();
+        using var armAngle = (2 * Math.PI / Arms).ToScalar();
+        using var radialStd = RadialStd.ToScalar();
+        using var tangentialStd = TangentialStd.ToScalar();
+        using var logNormalizer = (Math.Log(Arms) + Sampling.Log2Pi + Math.Log(RadialStd * TangentialStd)).ToScalar();
+        var y = x.div(Scalars.Of(Scale));
         var y0 = y.select(1, 0);
         var y1 = y.select(1, 1);
         // Undo the twist: f = Rot(-a(|y|)) y (the twist keeps the radius).
-        var angle = y.square().sum(1).sqrt().exp().mul(Rate);
+        var angle = y.pow(Scalars.Two).sum(1).sqrt().exp().mul(rate);
         var cos = angle.cos();
         var sin = angle.sin();
-        var f0 = cos.mul(y0).add(sin.mul(y1)).unsqueeze(1);
+        var f0 = cos.mul(y0).add(sin.mul(y1), Scalars.One).unsqueeze(1);
         var f1 = cos.mul(y1).sub(sin.mul(y0)).unsqueeze(1);
         // Into every arm's frame: g = Rot(-theta_k) f, shape [batch, K].
-        var thetas = torch.arange(Arms, dtype: x.dtype, device: x.device).mul(2 * Math.PI / Arms);
+        var thetas = torch.arange(Scalars.Zero, arms, Scalars.One, dtype: x.dtype, device: x.device).mul(armAngle);
         var armCos = thetas.cos();
         var armSin = thetas.sin();
-        var g0 = f0.mul(armCos).add(f1.mul(armSin));
+        var g0 = f0.mul(armCos).add(f1.mul(armSin), Scalars.One);
         var g1 = f1.mul(armCos).sub(f0.mul(armSin));
-        var exponent = g0.sub(1).div(RadialStd).square().add(g1.div(TangentialStd).square()).mul(-0.5);
-        var logQ = torch.logsumexp(exponent, 1).sub(Math.Log(Arms) + Sampling.Log2Pi + Math.Log(RadialStd * TangentialStd));
-        return scope.MoveToOuter(logQ.sub(2 * Math.Log(Scale)));
+        var exponent = g0.sub(Scalars.One).div(radialStd).pow(Scalars.Two).add(g1.div(tangentialStd).pow(Scalars.Two), Scalars.One).mul(Scalars.Of(-0.5));
+        var logQ = torch.logsumexp(exponent, 1).sub(logNormalizer);
+        return scope.MoveToOuter(logQ.sub(Scalars.Of(2 * Math.Log(Scale))));
     }
 
     /// <inheritdoc />
@@ -96,14 +102,18 @@ public sealed class Pinwheel : ITarget
         var type = dtype ?? Sampling.DefaultType;
         var k = Sampling.UniformIndex(count, Arms, generator, device);
         var e = torch.randn(new[] { count, 2L }, dtype: type, device: device, generator: generator);
-        var g0 = e.select(1, 0).mul(RadialStd).add(1);
-        var g1 = e.select(1, 1).mul(TangentialStd);
-        var theta = k.to(type).mul(2 * Math.PI / Arms);
+        using var radialStd = RadialStd.ToScalar();
+        using var tangentialStd = TangentialStd.ToScalar();
+        using var armAngle = (2 * Math.PI / Arms).ToScalar();
+        using var rate = Rate.ToScalar();
+        var g0 = e.select(1, 0).mul(radialStd).add(Scalars.One, Scalars.One);
+        var g1 = e.select(1, 1).mul(tangentialStd);
+        var theta = k.to(type).mul(armAngle);
         var f0 = theta.cos().mul(g0).sub(theta.sin().mul(g1));
-        var f1 = theta.sin().mul(g0).add(theta.cos().mul(g1));
-        var angle = f0.square().add(f1.square()).sqrt().exp().mul(Rate);
+        var f1 = theta.sin().mul(g0).add(theta.cos().mul(g1), Scalars.One);
+        var angle = f0.pow(Scalars.Two).add(f1.pow(Scalars.Two), Scalars.One).sqrt().exp().mul(rate);
         var x0 = angle.cos().mul(f0).sub(angle.sin().mul(f1));
-        var x1 = angle.sin().mul(f0).add(angle.cos().mul(f1));
-        return scope.MoveToOuter(Sampling.Rows(x0, x1).mul(Scale));
+        var x1 = angle.sin().mul(f0).add(angle.cos().mul(f1), Scalars.One);
+        return scope.MoveToOuter(Sampling.Rows(x0, x1).mul(Scalars.Of(Scale)));
     }
 }

@@ -68,14 +68,16 @@ public sealed class Rings : ITarget
     {
         Guard.Batch(x, new long[] { 2 }, nameof(x));
         using var scope = torch.NewDisposeScope();
-        var r = x.square().sum(1).sqrt().unsqueeze(1);
+        using var scale = (-0.5 / (Noise * Noise)).ToScalar();
+        using var logNormalizer = (Math.Log(radii.Length) + Math.Log(Noise) + 0.5 * Sampling.Log2Pi).ToScalar();
+        var r = x.pow(Scalars.Two).sum(1).sqrt().unsqueeze(1);
         var ringRadii = torch.tensor(radii, dtype: x.dtype, device: x.device);
         // Both branches of the folded normal for every ring: [batch, 2K].
-        var distances = torch.cat(new[] { r.sub(ringRadii), r.add(ringRadii) }, 1);
-        var logRadial = torch.logsumexp(distances.square().mul(-0.5 / (Noise * Noise)), 1)
-            .sub(Math.Log(radii.Length) + Math.Log(Noise) + 0.5 * Sampling.Log2Pi);
+        var distances = torch.cat(new[] { r.sub(ringRadii), r.add(ringRadii, Scalars.One) }, 1);
+        var logRadial = torch.logsumexp(distances.pow(Scalars.Two).mul(scale), 1)
+            .sub(logNormalizer);
         // log of the Jacobian 1 / (2 pi |x|): +inf at the origin, where the density is infinite.
-        return scope.MoveToOuter(logRadial.sub(r.squeeze(1).log()).sub(Sampling.Log2Pi));
+        return scope.MoveToOuter(logRadial.sub(r.squeeze(1).log()).sub(Scalars.Of(Sampling.Log2Pi)));
     }
 
     /// <inheritdoc />
@@ -85,9 +87,10 @@ public sealed class Rings : ITarget
         using var scope = torch.NewDisposeScope();
         var type = dtype ?? Sampling.DefaultType;
         var k = Sampling.UniformIndex(count, radii.Length, generator, device);
-        var theta = torch.rand(count, dtype: type, device: device, generator: generator).mul(2 * Math.PI);
-        var rho = torch.randn(count, dtype: type, device: device, generator: generator).mul(Noise)
-            .add(torch.tensor(radii, dtype: type, device: device).index_select(0, k));
+        using var noiseScale = Noise.ToScalar();
+        var theta = torch.rand(count, dtype: type, device: device, generator: generator).mul(Scalars.Of(2 * Math.PI));
+        var rho = torch.randn(count, dtype: type, device: device, generator: generator).mul(noiseScale)
+            .add(torch.tensor(radii, dtype: type, device: device).index_select(0, k), Scalars.One);
         return scope.MoveToOuter(Sampling.Rows(rho.mul(theta.cos()), rho.mul(theta.sin())));
     }
 }

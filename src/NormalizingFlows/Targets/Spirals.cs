@@ -76,10 +76,11 @@ public sealed class Spirals : ITarget
         Guard.Positive(count, nameof(count));
         using var scope = torch.NewDisposeScope();
         var type = dtype ?? Sampling.DefaultType;
-        var sign = torch.rand(count, dtype: type, device: device, generator: generator).lt(0.5).to(type).mul(2).sub(1);
-        var t = torch.rand(count, dtype: type, device: device, generator: generator).sqrt().mul(Turns);
-        var noise = torch.randn(new[] { count, 2L }, dtype: type, device: device, generator: generator).mul(Noise);
-        var radius = t.div(Math.PI).mul(sign);
-        return scope.MoveToOuter(Sampling.Rows(radius.mul(t.cos()), radius.mul(t.sin())).add(noise));
+        using var noiseScale = Noise.ToScalar();
+        var sign = torch.rand(count, dtype: type, device: device, generator: generator).lt(Scalars.Of(0.5)).to(type).mul(Scalars.Two).sub(Scalars.One);
+        var t = torch.rand(count, dtype: type, device: device, generator: generator).sqrt().mul(Scalars.Of(Turns));
+        var noise = torch.randn(new[] { count, 2L }, dtype: type, device: device, generator: generator).mul(noiseScale);
+        var radius = t.div(Scalars.Of(Math.PI)).mul(sign);
+        return scope.MoveToOuter(Sampling.Rows(radius.mul(t.cos()), radius.mul(t.sin())).add(noise, Scalars.One));
     }
 }

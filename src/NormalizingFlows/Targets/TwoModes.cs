@@ -63,11 +63,14 @@ public sealed class TwoModes : ITarget
     {
         Guard.Batch(x, new long[] { 2 }, nameof(x));
         using var scope = torch.NewDisposeScope();
-        var ring = x.square().sum(1).sqrt().sub(Radius).div(RingStd).square().mul(-0.5);
+        using var radius = Radius.ToScalar();
+        using var ringStd = RingStd.ToScalar();
+        using var modeStd = ModeStd.ToScalar();
+        var ring = x.pow(Scalars.Two).sum(1).sqrt().sub(radius).div(ringStd).pow(Scalars.Two).mul(Scalars.Of(-0.5));
         var z1 = x.select(1, 0);
-        var right = z1.sub(Radius).div(ModeStd).square().mul(-0.5);
-        var left = z1.add(Radius).div(ModeStd).square().mul(-0.5);
-        return scope.MoveToOuter(ring.add(torch.logaddexp(right, left)));
+        var right = z1.sub(radius).div(modeStd).pow(Scalars.Two).mul(Scalars.Of(-0.5));
+        var left = z1.add(radius, Scalars.One).div(modeStd).pow(Scalars.Two).mul(Scalars.Of(-0.5));
+        return scope.MoveToOuter(ring.add(torch.logaddexp(right, left), Scalars.One));
     }
 
     /// <summary>Draws <paramref name="count"/> exact samples of <c>p~ / Z</c> by rejection (see the class remarks).</summary>
@@ -80,6 +83,11 @@ public sealed class TwoModes : ITarget
         const ScalarType Work = ScalarType.Float64;
         double middleMass = 2 * Radius, tailMass = RingStd * Math.Sqrt(2 * Math.PI);
         double middleProbability = middleMass / (middleMass + tailMass);
+        using var radius = Radius.ToScalar();
+        using var diameter = (2 * Radius).ToScalar();
+        using var ringStd = RingStd.ToScalar();
+        using var modeStd = ModeStd.ToScalar();
+        using var middleProbabilityScalar = middleProbability.ToScalar();
         var accepted = new List<Tensor>();
         long have = 0;
         while (have < count)
@@ -87,16 +95,16 @@ public sealed class TwoModes : ITarget
             long proposals = Math.Max(1024, 3 * (count - have));
             var u = torch.rand(new[] { proposals, 4L }, dtype: Work, device: device, generator: generator);
             var e = torch.randn(new[] { proposals, 2L }, dtype: Work, device: device, generator: generator);
-            var side = u.select(1, 0).lt(0.5).to(Work).mul(2).sub(1);
-            var z1 = side.mul(Radius).add(e.select(1, 0).mul(ModeStd));
-            var middle = u.select(1, 1).lt(middleProbability);
-            var tailSign = u.select(1, 2).lt(0.5).to(Work).mul(2).sub(1);
+            var side = u.select(1, 0).lt(Scalars.Of(0.5)).to(Work).mul(Scalars.Two).sub(Scalars.One);
+            var z1 = side.mul(radius).add(e.select(1, 0).mul(modeStd), Scalars.One);
+            var middle = u.select(1, 1).lt(middleProbabilityScalar);
+            var tailSign = u.select(1, 2).lt(Scalars.Of(0.5)).to(Work).mul(Scalars.Two).sub(Scalars.One);
             // In the middle, u_1 / middleProbability is uniform on [0, 1); beyond it, |z_2| = R + sr |e|.
             var z2 = torch.where(middle,
-                u.select(1, 1).div(middleProbability).mul(2 * Radius).sub(Radius),
-                tailSign.mul(e.select(1, 1).abs().mul(RingStd).add(Radius)));
-            var logRing = z1.square().add(z2.square()).sqrt().sub(Radius).div(RingStd).square().mul(-0.5);
-            var logEnvelope = z2.abs().sub(Radius).clamp_min(0).div(RingStd).square().mul(-0.5);
+                u.select(1, 1).div(middleProbabilityScalar).mul(diameter).sub(radius),
+                tailSign.mul(e.select(1, 1).abs().mul(ringStd).add(radius, Scalars.One)));
+            var logRing = z1.pow(Scalars.Two).add(z2.pow(Scalars.Two), Scalars.One).sqrt().sub(radius).div(ringStd).pow(Scalars.Two).mul(Scalars.Of(-0.5));
+            var logEnvelope = z2.abs().sub(radius).clamp_min(Scalars.Zero).div(ringStd).pow(Scalars.Two).mul(Scalars.Of(-0.5));
             var accept = u.select(1, 3).log().lt(logRing.sub(logEnvelope));
             var rows = Sampling.Rows(z1, z2).index_select(0, accept.nonzero().squeeze(1));
             accepted.Add(rows);

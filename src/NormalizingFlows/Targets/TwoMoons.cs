@@ -83,13 +83,14 @@ public sealed class TwoMoons : ITarget
         Guard.Positive(count, nameof(count));
         using var scope = torch.NewDisposeScope();
         var type = dtype ?? Sampling.DefaultType;
-        var upper = torch.rand(count, dtype: type, device: device, generator: generator).lt(0.5);
-        var t = torch.rand(count, dtype: type, device: device, generator: generator).mul(Math.PI);
-        var noise = torch.randn(new[] { count, 2L }, dtype: type, device: device, generator: generator).mul(Noise);
-        var cos = t.cos().mul(Radius);
-        var sin = t.sin().mul(Radius);
-        var x = torch.where(upper, cos.sub(1), cos.neg().add(1));
-        var y = torch.where(upper, sin.sub(0.2), sin.neg().add(0.8));
-        return scope.MoveToOuter(Sampling.Rows(x, y).add(noise));
+        using var noiseScale = Noise.ToScalar();
+        var upper = torch.rand(count, dtype: type, device: device, generator: generator).lt(Scalars.Of(0.5));
+        var t = torch.rand(count, dtype: type, device: device, generator: generator).mul(Scalars.Of(Math.PI));
+        var noise = torch.randn(new[] { count, 2L }, dtype: type, device: device, generator: generator).mul(noiseScale);
+        var cos = t.cos().mul(Scalars.Of(Radius));
+        var sin = t.sin().mul(Scalars.Of(Radius));
+        var x = torch.where(upper, cos.sub(Scalars.One), cos.neg().add(Scalars.One, Scalars.One));
+        var y = torch.where(upper, sin.sub(Scalars.Of(0.2)), sin.neg().add(Scalars.Of(0.8), Scalars.One));
+        return scope.MoveToOuter(Sampling.Rows(x, y).add(noise, Scalars.One));
     }
 }

@@ -32,9 +32,9 @@ public sealed class UniformNormal : ITarget
         using var scope = torch.NewDisposeScope();
         var a = x.select(1, 0);
         var b = x.select(1, 1);
-        var logP = a.log().add(b.sub(a).square().div(a)).add(Log2Pi).mul(-0.5);
-        var inside = a.ge(1.0).logical_and(a.le(2.0));
-        return scope.MoveToOuter(torch.where(inside, logP, torch.full_like(logP, double.NegativeInfinity)));
+        var logP = a.log().add(b.sub(a).pow(Scalars.Two).div(a), Scalars.One).add(Scalars.Of(Log2Pi), Scalars.One).mul(Scalars.Of(-0.5));
+        var inside = a.ge(Scalars.Of(1.0)).logical_and(a.le(Scalars.Of(2.0)));
+        return scope.MoveToOuter(torch.where(inside, logP, torch.full_like(logP, Scalars.Of(double.NegativeInfinity))));
     }
 
     /// <inheritdoc />
@@ -43,8 +43,8 @@ public sealed class UniformNormal : ITarget
         Guard.Positive(count, nameof(count));
         using var scope = torch.NewDisposeScope();
         var type = dtype ?? ScalarType.Float32;
-        var a = torch.rand(count, dtype: type, device: device, generator: generator).add(1.0);
-        var b = torch.randn(count, dtype: type, device: device, generator: generator).mul(a.sqrt()).add(a);
+        var a = torch.rand(count, dtype: type, device: device, generator: generator).add(Scalars.Of(1.0), Scalars.One);
+        var b = torch.randn(count, dtype: type, device: device, generator: generator).mul(a.sqrt()).add(a, Scalars.One);
         return scope.MoveToOuter(torch.stack(new[] { a, b }, 1));
     }
 

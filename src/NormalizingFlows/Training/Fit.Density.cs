@@ -50,12 +50,13 @@ public static partial class Fit
             }
             var reported = logQ.sub(logP).mean();
             double beta = variational.BetaAt(iteration);
-            var objective = beta == 1.0 ? reported : logQ.sub(logP.mul(beta)).mean();
+            using var betaScalar = beta.ToScalar();
+            var objective = beta == 1.0 ? reported : logQ.sub(logP.mul(betaScalar)).mean();
             if (variational.PathDerivative)
             {
                 // Remove the score term: d/dphi log q_phi(x) at fixed x. Its expectation is zero; near q = p it is most of the variance.
                 var score = model.LogProbCore(x.detach(), null).mean();
-                objective = objective.sub(score).add(score.detach());
+                objective = objective.sub(score).add(score.detach(), Scalars.One);
             }
             return (objective, reported);
         }, null);

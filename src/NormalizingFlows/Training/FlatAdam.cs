@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using NormalizingFlows.Internal;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -79,11 +80,15 @@ internal sealed class FlatAdam : IDisposable
     public double GradientNorm()
     {
         using var norm = gradients.norm();
-        return norm.ToDouble();
+        return TensorValues.ToDouble(norm);
     }
 
     /// <summary>Scales the whole gradient by <paramref name="factor"/> in place (gradient-norm clipping).</summary>
-    public void ScaleGradients(double factor) => gradients.mul_(factor);
+    public void ScaleGradients(double factor)
+    {
+        using var factorScalar = factor.ToScalar();
+        gradients.mul_(factorScalar);
+    }
 
     /// <summary>The optimizer's state for a checkpoint: the step count and copies of both moment buffers (the caller owns them).</summary>
     public (long Step, Tensor FirstMoment, Tensor SecondMoment) ExportState()
@@ -114,15 +119,25 @@ internal sealed class FlatAdam : IDisposable
         Tensor g = gradients;
         if (weightDecay != 0)
         {
-            if (decoupled) values.mul_(1 - LearningRate * weightDecay);
-            else g = gradients.add(values, weightDecay);
+            if (decoupled)
+            {
+                using var shrink = (1 - LearningRate * weightDecay).ToScalar();
+                values.mul_(shrink);
+            }
+            else
+            {
+                using var decay = weightDecay.ToScalar();
+                g = gradients.add(values, decay);
+            }
         }
-        firstMoment.mul_(Beta1).add_(g, 1 - Beta1);
-        secondMoment.mul_(Beta2).addcmul_(g, g, 1 - Beta2);
+        firstMoment.mul_(Scalars.Of(Beta1)).add_(g, Scalars.Of(1 - Beta1));
+        secondMoment.mul_(Scalars.Of(Beta2)).addcmul_(g, g, Scalars.Of(1 - Beta2));
         double correction1 = 1 - Math.Pow(Beta1, step);
         double correction2 = 1 - Math.Pow(Beta2, step);
-        var denominator = secondMoment.sqrt().div_(Math.Sqrt(correction2)).add_(Epsilon);
-        values.addcdiv_(firstMoment, denominator, -LearningRate / correction1);
+        using var rootCorrection2 = Math.Sqrt(correction2).ToScalar();
+        using var stepSize = (-LearningRate / correction1).ToScalar();
+        var denominator = secondMoment.sqrt().div_(rootCorrection2).add_(Scalars.Of(Epsilon), Scalars.One);
+        values.addcdiv_(firstMoment, denominator, stepSize);
     }
 
     public void Dispose()

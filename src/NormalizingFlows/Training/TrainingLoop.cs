@@ -141,8 +141,8 @@ internal sealed class TrainingLoop : IDisposable
             optimizer.ZeroGrad();
             optimizer.LearningRate = learningRate;
             var (objective, reported) = stepLoss(generator, iteration);
-            double objectiveValue = objective.ToDouble();
-            double reportedValue = ReferenceEquals(objective, reported) ? objectiveValue : reported.ToDouble();
+            double objectiveValue = TensorValues.ToDouble(objective);
+            double reportedValue = ReferenceEquals(objective, reported) ? objectiveValue : TensorValues.ToDouble(reported);
             losses.Add(reportedValue);
             if (double.IsFinite(objectiveValue) && double.IsFinite(reportedValue))
             {

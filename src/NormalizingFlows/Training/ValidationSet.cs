@@ -1,4 +1,5 @@
 using System;
+using NormalizingFlows.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -34,7 +35,7 @@ internal sealed class ValidationSet : IDisposable
                 using var scope = torch.NewDisposeScope();
                 long length = Math.Min(ChunkSize, Rows - start);
                 var logProb = model.LogProbCore(data.narrow(0, start, length), context?.narrow(0, start, length));
-                sum += logProb.to(ScalarType.Float64).sum().ToDouble();
+                sum += TensorValues.ToDouble(logProb.to(ScalarType.Float64).sum());
             }
             return -sum / Rows;
         }
