@@ -158,9 +158,9 @@ public sealed class Flow : Distribution
     private Tensor LogProbWhole(Tensor x, Tensor? context)
     {
         var (z, logAbsDet) = bijector.InverseCore(x, context);
-        var logProb = @base.LogProbCore(z, BaseContext(context)).add(logAbsDet);
+        var logProb = @base.LogProbCore(z, BaseContext(context)).add(logAbsDet, Scalars.One);
         var overflowed = logProb.isnan().logical_and(x.isfinite().flatten(1).all(1));
-        return logProb.masked_fill(overflowed, double.NegativeInfinity);
+        return logProb.masked_fill(overflowed, Scalars.Of(double.NegativeInfinity));
     }
 
     /// <summary>Runs <paramref name="evaluate"/> on all <paramref name="rows"/> at once, or, when evaluating without gradients in

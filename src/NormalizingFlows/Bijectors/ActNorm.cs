@@ -77,8 +77,9 @@ public sealed class ActNorm : Bijector
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context)
     {
-        var y = x.mul(logScale.exp().view(parameterShape)).add(shift.view(parameterShape));
-        return (y, logScale.sum().mul(pixels).expand(x.size(0)));
+        using var pixelCount = pixels.ToScalar();
+        var y = x.mul(logScale.exp().view(parameterShape)).add(shift.view(parameterShape), Scalars.One);
+        return (y, logScale.sum().mul(pixelCount).expand(x.size(0)));
     }
 
     /// <inheritdoc />
@@ -87,7 +88,8 @@ public sealed class ActNorm : Bijector
     {
         if (training && !IsInitialized) InitializeCore(y);
         var x = y.sub(shift.view(parameterShape)).mul(logScale.neg().exp().view(parameterShape));
-        return (x, logScale.sum().mul(-pixels).expand(y.size(0)));
+        using var minusPixelCount = (-pixels).ToScalar();
+        return (x, logScale.sum().mul(minusPixelCount).expand(y.size(0)));
     }
 
     private void InitializeCore(Tensor data)
@@ -95,10 +97,11 @@ public sealed class ActNorm : Bijector
         using var noGrad = torch.no_grad();
         var perChannel = data.detach().transpose(0, 1).reshape(EventShape[0], -1).to(shift.dtype);
         var mean = perChannel.mean(new long[] { 1 });
-        var std = perChannel.std(1, unbiased: false).clamp_min(MinScale);
+        var std = perChannel.std(1, unbiased: false).clamp_min(Scalars.Of(MinScale));
         shift.copy_(mean);
         logScale.copy_(std.log());
-        initialized.fill_(true);
+        using var set = true.ToScalar();
+        initialized.fill_(set);
     }
 
     private static int CheckPositive(int value, string paramName)

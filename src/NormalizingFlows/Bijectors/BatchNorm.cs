@@ -65,8 +65,9 @@ public sealed class BatchNorm : Bijector
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context)
     {
-        var logStd = runningVariance.add(epsilon).log().mul(0.5);
-        var y = x.sub(shift).mul(logStd.sub(logScale).exp()).add(runningMean);
+        using var epsilonScalar = epsilon.ToScalar();
+        var logStd = runningVariance.add(epsilonScalar, Scalars.One).log().mul(Scalars.Of(0.5));
+        var y = x.sub(shift).mul(logStd.sub(logScale).exp()).add(runningMean, Scalars.One);
         return (y, logStd.sub(logScale).sum().expand(x.size(0)));
     }
 
@@ -85,8 +86,11 @@ public sealed class BatchNorm : Bijector
             variance = y.var(0, unbiased: false);
             using (torch.no_grad())
             {
-                runningMean.mul_(1 - momentum).add_(mean.detach().mul(momentum));
-                runningVariance.mul_(1 - momentum).add_(variance.detach().mul(momentum * rows / (rows - 1.0)));
+                using var keep = (1 - momentum).ToScalar();
+                using var momentumScalar = momentum.ToScalar();
+                using var varianceWeight = (momentum * rows / (rows - 1.0)).ToScalar();
+                runningMean.mul_(keep).add_(mean.detach().mul(momentumScalar), Scalars.One);
+                runningVariance.mul_(keep).add_(variance.detach().mul(varianceWeight), Scalars.One);
             }
         }
         else
@@ -94,8 +98,9 @@ public sealed class BatchNorm : Bijector
             mean = runningMean;
             variance = runningVariance;
         }
-        var logStd = variance.add(epsilon).log().mul(0.5);
-        var x = y.sub(mean).mul(logScale.sub(logStd).exp()).add(shift);
+        using var epsilonScalar = epsilon.ToScalar();
+        var logStd = variance.add(epsilonScalar, Scalars.One).log().mul(Scalars.Of(0.5));
+        var x = y.sub(mean).mul(logScale.sub(logStd).exp()).add(shift, Scalars.One);
         return (x, logScale.sub(logStd).sum().expand(y.size(0)));
     }
 

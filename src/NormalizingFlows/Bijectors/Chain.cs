@@ -73,7 +73,7 @@ public sealed class Chain : Bijector
         using (var scope = torch.NewDisposeScope())
         {
             var (next, logAbsDet) = inverse ? layer.InverseCore(input, ContextFor(layer, context)) : layer.ForwardCore(input, ContextFor(layer, context));
-            (output, sum) = scope.MoveToOuter(next, total is null ? logAbsDet : total.add(logAbsDet));
+            (output, sum) = scope.MoveToOuter(next, total is null ? logAbsDet : total.add(logAbsDet, Scalars.One));
         }
         if (ownsInput) input.Dispose();
         total?.Dispose();

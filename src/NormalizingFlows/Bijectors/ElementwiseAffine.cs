@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using NormalizingFlows.Internal;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -41,7 +42,7 @@ public sealed class ElementwiseAffine : ElementwiseBijector
 
     /// <inheritdoc />
     protected override (Tensor Output, Tensor LogDerivative) ForwardElementwise(Tensor x) =>
-        (torch.addcmul(shift, x, logScale.exp(), 1.0), logScale.alias());
+        (torch.addcmul(shift, x, logScale.exp(), Scalars.Of(1.0)), logScale.alias());
 
     /// <inheritdoc />
     protected override (Tensor Output, Tensor LogDerivative) InverseElementwise(Tensor y) =>

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using NormalizingFlows.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -92,7 +93,11 @@ public abstract class ElementwiseBijector : Bijector
             long elements = input.numel() / batch;
             long given = logDerivative.numel();
             var perEvent = logDerivative.sum();
-            if (given != elements) perEvent = perEvent.mul((double)elements / given);
+            if (given != elements)
+            {
+                using var repeats = ((double)elements / given).ToScalar();
+                perEvent = perEvent.mul(repeats);
+            }
             return perEvent.expand(batch).clone();
         }
         if (!logDerivative.shape.SequenceEqual(input.shape)) logDerivative = logDerivative.expand(input.shape);

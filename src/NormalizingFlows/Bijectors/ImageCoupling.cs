@@ -142,7 +142,7 @@ public sealed class ImageCoupling : Bijector
         Tensor passed, moving;
         if (IsCheckerboard(mask))
         {
-            passed = flat.index_fill(1, transformedIndices, 0.0).view(x.shape);
+            passed = flat.index_fill(1, transformedIndices, Scalars.Of(0.0)).view(x.shape);
             moving = flat.index_select(1, transformedIndices);
         }
         else

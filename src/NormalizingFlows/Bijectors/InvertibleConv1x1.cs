@@ -73,8 +73,8 @@ public sealed class InvertibleConv1x1 : Bijector
 
     private (Tensor Weight, Tensor Lower, Tensor Upper, Tensor LogAbsDet) LuWeight()
     {
-        var l = lower!.tril(-1).add(identity!);
-        var u = upper!.triu(1).add(torch.diag(logAbsDiagonal!.exp().mul(signDiagonal!)));
+        var l = lower!.tril(-1).add(identity!, Scalars.One);
+        var u = upper!.triu(1).add(torch.diag(logAbsDiagonal!.exp().mul(signDiagonal!)), Scalars.One);
         return (permutation!.matmul(l).matmul(u), l, u, logAbsDiagonal!.sum());
     }
 
@@ -92,7 +92,8 @@ public sealed class InvertibleConv1x1 : Bijector
             logAbsDet = torch.linalg.slogdet(w).Item2;
         }
         var y = w.matmul(Pixels(x)).view(x.shape);
-        return (y, logAbsDet.mul(pixels).expand(x.size(0)));
+        using var pixelCount = pixels.ToScalar();
+        return (y, logAbsDet.mul(pixelCount).expand(x.size(0)));
     }
 
     /// <inheritdoc />
@@ -112,7 +113,8 @@ public sealed class InvertibleConv1x1 : Bijector
             x = torch.linalg.solve(weight!, Pixels(y));
             logAbsDet = torch.linalg.slogdet(weight!).Item2;
         }
-        return (x.view(y.shape), logAbsDet.mul(-pixels).expand(y.size(0)));
+        using var minusPixelCount = (-pixels).ToScalar();
+        return (x.view(y.shape), logAbsDet.mul(minusPixelCount).expand(y.size(0)));
     }
 
     /// <summary>The image as <c>[batch, channels, pixels]</c>, so that <c>W</c> multiplies every pixel's channels.</summary>

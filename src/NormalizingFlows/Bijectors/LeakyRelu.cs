@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using NormalizingFlows.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -41,14 +42,18 @@ public sealed class LeakyRelu : ElementwiseBijector
     /// <inheritdoc />
     protected override (Tensor Output, Tensor LogDerivative) ForwardElementwise(Tensor x)
     {
-        var negative = x.le(0.0);
-        return (torch.where(negative, x.mul(slope), x), negative.to_type(x.dtype).mul(Math.Log(slope)));
+        using var slopeScalar = slope.ToScalar();
+        using var logSlope = Math.Log(slope).ToScalar();
+        var negative = x.le(Scalars.Of(0.0));
+        return (torch.where(negative, x.mul(slopeScalar), x), negative.to_type(x.dtype).mul(logSlope));
     }
 
     /// <inheritdoc />
     protected override (Tensor Output, Tensor LogDerivative) InverseElementwise(Tensor y)
     {
-        var negative = y.le(0.0);
-        return (torch.where(negative, y.div(slope), y), negative.to_type(y.dtype).mul(-Math.Log(slope)));
+        using var slopeScalar = slope.ToScalar();
+        using var minusLogSlope = (-Math.Log(slope)).ToScalar();
+        var negative = y.le(Scalars.Of(0.0));
+        return (torch.where(negative, y.div(slopeScalar), y), negative.to_type(y.dtype).mul(minusLogSlope));
     }
 }

@@ -55,7 +55,8 @@ public sealed class LearnableLeakyRelu : ElementwiseBijector
         this.minimumSlope = minimumSlope;
         PerFeature = perFeature;
         long[] shape = perFeature ? eventShape.ToArray() : new[] { 1L };
-        rawSlope = new Parameter(torch.full(shape, raw).DetachFromDisposeScope());
+        using var rawValue = raw.ToScalar();
+        rawSlope = new Parameter(torch.full(shape, rawValue).DetachFromDisposeScope());
         RegisterComponents();
     }
 
@@ -89,13 +90,17 @@ public sealed class LearnableLeakyRelu : ElementwiseBijector
     /// <inheritdoc />
     internal override bool HasRowStage(ScalarType dtype) => Runtime.FusedKernels.Enabled && TensorMemory.Holds(rawSlope, dtype);
 
-    private Tensor CurrentSlope() => StableMath.Softplus(rawSlope).add(minimumSlope);
+    private Tensor CurrentSlope()
+    {
+        using var minimum = minimumSlope.ToScalar();
+        return StableMath.Softplus(rawSlope).add(minimum, Scalars.One);
+    }
 
     /// <inheritdoc />
     protected override (Tensor Output, Tensor LogDerivative) ForwardElementwise(Tensor x)
     {
         var slope = CurrentSlope();
-        var negative = x.le(0.0);
+        var negative = x.le(Scalars.Of(0.0));
         return (torch.where(negative, x.mul(slope), x), negative.to_type(x.dtype).mul(slope.log()));
     }
 
@@ -103,7 +108,7 @@ public sealed class LearnableLeakyRelu : ElementwiseBijector
     protected override (Tensor Output, Tensor LogDerivative) InverseElementwise(Tensor y)
     {
         var slope = CurrentSlope();
-        var negative = y.le(0.0);
+        var negative = y.le(Scalars.Of(0.0));
         return (torch.where(negative, y.div(slope), y), negative.to_type(y.dtype).mul(slope.log().neg()));
     }
 }

@@ -31,10 +31,10 @@ public sealed class Logit : ElementwiseBijector
     {
         var logX = x.log();
         var logOneMinusX = x.neg().log1p();
-        return (logX.sub(logOneMinusX), logX.add(logOneMinusX).neg());
+        return (logX.sub(logOneMinusX), logX.add(logOneMinusX, Scalars.One).neg());
     }
 
     /// <inheritdoc />
     protected override (Tensor Output, Tensor LogDerivative) InverseElementwise(Tensor y) =>
-        (y.sigmoid(), StableMath.LogSigmoid(y).add(StableMath.LogSigmoid(y.neg())));
+        (y.sigmoid(), StableMath.LogSigmoid(y).add(StableMath.LogSigmoid(y.neg()), Scalars.One));
 }

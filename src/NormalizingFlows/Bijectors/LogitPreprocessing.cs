@@ -59,17 +59,23 @@ public sealed class LogitPreprocessing : ElementwiseBijector
     /// <inheritdoc />
     protected override (Tensor Output, Tensor LogDerivative) ForwardElementwise(Tensor y)
     {
-        var x = y.sigmoid().sub(Alpha).div(1 - 2 * Alpha);
-        return (x, StableMath.LogSigmoid(y).add(StableMath.LogSigmoid(y.neg())).sub(logRange));
+        using var alpha = Alpha.ToScalar();
+        using var range = (1 - 2 * Alpha).ToScalar();
+        using var logRangeScalar = logRange.ToScalar();
+        var x = y.sigmoid().sub(alpha).div(range);
+        return (x, StableMath.LogSigmoid(y).add(StableMath.LogSigmoid(y.neg()), Scalars.One).sub(logRangeScalar));
     }
 
     /// <inheritdoc />
     protected override (Tensor Output, Tensor LogDerivative) InverseElementwise(Tensor x)
     {
-        var p = x.mul(1 - 2 * Alpha).add(Alpha);
+        using var alpha = Alpha.ToScalar();
+        using var range = (1 - 2 * Alpha).ToScalar();
+        using var logRangeScalar = logRange.ToScalar();
+        var p = x.mul(range).add(alpha, Scalars.One);
         var logP = p.log();
         var logOneMinusP = p.neg().log1p();
-        return (logP.sub(logOneMinusP), logP.add(logOneMinusP).neg().add(logRange));
+        return (logP.sub(logOneMinusP), logP.add(logOneMinusP, Scalars.One).neg().add(logRangeScalar, Scalars.One));
     }
 
     private static long[] ImageShape(int channels, int height, int width)

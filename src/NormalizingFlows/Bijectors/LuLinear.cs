@@ -37,7 +37,7 @@ public sealed class LuLinear : Bijector
         Guard.Features(features, nameof(features));
         lower = new Parameter(torch.zeros(features, features).DetachFromDisposeScope());
         upper = new Parameter(torch.zeros(features, features).DetachFromDisposeScope());
-        diagonal = new Parameter(torch.full(features, IdentityDiagonal).DetachFromDisposeScope());
+        diagonal = new Parameter(torch.full(features, Scalars.Of(IdentityDiagonal)).DetachFromDisposeScope());
         bias = new Parameter(torch.zeros(features).DetachFromDisposeScope());
         identity = torch.eye(features).DetachFromDisposeScope();
         if (permutation is not null)
@@ -77,9 +77,9 @@ public sealed class LuLinear : Bijector
 
     private (Tensor Lower, Tensor Upper, Tensor LogDiagonal) Factors()
     {
-        var d = nn.functional.softplus(diagonal);
-        var l = lower.tril(-1).add(identity);
-        var u = upper.triu(1).add(torch.diag(d));
+        var d = StableMath.Softplus(diagonal);
+        var l = lower.tril(-1).add(identity, Scalars.One);
+        var u = upper.triu(1).add(torch.diag(d), Scalars.One);
         return (l, u, d.log());
     }
 

@@ -30,8 +30,10 @@ public sealed class Planar : Bijector
     public Planar(int features, Generator? generator = null) : base(nameof(Planar), new[] { (long)CheckedFeatures(features) })
     {
         double bound = 1.0 / Math.Sqrt(features);
-        u = new Parameter(torch.rand(features, generator: generator).mul(2 * bound).sub(bound).DetachFromDisposeScope());
-        w = new Parameter(torch.rand(features, generator: generator).mul(2 * bound).sub(bound).DetachFromDisposeScope());
+        using var twiceBound = (2 * bound).ToScalar();
+        using var boundScalar = bound.ToScalar();
+        u = new Parameter(torch.rand(features, generator: generator).mul(twiceBound).sub(boundScalar).DetachFromDisposeScope());
+        w = new Parameter(torch.rand(features, generator: generator).mul(twiceBound).sub(boundScalar).DetachFromDisposeScope());
         bias = new Parameter(torch.zeros(1).DetachFromDisposeScope());
         RegisterComponents();
     }
@@ -47,17 +49,17 @@ public sealed class Planar : Bijector
     private Tensor UHat()
     {
         var wu = w.dot(u);
-        var m = nn.functional.softplus(wu).sub(1.0);
-        return u.add(w.mul(m.sub(wu).div(w.dot(w).clamp_min(1e-30))));
+        var m = StableMath.Softplus(wu).sub(Scalars.Of(1.0));
+        return u.add(w.mul(m.sub(wu).div(w.dot(w).clamp_min(Scalars.Of(1e-30)))), Scalars.One);
     }
 
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context)
     {
         var uHat = UHat();
-        var h = x.matmul(w).add(bias).tanh();                         // [batch]
-        var y = x.add(h.unsqueeze(1).mul(uHat));
-        var logAbsDet = h.square().neg().add(1.0).mul(w.dot(uHat)).add(1.0).abs().log();
+        var h = x.matmul(w).add(bias, Scalars.One).tanh();            // [batch]
+        var y = x.add(h.unsqueeze(1).mul(uHat), Scalars.One);
+        var logAbsDet = h.pow(Scalars.Two).neg().add(Scalars.Of(1.0), Scalars.One).mul(w.dot(uHat)).add(Scalars.Of(1.0), Scalars.One).abs().log();
         return (y, logAbsDet);
     }
 

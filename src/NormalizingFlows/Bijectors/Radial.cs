@@ -30,23 +30,26 @@ public sealed class Radial : Bijector
     public Radial(int features, Generator? generator = null) : base(nameof(Radial), new[] { (long)CheckedFeatures(features) })
     {
         double bound = 1.0 / Math.Sqrt(features);
-        center = new Parameter(torch.rand(features, generator: generator).mul(2 * bound).sub(bound).DetachFromDisposeScope());
-        alphaRaw = new Parameter(torch.rand(1, generator: generator).mul(2 * bound).sub(bound).DetachFromDisposeScope());
-        betaRaw = new Parameter(torch.rand(1, generator: generator).mul(2 * bound).sub(bound).DetachFromDisposeScope());
+        using var twiceBound = (2 * bound).ToScalar();
+        using var boundScalar = bound.ToScalar();
+        center = new Parameter(torch.rand(features, generator: generator).mul(twiceBound).sub(boundScalar).DetachFromDisposeScope());
+        alphaRaw = new Parameter(torch.rand(1, generator: generator).mul(twiceBound).sub(boundScalar).DetachFromDisposeScope());
+        betaRaw = new Parameter(torch.rand(1, generator: generator).mul(twiceBound).sub(boundScalar).DetachFromDisposeScope());
         RegisterComponents();
     }
 
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context)
     {
-        var alpha = nn.functional.softplus(alphaRaw);
-        var beta = nn.functional.softplus(betaRaw).sub(alpha);
+        using var otherDimensions = (EventShape[0] - 1).ToScalar();
+        var alpha = StableMath.Softplus(alphaRaw);
+        var beta = StableMath.Softplus(betaRaw).sub(alpha);
         var offset = x.sub(center);
         var r = offset.norm(1, keepdim: true);                        // [batch, 1]
-        var h = r.add(alpha).reciprocal();
+        var h = r.add(alpha, Scalars.One).reciprocal();
         var betaH = h.mul(beta);
-        var y = x.add(offset.mul(betaH));
-        var logAbsDet = betaH.log1p().mul(EventShape[0] - 1).add(h.square().mul(beta.mul(alpha)).log1p()).squeeze(1);
+        var y = x.add(offset.mul(betaH), Scalars.One);
+        var logAbsDet = betaH.log1p().mul(otherDimensions).add(h.pow(Scalars.Two).mul(beta.mul(alpha)).log1p(), Scalars.One).squeeze(1);
         return (y, logAbsDet);
     }
 

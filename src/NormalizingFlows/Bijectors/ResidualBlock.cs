@@ -172,7 +172,7 @@ public sealed class ResidualBlock : Bijector
     {
         var weights = NormalizedWeights();
         var (gx, slopes) = Residual(x, weights);
-        return (x.add(gx), LogDetAt(weights, slopes, x));
+        return (x.add(gx, Scalars.One), LogDetAt(weights, slopes, x));
     }
 
     /// <inheritdoc />
@@ -193,7 +193,7 @@ public sealed class ResidualBlock : Bijector
         Tensor correction;
         if (logDet == ResidualLogDet.Exact)
         {
-            var matrix = Jacobian(frozenWeights, frozenSlopes).add(torch.eye(EventShape[0], dtype: y.dtype, device: y.device));
+            var matrix = Jacobian(frozenWeights, frozenSlopes).add(torch.eye(EventShape[0], dtype: y.dtype, device: y.device), Scalars.One);
             correction = torch.linalg.solve(matrix, residual.unsqueeze(-1)).squeeze(-1);
         }
         else
@@ -204,10 +204,10 @@ public sealed class ResidualBlock : Bijector
             for (int k = 1; k <= seriesTerms; k++)
             {
                 term = JacobianVectorProduct(frozenWeights, frozenSlopes, term).neg();
-                correction = correction.add(term);
+                correction = correction.add(term, Scalars.One);
             }
         }
-        var x = fixedPoint.add(correction);
+        var x = fixedPoint.add(correction, Scalars.One);
         var (_, slopes) = Residual(x, weights);
         return (x, LogDetAt(weights, slopes, x).neg());
     }
@@ -245,18 +245,19 @@ public sealed class ResidualBlock : Bijector
         {
             case Activation.Elu:
                 // elu'(x) = 1 for x > 0 and exp(x) = elu(x) + 1 otherwise.
-                var e = nn.functional.elu(pre, 1.0);
-                return (e, e.add(1.0).clamp_max(1.0));
+                var e = StableMath.Elu(pre);
+                return (e, e.add(Scalars.Of(1.0), Scalars.One).clamp_max(Scalars.Of(1.0)));
             case Activation.Tanh:
                 var t = pre.tanh();
-                return (t, t.square().neg().add(1.0));
+                return (t, t.pow(Scalars.Two).neg().add(Scalars.Of(1.0), Scalars.One));
             case Activation.Relu:
-                return (nn.functional.relu(pre), pre.gt(0).to(pre.dtype));
+                return (nn.functional.relu(pre), pre.gt(Scalars.Zero).to(pre.dtype));
             case Activation.LeakyRelu:
-                return (nn.functional.leaky_relu(pre, 0.01), torch.where(pre.gt(0), torch.ones_like(pre), torch.full_like(pre, 0.01)));
+                return (StableMath.LeakyRelu(pre, Scalars.Of(0.01)), torch.where(pre.gt(Scalars.Zero), torch.ones_like(pre), torch.full_like(pre, Scalars.Of(0.01))));
             default: // Silu as LipSwish
                 var s = pre.sigmoid();
-                return (pre.mul(s).div(LipSwishScale), s.mul(pre.mul(s.neg().add(1.0)).add(1.0)).div(LipSwishScale));
+                return (pre.mul(s).div(Scalars.Of(LipSwishScale)),
+                    s.mul(pre.mul(s.neg().add(Scalars.Of(1.0), Scalars.One)).add(Scalars.Of(1.0), Scalars.One)).div(Scalars.Of(LipSwishScale)));
         }
     }
 
@@ -289,18 +290,19 @@ public sealed class ResidualBlock : Bijector
         long features = EventShape[0];
         if (logDet == ResidualLogDet.Exact)
         {
-            var jacobian = Jacobian(weights, slopes).add(torch.eye(features, dtype: x.dtype, device: x.device));
+            var jacobian = Jacobian(weights, slopes).add(torch.eye(features, dtype: x.dtype, device: x.device), Scalars.One);
             return torch.linalg.slogdet(jacobian).Item2;
         }
         // Hutchinson: tr(J^k) ~ v^T J^k v with a Rademacher probe per row.
-        var v = torch.rand(new[] { x.size(0), features }, dtype: x.dtype, generator: probes).lt(0.5).to(x.dtype).mul(2).sub(1).to(x.device);
+        var v = torch.rand(new[] { x.size(0), features }, dtype: x.dtype, generator: probes).lt(Scalars.Of(0.5)).to(x.dtype).mul(Scalars.Two).sub(Scalars.One).to(x.device);
         var w = v;
         Tensor? sum = null;
         for (int k = 1; k <= seriesTerms; k++)
         {
             w = VectorJacobianProduct(weights, slopes, w);
-            var term = w.mul(v).sum(1).mul((k % 2 == 1 ? 1.0 : -1.0) / k);
-            sum = sum is null ? term : sum.add(term);
+            using var termWeight = ((k % 2 == 1 ? 1.0 : -1.0) / k).ToScalar();
+            var term = w.mul(v).sum(1).mul(termWeight);
+            sum = sum is null ? term : sum.add(term, Scalars.One);
         }
         return sum!;
     }
@@ -309,6 +311,7 @@ public sealed class ResidualBlock : Bijector
     {
         double floor = 8 * (y.dtype == ScalarType.Float64 ? 2.220446049250313e-16 : 1.1920929e-07);
         double tolerance = Math.Max(inverseTolerance, floor);
+        using var toleranceScalar = tolerance.ToScalar();
         var finiteRows = y.isfinite().all(1, keepdim: true);
         var x = y;
         double largest = double.NaN;
@@ -317,13 +320,13 @@ public sealed class ResidualBlock : Bijector
             using var step = torch.NewDisposeScope();
             var next = y.sub(Residual(x, weights).Output);
             var change = next.sub(x).abs();
-            var allowed = next.abs().add(1.0).mul(tolerance);
+            var allowed = next.abs().add(Scalars.Of(1.0), Scalars.One).mul(toleranceScalar);
             bool done = change.le(allowed).logical_or(finiteRows.logical_not()).all().item<bool>();
             var previous = x;
             x = step.MoveToOuter(next);
             if (i > 0) previous.Dispose();                            // an earlier iterate (never y itself)
             if (done) return x;
-            largest = change.masked_fill(finiteRows.logical_not(), 0).max().ToDouble();
+            largest = TensorValues.ToDouble(change.masked_fill(finiteRows.logical_not(), Scalars.Zero).max());
         }
         throw new InvalidOperationException(string.Format(CultureInfo.InvariantCulture,
             "ResidualBlock's inverse did not converge: after {0} fixed-point iterations an entry still moved by {1:E2} (tolerance {2:E1} relative to 1 + |x|). " +

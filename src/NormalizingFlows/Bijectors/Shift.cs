@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using NormalizingFlows.Internal;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -53,7 +54,7 @@ public sealed class Shift : ElementwiseBijector
 
     /// <inheritdoc />
     protected override (Tensor Output, Tensor LogDerivative) ForwardElementwise(Tensor x) =>
-        (x.add(shift), torch.zeros(1, dtype: x.dtype, device: x.device));
+        (x.add(shift, Scalars.One), torch.zeros(1, dtype: x.dtype, device: x.device));
 
     /// <inheritdoc />
     protected override (Tensor Output, Tensor LogDerivative) InverseElementwise(Tensor y) =>

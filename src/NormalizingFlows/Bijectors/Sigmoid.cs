@@ -28,13 +28,13 @@ public sealed class Sigmoid : ElementwiseBijector
 
     /// <inheritdoc />
     protected override (Tensor Output, Tensor LogDerivative) ForwardElementwise(Tensor x) =>
-        (x.sigmoid(), StableMath.LogSigmoid(x).add(StableMath.LogSigmoid(x.neg())));
+        (x.sigmoid(), StableMath.LogSigmoid(x).add(StableMath.LogSigmoid(x.neg()), Scalars.One));
 
     /// <inheritdoc />
     protected override (Tensor Output, Tensor LogDerivative) InverseElementwise(Tensor y)
     {
         var logY = y.log();
         var logOneMinusY = y.neg().log1p();
-        return (logY.sub(logOneMinusY), logY.add(logOneMinusY).neg());
+        return (logY.sub(logOneMinusY), logY.add(logOneMinusY, Scalars.One).neg());
     }
 }

@@ -91,7 +91,7 @@ public sealed class Standardization : ElementwiseBijector
                 nameof(data));
         }
         var mean = values.mean(new long[] { 0 });
-        var scale = values.sub(mean).square().mean(new long[] { 0 }).sqrt();
+        var scale = values.sub(mean).pow(Scalars.Two).mean(new long[] { 0 }).sqrt();
         return new Standardization((mean.to(data.dtype), scale.to(data.dtype)));
     }
 
@@ -103,7 +103,7 @@ public sealed class Standardization : ElementwiseBijector
 
     /// <inheritdoc />
     protected override (Tensor Output, Tensor LogDerivative) ForwardElementwise(Tensor x) =>
-        (x.mul(scale).add(mean), scale.log());
+        (x.mul(scale).add(mean, Scalars.One), scale.log());
 
     /// <inheritdoc />
     protected override (Tensor Output, Tensor LogDerivative) InverseElementwise(Tensor y) =>

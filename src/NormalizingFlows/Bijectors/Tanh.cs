@@ -35,6 +35,6 @@ public sealed class Tanh : ElementwiseBijector
     {
         var logOnePlusY = y.log1p();
         var logOneMinusY = y.neg().log1p();
-        return (logOnePlusY.sub(logOneMinusY).mul(0.5), logOnePlusY.add(logOneMinusY).neg());
+        return (logOnePlusY.sub(logOneMinusY).mul(Scalars.Of(0.5)), logOnePlusY.add(logOneMinusY, Scalars.One).neg());
     }
 }

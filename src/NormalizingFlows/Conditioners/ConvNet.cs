@@ -76,7 +76,7 @@ public sealed class ConvNet : ImageConditioner
         for (int i = 0; i < blocks.Count; i += 2)
         {
             var inner = blocks[i].call(Activations.Apply(activation, h));
-            h = h.add(blocks[i + 1].call(Activations.Apply(activation, inner)));
+            h = h.add(blocks[i + 1].call(Activations.Apply(activation, inner)), Scalars.One);
         }
         return output.call(Activations.Apply(activation, h));
     }

@@ -125,7 +125,7 @@ public sealed class Made : Conditioner
         for (int i = 1; i < layers.Count - 1; i += step)
         {
             var next = layers[i].call(Activations.Apply(activation, h));
-            h = Residual ? h.add(layers[i + 1].call(Activations.Apply(activation, next))) : next;
+            h = Residual ? h.add(layers[i + 1].call(Activations.Apply(activation, next)), Scalars.One) : next;
         }
         return layers[^1].call(Activations.Apply(activation, h));
     }

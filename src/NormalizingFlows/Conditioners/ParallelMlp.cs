@@ -112,12 +112,12 @@ public sealed class ParallelMlp : Conditioner
         var firstBias = biases[0].unsqueeze(1);
         var h = input.size(1) == 1 && !torch.is_grad_enabled()
             ? torch.addcmul(firstBias, input.unsqueeze(0), firstWeight, One)
-            : input.unsqueeze(0).matmul(firstWeight).add_(firstBias);
+            : input.unsqueeze(0).matmul(firstWeight).add_(firstBias, Scalars.One);
         for (int i = 1; i < weights.Count; i++)
         {
             h = Activations.ApplyToFresh(activation, h);
             // bmm then add_: TorchSharp 0.107's baddbmm binding does not compute input + batch1 @ batch2 (shape errors).
-            h = h.bmm(weights[i].transpose(1, 2)).add_(biases[i].unsqueeze(1));
+            h = h.bmm(weights[i].transpose(1, 2)).add_(biases[i].unsqueeze(1), Scalars.One);
         }
         return h.permute(1, 2, 0).reshape(rows, OutFeatures);
     }

@@ -1,3 +1,4 @@
+using NormalizingFlows.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -19,7 +20,7 @@ public sealed class AdditiveTransform : IElementwiseTransform
 
     /// <inheritdoc />
     public (Tensor Output, Tensor LogAbsDet) Forward(Tensor x, Tensor parameters) =>
-        (x.add(parameters.select(-1, 0)), torch.zeros_like(x));
+        (x.add(parameters.select(-1, 0), Scalars.One), torch.zeros_like(x));
 
     /// <inheritdoc />
     public (Tensor Output, Tensor LogAbsDet) Inverse(Tensor y, Tensor parameters) =>

@@ -52,7 +52,7 @@ public sealed class AffineTransform : IElementwiseTransform
     {
         var shift = parameters.select(-1, 0);
         var logScale = LogScale(parameters.select(-1, 1));
-        return (torch.addcmul(shift, x, logScale.exp(), 1.0), logScale);
+        return (torch.addcmul(shift, x, logScale.exp(), Scalars.Of(1.0)), logScale);
     }
 
     /// <inheritdoc />
@@ -63,10 +63,19 @@ public sealed class AffineTransform : IElementwiseTransform
         return (y.sub(shift).mul(logScale.neg().exp()), logScale.neg());
     }
 
-    private Tensor LogScale(Tensor raw) => ScaleMap switch
+    private Tensor LogScale(Tensor raw)
     {
-        ScaleMap.Sigmoid => StableMath.LogSigmoid(raw.add(2.0)),
-        ScaleMap.SoftClamp => raw.div(Bound).tanh().mul(Bound),
-        _ => raw.alias(),
-    };
+        switch (ScaleMap)
+        {
+            case ScaleMap.Sigmoid:
+                return StableMath.LogSigmoid(raw.add(Scalars.Of(2.0), Scalars.One));
+            case ScaleMap.SoftClamp:
+            {
+                using var bound = Bound.ToScalar();
+                return raw.div(bound).tanh().mul(bound);
+            }
+            default:
+                return raw.alias();
+        }
+    }
 }

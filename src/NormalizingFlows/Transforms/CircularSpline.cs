@@ -71,11 +71,11 @@ public sealed class CircularSpline : IElementwiseTransform
         var knots = SplineParameters.Derivatives(parameters.narrow(-1, 2 * Bins, Bins), MinDerivative, derivativeShift);
         var derivatives = torch.cat(new[] { knots, knots.narrow(-1, 0, 1) }, -1);
         // Whole turns are split off (no gradient through floor), so the spline only ever sees [-pi, pi].
-        var turns = input.detach().add(Math.PI).div(TwoPi).floor().mul(TwoPi);
-        var angle = input.sub(turns).clamp(-Math.PI, Math.PI);
+        var turns = input.detach().add(Scalars.Of(Math.PI), Scalars.One).div(Scalars.Of(TwoPi)).floor().mul(Scalars.Of(TwoPi));
+        var angle = input.sub(turns).clamp(Scalars.Of(-Math.PI), Scalars.Of(Math.PI));
         var (output, logAbsDet) = inverse
             ? RationalQuadratic.Inverse(angle, widths, heights, derivatives, -Math.PI, Math.PI)
             : RationalQuadratic.Forward(angle, widths, heights, derivatives, -Math.PI, Math.PI);
-        return (output.add(turns), logAbsDet);
+        return (output.add(turns, Scalars.One), logAbsDet);
     }
 }

@@ -88,8 +88,10 @@ public sealed class RationalQuadraticSpline : IElementwiseTransform
         var heights = SplineParameters.Sizes(parameters.narrow(-1, Bins, Bins), MinBinHeight);
         var interior = SplineParameters.Derivatives(parameters.narrow(-1, 2 * Bins, Bins - 1), MinDerivative, derivativeShift);
         var derivatives = nn.functional.pad(interior, new long[] { 1, 1 }, value: 1.0);
-        var inside = input.abs().le(Bound);
-        var clamped = input.clamp(-Bound, Bound);
+        using var bound = Bound.ToScalar();
+        using var minusBound = (-Bound).ToScalar();
+        var inside = input.abs().le(bound);
+        var clamped = input.clamp(minusBound, bound);
         var (output, logAbsDet) = inverse
             ? RationalQuadratic.Inverse(clamped, widths, heights, derivatives, -Bound, Bound)
             : RationalQuadratic.Forward(clamped, widths, heights, derivatives, -Bound, Bound);

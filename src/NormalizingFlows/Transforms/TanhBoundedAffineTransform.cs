@@ -38,7 +38,8 @@ public sealed class TanhBoundedAffineTransform : nn.Module, IElementwiseTransfor
         Guard.Features(features, nameof(features));
         Guard.Positive(initialBound, nameof(initialBound));
         Features = features;
-        logBound = new Parameter(torch.full(features, Math.Log(initialBound)).DetachFromDisposeScope());
+        using var initialLogBound = Math.Log(initialBound).ToScalar();
+        logBound = new Parameter(torch.full(features, initialLogBound).DetachFromDisposeScope());
         RegisterComponents();
     }
 
@@ -60,7 +61,7 @@ public sealed class TanhBoundedAffineTransform : nn.Module, IElementwiseTransfor
         CheckWidth(x, nameof(x));
         var shift = parameters.select(-1, 0);
         var logScale = LogScale(parameters.select(-1, 1));
-        return (torch.addcmul(shift, x, logScale.exp(), 1.0), logScale);
+        return (torch.addcmul(shift, x, logScale.exp(), Scalars.Of(1.0)), logScale);
     }
 
     /// <inheritdoc />
