@@ -63,22 +63,24 @@ public sealed class BoxUniform : Distribution
     protected internal override Tensor LogProbCore(Tensor x, Tensor? context)
     {
         var inside = x.ge(low).logical_and(x.le(high)).all(1);
-        var value = torch.full(new[] { x.size(0) }, -logVolume, dtype: x.dtype, device: x.device);
-        return value.masked_fill(inside.logical_not(), double.NegativeInfinity);
+        using var density = (-logVolume).ToScalar();
+        var value = torch.full(new[] { x.size(0) }, density, dtype: x.dtype, device: x.device);
+        return value.masked_fill(inside.logical_not(), Scalars.Of(double.NegativeInfinity));
     }
 
     /// <inheritdoc />
     protected internal override (Tensor Samples, Tensor LogProb) SampleWithLogProbCore(long count, Tensor? context, Generator? generator)
     {
         var x = SampleCore(count, context, generator);
-        return (x, torch.full(new[] { count }, -logVolume, dtype: x.dtype, device: x.device));
+        using var density = (-logVolume).ToScalar();
+        return (x, torch.full(new[] { count }, density, dtype: x.dtype, device: x.device));
     }
 
     /// <inheritdoc />
     protected internal override Tensor SampleCore(long count, Tensor? context, Generator? generator)
     {
         var u = torch.rand(new[] { count, EventSize }, dtype: low.dtype, device: low.device, generator: generator);
-        return torch.addcmul(low, u, high.sub(low), 1.0);
+        return torch.addcmul(low, u, high.sub(low), Scalars.Of(1.0));
     }
 
     private static int Checked(IReadOnlyList<double> low, IReadOnlyList<double> high)

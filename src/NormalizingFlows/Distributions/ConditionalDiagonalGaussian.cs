@@ -69,7 +69,8 @@ public sealed class ConditionalDiagonalGaussian : Distribution
     {
         var (mean, logScale) = MeanAndLogScale(Required(context));
         var standardized = x.sub(mean).mul(logScale.neg().exp());
-        return standardized.square().sum(1).mul(-0.5).sub(logScale.sum(1)).sub(EventSize * HalfLog2Pi);
+        using var normalizer = (EventSize * HalfLog2Pi).ToScalar();
+        return standardized.pow(Scalars.Two).sum(1).mul(Scalars.Of(-0.5)).sub(logScale.sum(1)).sub(normalizer);
     }
 
     /// <inheritdoc />
@@ -77,8 +78,9 @@ public sealed class ConditionalDiagonalGaussian : Distribution
     {
         var (mean, logScale) = MeanAndLogScale(Required(context));
         var eps = torch.randn(new[] { count, EventSize }, dtype: mean.dtype, device: mean.device, generator: generator);
-        var x = torch.addcmul(mean, eps, logScale.exp(), 1.0);
-        var logProb = eps.square().sum(1).mul(-0.5).sub(logScale.sum(1)).sub(EventSize * HalfLog2Pi);
+        var x = torch.addcmul(mean, eps, logScale.exp(), Scalars.Of(1.0));
+        using var normalizer = (EventSize * HalfLog2Pi).ToScalar();
+        var logProb = eps.pow(Scalars.Two).sum(1).mul(Scalars.Of(-0.5)).sub(logScale.sum(1)).sub(normalizer);
         return (x, logProb);
     }
 

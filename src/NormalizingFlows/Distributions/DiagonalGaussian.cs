@@ -77,13 +77,14 @@ public sealed class DiagonalGaussian : Distribution
         using var noGrad = torch.no_grad();
         var x = data.detach().to(ScalarType.Float64);
         var variance = x.var(0, unbiased: false);
-        var padded = variance.add(variance.mean().mul(ridge));
-        if (!padded.gt(0).all().ToBoolean())
+        using var ridgeScalar = ridge.ToScalar();
+        var padded = variance.add(variance.mean().mul(ridgeScalar), Scalars.One);
+        if (!TensorValues.ToBoolean(padded.gt(Scalars.Zero).all()))
         {
-            long column = padded.le(0).nonzero()[0, 0].ToInt64();
+            long column = TensorValues.ToInt64(padded.le(Scalars.Zero).nonzero()[0, 0]);
             throw new ArgumentException($"Expected data with some spread in every column (or a positive ridge); column {column} is constant.", nameof(data));
         }
-        var fitted = new DiagonalGaussian(x.mean(new long[] { 0 }).to(data.dtype), padded.log().mul(0.5).to(data.dtype), trainable);
+        var fitted = new DiagonalGaussian(x.mean(new long[] { 0 }).to(data.dtype), padded.log().mul(Scalars.Of(0.5)).to(data.dtype), trainable);
         return fitted;
     }
 
@@ -110,15 +111,17 @@ public sealed class DiagonalGaussian : Distribution
     protected internal override Tensor LogProbCore(Tensor x, Tensor? context)
     {
         var standardized = x.sub(loc).mul(logScale.neg().exp());
-        return standardized.square().sum(1).mul(-0.5).sub(logScale.sum()).sub(EventSize * HalfLog2Pi);
+        using var normalizer = (EventSize * HalfLog2Pi).ToScalar();
+        return standardized.pow(Scalars.Two).sum(1).mul(Scalars.Of(-0.5)).sub(logScale.sum()).sub(normalizer);
     }
 
     /// <inheritdoc />
     protected internal override (Tensor Samples, Tensor LogProb) SampleWithLogProbCore(long count, Tensor? context, Generator? generator)
     {
         var eps = torch.randn(new[] { count, EventSize }, dtype: loc.dtype, device: loc.device, generator: generator);
-        var x = torch.addcmul(loc, eps, logScale.exp(), 1.0);
-        var logProb = eps.square().sum(1).mul(-0.5).sub(logScale.sum()).sub(EventSize * HalfLog2Pi);
+        var x = torch.addcmul(loc, eps, logScale.exp(), Scalars.Of(1.0));
+        using var normalizer = (EventSize * HalfLog2Pi).ToScalar();
+        var logProb = eps.pow(Scalars.Two).sum(1).mul(Scalars.Of(-0.5)).sub(logScale.sum()).sub(normalizer);
         return (x, logProb);
     }
 }

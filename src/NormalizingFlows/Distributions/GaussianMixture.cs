@@ -99,8 +99,9 @@ public sealed class GaussianMixture : Distribution
     {
         // [batch, 1, D] against [K, D]: per-component log-densities [batch, K].
         var standardized = x.unsqueeze(1).sub(means).mul(logScales.neg().exp());
-        var perComponent = standardized.square().sum(2).mul(-0.5).sub(logScales.sum(1)).sub(EventSize * HalfLog2Pi);
-        return torch.logsumexp(perComponent.add(nn.functional.log_softmax(logits, 0)), 1);
+        using var normalizer = (EventSize * HalfLog2Pi).ToScalar();
+        var perComponent = standardized.pow(Scalars.Two).sum(2).mul(Scalars.Of(-0.5)).sub(logScales.sum(1)).sub(normalizer);
+        return torch.logsumexp(perComponent.add(nn.functional.log_softmax(logits, 0), Scalars.One), 1);
     }
 
     /// <inheritdoc />
@@ -121,7 +122,7 @@ public sealed class GaussianMixture : Distribution
             component = torch.multinomial(probabilities.cpu(), count, replacement: true, generator: generator).to(means.device);
         }
         var eps = torch.randn(new[] { count, EventSize }, dtype: means.dtype, device: means.device, generator: generator);
-        return torch.addcmul(means.index_select(0, component), eps, logScales.index_select(0, component).exp(), 1.0);
+        return torch.addcmul(means.index_select(0, component), eps, logScales.index_select(0, component).exp(), Scalars.Of(1.0));
     }
 
     private static int CheckedFeatures(int features)

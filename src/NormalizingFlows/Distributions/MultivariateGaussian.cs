@@ -89,13 +89,15 @@ public sealed class MultivariateGaussian : Distribution
         long rows = x.size(0), features = x.size(1);
         var mean = x.mean(new long[] { 0 });
         var centred = x.sub(mean);
-        var covariance = centred.t().matmul(centred).div(rows);
-        double averageVariance = covariance.diagonal().mean().ToDouble();
+        using var rowCount = rows.ToScalar();
+        var covariance = centred.t().matmul(centred).div(rowCount);
+        double averageVariance = TensorValues.ToDouble(covariance.diagonal().mean());
         if (!(averageVariance > 0))
             throw new ArgumentException($"Expected data with some spread; every one of its {features} columns is constant.", nameof(data));
-        covariance = covariance.add(torch.eye(features, dtype: ScalarType.Float64, device: x.device).mul(ridge * averageVariance));
+        using var ridgeScalar = (ridge * averageVariance).ToScalar();
+        covariance = covariance.add(torch.eye(features, dtype: ScalarType.Float64, device: x.device).mul(ridgeScalar), Scalars.One);
         var (factor, info) = torch.linalg.cholesky_ex(covariance);
-        if (info.ToInt64() != 0)
+        if (TensorValues.ToInt64(info) != 0)
             throw new ArgumentException(
                 $"The covariance of the data is not positive definite with ridge {ridge} (its columns are linearly dependent); try a larger ridge.", nameof(data));
         var dtype = data.dtype;
@@ -137,20 +139,22 @@ public sealed class MultivariateGaussian : Distribution
     {
         // z = L^-1 (x - loc) for every row: solve z L^T = (x - loc) from the right, L^T upper triangular.
         var z = torch.linalg.solve_triangular(Factor().t(), x.sub(loc), upper: true, left: false);
-        return z.square().sum(1).mul(-0.5).sub(logDiagonal.sum()).sub(EventSize * HalfLog2Pi);
+        using var normalizer = (EventSize * HalfLog2Pi).ToScalar();
+        return z.pow(Scalars.Two).sum(1).mul(Scalars.Of(-0.5)).sub(logDiagonal.sum()).sub(normalizer);
     }
 
     /// <inheritdoc />
     protected internal override (Tensor Samples, Tensor LogProb) SampleWithLogProbCore(long count, Tensor? context, Generator? generator)
     {
         var eps = torch.randn(new[] { count, EventSize }, dtype: loc.dtype, device: loc.device, generator: generator);
-        var x = loc.add(eps.matmul(Factor().t()));
-        var logProb = eps.square().sum(1).mul(-0.5).sub(logDiagonal.sum()).sub(EventSize * HalfLog2Pi);
+        var x = loc.add(eps.matmul(Factor().t()), Scalars.One);
+        using var normalizer = (EventSize * HalfLog2Pi).ToScalar();
+        var logProb = eps.pow(Scalars.Two).sum(1).mul(Scalars.Of(-0.5)).sub(logDiagonal.sum()).sub(normalizer);
         return (x, logProb);
     }
 
     /// <summary><c>L</c> from the stored parts (differentiable).</summary>
-    private Tensor Factor() => lower.tril(-1).add(torch.diag_embed(logDiagonal.exp()));
+    private Tensor Factor() => lower.tril(-1).add(torch.diag_embed(logDiagonal.exp()), Scalars.One);
 
     private static Parts StandardParts(int features)
     {
@@ -186,12 +190,12 @@ public sealed class MultivariateGaussian : Distribution
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var diagonal = scaleTril.diagonal().to(ScalarType.Float64);
-        if (!diagonal.gt(0).all().ToBoolean())
+        if (!TensorValues.ToBoolean(diagonal.gt(Scalars.Zero).all()))
         {
-            long i = diagonal.le(0).nonzero()[0, 0].ToInt64();
-            throw new ArgumentException($"Expected scaleTril with a positive diagonal; scaleTril[{i}, {i}] = {diagonal[i].ToDouble()}.", nameof(scaleTril));
+            long i = TensorValues.ToInt64(diagonal.le(Scalars.Zero).nonzero()[0, 0]);
+            throw new ArgumentException($"Expected scaleTril with a positive diagonal; scaleTril[{i}, {i}] = {TensorValues.ToDouble(diagonal[i])}.", nameof(scaleTril));
         }
-        if (scaleTril.triu(1).ne(0).any().ToBoolean())
+        if (TensorValues.ToBoolean(scaleTril.triu(1).ne(Scalars.Zero).any()))
             throw new ArgumentException("Expected a lower-triangular scaleTril; its upper part (above the diagonal) is not zero.", nameof(scaleTril));
         var factor = scaleTril.detach().to(loc.dtype, loc.device);
         var parts = new Parts(loc.detach().clone(), factor.tril(-1), factor.diagonal().log());

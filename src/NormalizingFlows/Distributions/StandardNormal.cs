@@ -39,8 +39,11 @@ public sealed class StandardNormal : Distribution
     }
 
     /// <inheritdoc />
-    protected internal override Tensor LogProbCore(Tensor x, Tensor? context) =>
-        x.reshape(x.size(0), -1).square().sum(1).mul(-0.5).sub(EventSize * HalfLog2Pi);
+    protected internal override Tensor LogProbCore(Tensor x, Tensor? context)
+    {
+        using var normalizer = (EventSize * HalfLog2Pi).ToScalar();
+        return x.reshape(x.size(0), -1).pow(Scalars.Two).sum(1).mul(Scalars.Of(-0.5)).sub(normalizer);
+    }
 
     /// <inheritdoc />
     protected internal override (Tensor Samples, Tensor LogProb) SampleWithLogProbCore(long count, Tensor? context, Generator? generator)

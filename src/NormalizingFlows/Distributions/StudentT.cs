@@ -53,7 +53,8 @@ public sealed class StudentT : Distribution
         TrainableDegreesOfFreedom = trainableDegreesOfFreedom;
         var locTensor = torch.tensor(mean.Select(v => (float)v).ToArray()).DetachFromDisposeScope();
         var logScaleTensor = torch.tensor(std.Select(v => (float)Math.Log(v)).ToArray()).DetachFromDisposeScope();
-        var logDofTensor = torch.full(features, Math.Log(degreesOfFreedom)).DetachFromDisposeScope();
+        using var logDof = Math.Log(degreesOfFreedom).ToScalar();
+        var logDofTensor = torch.full(features, logDof).DetachFromDisposeScope();
         this.loc = trainable ? new Parameter(locTensor) : locTensor;
         logScale = trainable ? new Parameter(logScaleTensor) : logScaleTensor;
         logDegreesOfFreedom = trainableDegreesOfFreedom ? new Parameter(logDofTensor) : logDofTensor;
@@ -80,9 +81,10 @@ public sealed class StudentT : Distribution
     {
         var nu = logDegreesOfFreedom.exp();
         var t = x.sub(loc).mul(logScale.neg().exp());
-        var normaliser = torch.lgamma(nu.add(1).mul(0.5)).sub(torch.lgamma(nu.mul(0.5))).sub(logDegreesOfFreedom.mul(0.5)).sub(HalfLogPi).sub(logScale);
-        var kernel = torch.log1p(t.square().div(nu)).mul(nu.add(1).mul(-0.5));
-        return kernel.add(normaliser).sum(1);
+        var normaliser = torch.lgamma(nu.add(Scalars.One, Scalars.One).mul(Scalars.Of(0.5))).sub(torch.lgamma(nu.mul(Scalars.Of(0.5))))
+            .sub(logDegreesOfFreedom.mul(Scalars.Of(0.5))).sub(Scalars.Of(HalfLogPi)).sub(logScale);
+        var kernel = torch.log1p(t.pow(Scalars.Two).div(nu)).mul(nu.add(Scalars.One, Scalars.One).mul(Scalars.Of(-0.5)));
+        return kernel.add(normaliser, Scalars.One).sum(1);
     }
 
     /// <inheritdoc />
@@ -97,9 +99,9 @@ public sealed class StudentT : Distribution
     {
         var nu = logDegreesOfFreedom.exp();
         var z = torch.randn(new[] { count, EventSize }, dtype: loc.dtype, device: loc.device, generator: generator);
-        var gamma = torch._standard_gamma(nu.mul(0.5).expand(count, EventSize).contiguous(), generator);
-        var t = z.mul(torch.rsqrt(gamma.mul(2).div(nu)));
-        return torch.addcmul(loc, t, logScale.exp(), 1.0);
+        var gamma = torch._standard_gamma(nu.mul(Scalars.Of(0.5)).expand(count, EventSize).contiguous(), generator);
+        var t = z.mul(torch.rsqrt(gamma.mul(Scalars.Two).div(nu)));
+        return torch.addcmul(loc, t, logScale.exp(), Scalars.Of(1.0));
     }
 
     private static int CheckedFeatures(int features)

@@ -22,8 +22,8 @@ internal static class Activations
     {
         Activation.Relu => nn.functional.relu(x),
         Activation.Tanh => x.tanh(),
-        Activation.LeakyRelu => nn.functional.leaky_relu(x, 0.01),
-        Activation.Elu => nn.functional.elu(x, 1.0),
+        Activation.LeakyRelu => StableMath.LeakyRelu(x, Scalars.Of(0.01)),
+        Activation.Elu => StableMath.Elu(x),
         Activation.Silu => nn.functional.silu(x),
         Activation.Gelu => nn.functional.gelu(x),
         _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, $"Unknown activation {activation}."),

@@ -26,14 +26,14 @@ internal static class RationalQuadratic
     {
         var (x0, w, y0, h, d0, d1) = Cell(x, widths, heights, derivatives, left, right, inverse: false);
         var slope = h.div(w);
-        var theta = x.sub(x0).div(w).clamp(0.0, 1.0);
-        var oneMinus = theta.neg().add(1.0);
+        var theta = x.sub(x0).div(w).clamp(Scalars.Of(0.0), Scalars.Of(1.0));
+        var oneMinus = theta.neg().add(Scalars.Of(1.0), Scalars.One);
         var cross = theta.mul(oneMinus);
-        var thetaSquared = theta.square();
-        var curvature = d0.add(d1).add(slope, -2.0);
-        var denominator = torch.addcmul(slope, curvature, cross, 1.0);
-        var numerator = torch.addcmul(slope.mul(thetaSquared), d0, cross, 1.0).mul(h);
-        var y = torch.addcdiv(y0, numerator, denominator, 1.0);
+        var thetaSquared = theta.pow(Scalars.Two);
+        var curvature = d0.add(d1, Scalars.One).add(slope, Scalars.Of(-2.0));
+        var denominator = torch.addcmul(slope, curvature, cross, Scalars.Of(1.0));
+        var numerator = torch.addcmul(slope.mul(thetaSquared), d0, cross, Scalars.Of(1.0)).mul(h);
+        var y = torch.addcdiv(y0, numerator, denominator, Scalars.Of(1.0));
         return (y, LogDerivative(slope, denominator, d0, d1, thetaSquared, cross, oneMinus));
     }
 
@@ -43,30 +43,30 @@ internal static class RationalQuadratic
         var (x0, w, y0, h, d0, d1) = Cell(y, widths, heights, derivatives, left, right, inverse: true);
         var slope = h.div(w);
         var offset = y.sub(y0);
-        var curvature = d0.add(d1).add(slope, -2.0);
+        var curvature = d0.add(d1, Scalars.One).add(slope, Scalars.Of(-2.0));
         // a theta^2 + b theta - c = 0 with c = s (y - y_k) >= 0 and b > 0 on the bin; the root in [0, 1] is
         // theta = 2c / (b + sqrt(b^2 + 4ac)), which avoids the cancellation of the textbook formula.
         var offsetCurvature = offset.mul(curvature);
-        var a = torch.addcmul(offsetCurvature, h, slope.sub(d0), 1.0);
-        var b = torch.addcmul(offsetCurvature.neg(), h, d0, 1.0);
+        var a = torch.addcmul(offsetCurvature, h, slope.sub(d0), Scalars.Of(1.0));
+        var b = torch.addcmul(offsetCurvature.neg(), h, d0, Scalars.Of(1.0));
         var c = slope.mul(offset);
-        var discriminant = torch.addcmul(b.square(), a, c, 4.0).clamp_min(0.0);
-        var root = c.mul(2.0).div(b.add(discriminant.sqrt()));
+        var discriminant = torch.addcmul(b.pow(Scalars.Two), a, c, Scalars.Of(4.0)).clamp_min(Scalars.Of(0.0));
+        var root = c.mul(Scalars.Of(2.0)).div(b.add(discriminant.sqrt(), Scalars.One));
         // Rounding can put the root an ulp outside [0, 1] (e.g. exactly on a bound); clamp the value but keep the root's
         // gradient, which a plain clamp would zero there.
-        var theta = root.add(root.clamp(0.0, 1.0).sub(root).detach());
-        var x = torch.addcmul(x0, theta, w, 1.0);
-        var oneMinus = theta.neg().add(1.0);
+        var theta = root.add(root.clamp(Scalars.Of(0.0), Scalars.Of(1.0)).sub(root).detach(), Scalars.One);
+        var x = torch.addcmul(x0, theta, w, Scalars.Of(1.0));
+        var oneMinus = theta.neg().add(Scalars.Of(1.0), Scalars.One);
         var cross = theta.mul(oneMinus);
-        var denominator = torch.addcmul(slope, curvature, cross, 1.0);
-        return (x, LogDerivative(slope, denominator, d0, d1, theta.square(), cross, oneMinus).neg());
+        var denominator = torch.addcmul(slope, curvature, cross, Scalars.Of(1.0));
+        return (x, LogDerivative(slope, denominator, d0, d1, theta.pow(Scalars.Two), cross, oneMinus).neg());
     }
 
     /// <summary><c>log(s^2 (d1 theta^2 + 2 s theta (1 - theta) + d0 (1 - theta)^2) / denominator^2)</c>.</summary>
     private static Tensor LogDerivative(Tensor slope, Tensor denominator, Tensor d0, Tensor d1, Tensor thetaSquared, Tensor cross, Tensor oneMinus)
     {
-        var inner = torch.addcmul(torch.addcmul(d1.mul(thetaSquared), slope, cross, 2.0), d0, oneMinus.square(), 1.0);
-        return slope.div(denominator).square().mul(inner).log();
+        var inner = torch.addcmul(torch.addcmul(d1.mul(thetaSquared), slope, cross, Scalars.Of(2.0)), d0, oneMinus.pow(Scalars.Two), Scalars.Of(1.0));
+        return slope.div(denominator).pow(Scalars.Two).mul(inner).log();
     }
 
     /// <summary>
@@ -80,14 +80,16 @@ internal static class RationalQuadratic
         // Knots of both axes at once: [...S, K + 1, 2], from 0-padded cumulative sums scaled so the last is exactly 1.
         var cumulative = torch.stack(new[] { widths, heights }, -1).cumsum(-2);
         cumulative = cumulative.div(cumulative.narrow(-2, bins - 1, 1));
-        var knots = nn.functional.pad(cumulative, new long[] { 0, 0, 1, 0 }).mul(right - left).add(left);
+        using var span = (right - left).ToScalar();
+        using var leftScalar = left.ToScalar();
+        var knots = nn.functional.pad(cumulative, new long[] { 0, 0, 1, 0 }).mul(span).add(leftScalar, Scalars.One);
         // The bin is the number of interior knots at or below the value: always in [0, K - 1] for a value in [left, right].
         var bin = bins == 1
             ? torch.zeros(SplineParameters.Append(value.shape, 1), dtype: ScalarType.Int64, device: value.device)
             : value.unsqueeze(-1).ge(knots.select(-1, inverse ? 1 : 0).narrow(-1, 1, bins - 1)).sum(-1, keepdim: true, type: ScalarType.Int64);
         // One gather of the table [x knot, y knot, derivative] at the bin's two ends.
         var table = torch.cat(new[] { knots, derivatives.unsqueeze(-1) }, -1);
-        var ends = torch.cat(new[] { bin, bin.add(1) }, -1).unsqueeze(-1);
+        var ends = torch.cat(new[] { bin, bin.add(Scalars.One, Scalars.One) }, -1).unsqueeze(-1);
         var shape = SplineParameters.Append(ends.shape[..^1], 3);
         var picked = table.gather(-2, ends.expand(shape));
         var low = picked.select(-2, 0).unbind(-1);

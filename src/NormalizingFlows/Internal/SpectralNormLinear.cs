@@ -24,8 +24,10 @@ internal sealed class SpectralNormLinear : nn.Module
         double bound = 1.0 / Math.Sqrt(inFeatures);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var w = torch.rand(new long[] { outFeatures, inFeatures }, generator: generator).mul(2 * bound).sub(bound);
-        var b = torch.rand(outFeatures, generator: generator).mul(2 * bound).sub(bound);
+        using var width = (2 * bound).ToScalar();
+        using var boundScalar = bound.ToScalar();
+        var w = torch.rand(new long[] { outFeatures, inFeatures }, generator: generator).mul(width).sub(boundScalar);
+        var b = torch.rand(outFeatures, generator: generator).mul(width).sub(boundScalar);
         var uk = nn.functional.normalize(torch.randn(outFeatures, generator: generator), dim: 0);
         var vk = nn.functional.normalize(torch.randn(inFeatures, generator: generator), dim: 0);
         for (int i = 0; i < warmUpIterations; i++)
@@ -65,6 +67,7 @@ internal sealed class SpectralNormLinear : nn.Module
             }
         }
         var sigma = uk.dot(weight.mv(vk));
-        return weight.div(sigma.div(coefficient).clamp_min(1.0));
+        using var coefficientScalar = coefficient.ToScalar();
+        return weight.div(sigma.div(coefficientScalar).clamp_min(Scalars.Of(1.0)));
     }
 }

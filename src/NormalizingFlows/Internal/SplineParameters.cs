@@ -42,12 +42,18 @@ internal static class SplineParameters
     public static Tensor Sizes(Tensor raw, double minimum)
     {
         long bins = raw.size(-1);
-        return raw.softmax(-1).mul(1.0 - minimum * bins).add(minimum);
+        using var scale = (1.0 - minimum * bins).ToScalar();
+        using var minimumScalar = minimum.ToScalar();
+        return raw.softmax(-1).mul(scale).add(minimumScalar, Scalars.One);
     }
 
     /// <summary>Knot derivatives <c>minimum + softplus(raw + shift)</c> (1 for a zero parameter).</summary>
-    public static Tensor Derivatives(Tensor raw, double minimum, double shift) =>
-        nn.functional.softplus(raw.add(shift)).add(minimum);
+    public static Tensor Derivatives(Tensor raw, double minimum, double shift)
+    {
+        using var shiftScalar = shift.ToScalar();
+        using var minimumScalar = minimum.ToScalar();
+        return StableMath.Softplus(raw.add(shiftScalar, Scalars.One)).add(minimumScalar, Scalars.One);
+    }
 
     /// <summary>The shape with one more trailing dimension.</summary>
     public static long[] Append(long[] shape, long last)

@@ -17,14 +17,14 @@ internal static class StableMath
     public static Tensor LogSigmoid(Tensor x) => nn.functional.logsigmoid(x);
 
     /// <summary>The inverse of softplus, <c>y + log(-expm1(-y))</c> for <c>y &gt; 0</c>.</summary>
-    public static Tensor SoftplusInverse(Tensor y) => y.add(LogOneMinusExpNeg(y));
+    public static Tensor SoftplusInverse(Tensor y) => y.add(LogOneMinusExpNeg(y), Scalars.One);
 
     /// <summary><c>log(1 - exp(-y))</c> for <c>y &gt; 0</c>, as <c>log(-expm1(-y))</c> (accurate for small <c>y</c>).</summary>
     public static Tensor LogOneMinusExpNeg(Tensor y) => y.neg().expm1().neg().log();
 
     /// <summary><c>log(1 - tanh(x)^2) = 2 (log 2 - x - softplus(-2x))</c>, finite for every finite <c>x</c>.</summary>
     public static Tensor LogTanhDerivative(Tensor x) =>
-        Softplus(x.mul(-2.0)).add(x).neg().add(System.Math.Log(2.0)).mul(2.0);
+        Softplus(x.mul(Scalars.Of(-2.0))).add(x, Scalars.One).neg().add(Scalars.Of(System.Math.Log(2.0)), Scalars.One).mul(Scalars.Of(2.0));
 
     /// <summary>Leaky ReLU, <c>x</c> for <c>x &gt; 0</c> and <c>slope x</c> otherwise (gradient 1 or <paramref name="slope"/>, as
     /// libtorch's <c>leaky_relu</c>, whose TorchSharp wrapper hands libtorch a temporary Scalar; see <see cref="Scalars"/>).</summary>
