@@ -19,7 +19,8 @@ namespace NormalizingFlows;
 /// open a dispose scope and return only tensors the caller owns.</remarks>
 public abstract class Distribution : nn.Module
 {
-    private static readonly Scalar NegativeInfinity = double.NegativeInfinity.ToScalar();
+    /// <summary>-inf as a Scalar held for the process (libtorch must never read a temporary one).</summary>
+    private protected static readonly Scalar NegativeInfinity = double.NegativeInfinity.ToScalar();
     private static readonly Scalar NotANumber = double.NaN.ToScalar();
     private readonly long[] eventShape;
     private readonly PlacementCache placementCache = new();
@@ -154,6 +155,7 @@ public abstract class Distribution : nn.Module
             .index_copy(0, rows, finiteLogProb)
             .masked_fill(nanRows, NotANumber);
     }
+
     /// <inheritdoc />
     protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking)
     {

@@ -22,7 +22,6 @@ namespace NormalizingFlows;
 /// </remarks>
 public sealed class Flow : Distribution
 {
-    private static readonly Scalar NegativeInfinity = double.NegativeInfinity.ToScalar();
     private readonly Distribution @base;
     private readonly Bijector bijector;
     private long evaluationChunkRows;

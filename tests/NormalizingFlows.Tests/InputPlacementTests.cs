@@ -152,6 +152,19 @@ public sealed class InputPlacementTests
     }
 
     [Fact]
+    public void Should_Read_The_Placement_Again_When_A_Nested_TorchSharp_Layer_Was_Converted_Directly()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var coupling = Coupling.WithMlp(Masks.Halves(2), new[] { 4 });
+        Assert.Equal(ScalarType.Float32, coupling.Forward(torch.rand(3, 2)).Output.dtype);
+        // TorchSharp's own layers do not tell the library's modules that they moved: the cached placement is stale.
+        foreach (var linear in coupling.modules().OfType<TorchSharp.Modules.Linear>()) linear.to(ScalarType.Float64);
+        Assert.Equal(ScalarType.Float64, coupling.Forward(torch.rand(3, 2, dtype: ScalarType.Float64)).Output.dtype);
+        var error = Assert.Throws<ArgumentException>(() => coupling.Forward(torch.rand(3, 2)));
+        Assert.Contains("Expected x of dtype Float64 on cpu (the model's); got Float32 on cpu.", error.Message);
+    }
+
+    [Fact]
     public void Should_Take_Any_Floating_DType_When_A_Bijector_Has_No_Parameters()
     {
         using var scope = torch.NewDisposeScope();
