@@ -23,6 +23,7 @@ public abstract class Bijector : nn.Module
 {
     private readonly long[] eventShape;
     private readonly long[] outputShape;
+    private readonly PlacementCache placementCache = new();
 
     /// <summary>Creates a bijector on events of the given shape.</summary>
     /// <param name="name">The module name.</param>
@@ -72,11 +73,13 @@ public abstract class Bijector : nn.Module
     /// <summary>Maps base to data: returns <c>y = f(x)</c> and <c>log|det df/dx|</c> per row.</summary>
     /// <param name="x">Batch of shape <c>[batch, ...EventShape]</c>.</param>
     /// <param name="context">Context of shape <c>[batch, ContextFeatures]</c>, or null when <see cref="ContextFeatures"/> is 0.</param>
-    /// <exception cref="ArgumentException">The shape of <paramref name="x"/> or <paramref name="context"/> is wrong.</exception>
+    /// <exception cref="ArgumentException">The shape of <paramref name="x"/> or <paramref name="context"/> is wrong, or either is not of
+    /// the bijector's dtype on its device (those of its parameters; any floating-point dtype for a bijector without any).</exception>
     public (Tensor Output, Tensor LogAbsDet) Forward(Tensor x, Tensor? context = null)
     {
-        Guard.Batch(x, EventShape, nameof(x));
+        Guard.Shaped(x, EventShape, nameof(x));
         Guard.Context(context, ContextFeatures, x.size(0), nameof(context));
+        CheckPlacement(x, nameof(x), context);
         using var scope = torch.NewDisposeScope();
         var (output, logAbsDet) = ForwardCore(x, context);
         return scope.MoveToOuter(output, logAbsDet);
@@ -85,14 +88,45 @@ public abstract class Bijector : nn.Module
     /// <summary>Maps data to base: returns <c>x = f^-1(y)</c> and <c>log|det df^-1/dy|</c> per row.</summary>
     /// <param name="y">Batch of shape <c>[batch, ...OutputShape]</c> (the same as <see cref="EventShape"/> unless the bijector reshapes).</param>
     /// <param name="context">Context of shape <c>[batch, ContextFeatures]</c>, or null when <see cref="ContextFeatures"/> is 0.</param>
-    /// <exception cref="ArgumentException">The shape of <paramref name="y"/> or <paramref name="context"/> is wrong.</exception>
+    /// <exception cref="ArgumentException">The shape of <paramref name="y"/> or <paramref name="context"/> is wrong, or either is not of
+    /// the bijector's dtype on its device (those of its parameters; any floating-point dtype for a bijector without any).</exception>
     public (Tensor Output, Tensor LogAbsDet) Inverse(Tensor y, Tensor? context = null)
     {
-        Guard.Batch(y, OutputShape, nameof(y));
+        Guard.Shaped(y, OutputShape, nameof(y));
         Guard.Context(context, ContextFeatures, y.size(0), nameof(context));
+        CheckPlacement(y, nameof(y), context);
         using var scope = torch.NewDisposeScope();
         var (output, logAbsDet) = InverseCore(y, context);
         return scope.MoveToOuter(output, logAbsDet);
+    }
+
+    /// <summary>The dtype and device of this bijector's parameters (or buffers), cached until the next <c>to(...)</c>; null for a
+    /// bijector that holds none.</summary>
+    internal ModelPlacement? Placement => placementCache.Get(this);
+
+    /// <summary>Checks an input (null for none) and a context against <see cref="Placement"/> (see <see cref="Guard.Placement"/>).</summary>
+    internal void CheckPlacement(Tensor? input, string inputName, Tensor? context) =>
+        Guard.Placement(this, placementCache, input, inputName, context);
+
+    /// <inheritdoc />
+    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking)
+    {
+        try { return base._to(device, dtype, non_blocking); }
+        finally { PlacementCache.Invalidate(); }
+    }
+
+    /// <inheritdoc />
+    protected override nn.Module _to(DeviceType deviceType, int deviceIndex, bool non_blocking)
+    {
+        try { return base._to(deviceType, deviceIndex, non_blocking); }
+        finally { PlacementCache.Invalidate(); }
+    }
+
+    /// <inheritdoc />
+    protected override nn.Module _to(ScalarType dtype, bool non_blocking)
+    {
+        try { return base._to(dtype, non_blocking); }
+        finally { PlacementCache.Invalidate(); }
     }
 
     /// <summary>The forward map without checks or scope; inputs are already validated.</summary>

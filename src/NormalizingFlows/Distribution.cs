@@ -19,7 +19,11 @@ namespace NormalizingFlows;
 /// open a dispose scope and return only tensors the caller owns.</remarks>
 public abstract class Distribution : nn.Module
 {
+    /// <summary>-inf as a Scalar held for the process (libtorch must never read a temporary one).</summary>
+    private protected static readonly Scalar NegativeInfinity = double.NegativeInfinity.ToScalar();
+    private static readonly Scalar NotANumber = double.NaN.ToScalar();
     private readonly long[] eventShape;
+    private readonly PlacementCache placementCache = new();
 
     /// <summary>Creates a distribution on events of the given shape.</summary>
     /// <param name="name">The module name.</param>
@@ -46,15 +50,22 @@ public abstract class Distribution : nn.Module
     public int ContextFeatures { get; }
 
     /// <summary>Log-density of each row of <paramref name="x"/>; shape <c>[batch]</c>. Differentiable.</summary>
-    /// <param name="x">Points of shape <c>[batch, ...EventShape]</c>.</param>
-    /// <param name="context">Context of shape <c>[batch, ContextFeatures]</c>, or null.</param>
-    /// <exception cref="ArgumentException">A shape is wrong.</exception>
+    /// <param name="x">Points of shape <c>[batch, ...EventShape]</c>, of the model's dtype on its device.</param>
+    /// <param name="context">Context of shape <c>[batch, ContextFeatures]</c>, of the model's dtype on its device, or null.</param>
+    /// <remarks>Non-finite input, the same for every distribution and flow: a row holding <c>+inf</c> or <c>-inf</c> (and no NaN)
+    /// gets <c>-inf</c> (density zero: no point at infinity is in the support); a row holding a NaN gets NaN. Such rows are left
+    /// out of the evaluation, so they never touch the other rows (not even through layers that use batch statistics in training
+    /// mode) and carry no gradient.</remarks>
+    /// <exception cref="ArgumentException">A shape is wrong, or <paramref name="x"/> or <paramref name="context"/> is not of the
+    /// model's dtype on its device (those of its first parameter or buffer, e.g. "Expected x of dtype Float32 on cpu (the model's);
+    /// got Float64 on cpu."; a model that holds none takes any floating-point dtype).</exception>
     public Tensor LogProb(Tensor x, Tensor? context = null)
     {
-        Guard.Batch(x, EventShape, nameof(x));
+        Guard.Shaped(x, EventShape, nameof(x));
         Guard.Context(context, ContextFeatures, x.size(0), nameof(context));
+        CheckPlacement(x, nameof(x), context);
         using var scope = torch.NewDisposeScope();
-        return scope.MoveToOuter(LogProbCore(x, context));
+        return scope.MoveToOuter(LogProbOfRows(x, context));
     }
 
     /// <summary>Draws <paramref name="count"/> samples, shape <c>[count, ...EventShape]</c>, without gradients.</summary>
@@ -63,11 +74,13 @@ public abstract class Distribution : nn.Module
     /// <param name="generator">Random generator for reproducible draws; null uses TorchSharp's default generator.</param>
     /// <remarks>A conditional model draws one sample per context row: row <c>i</c> of the result is drawn given
     /// <c>context[i]</c>. For <c>n</c> samples given one context, repeat its row: <c>context.expand(n, -1)</c>.</remarks>
-    /// <exception cref="ArgumentException">The context is missing, has the wrong width, or its rows differ from <paramref name="count"/>.</exception>
+    /// <exception cref="ArgumentException">The context is missing, has the wrong width, its rows differ from <paramref name="count"/>, or
+    /// it is not of the model's dtype on its device.</exception>
     public Tensor Sample(long count, Tensor? context = null, Generator? generator = null)
     {
         Guard.Positive(count, nameof(count));
         CheckSampleContext(count, context);
+        CheckPlacement(null, "x", context);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         return scope.MoveToOuter(SampleCore(count, context, generator));
@@ -79,11 +92,13 @@ public abstract class Distribution : nn.Module
     /// <param name="generator">Random generator for reproducible draws; null uses TorchSharp's default generator.</param>
     /// <returns>Samples <c>[count, ...EventShape]</c> and their log-densities <c>[count]</c>.</returns>
     /// <remarks>As <see cref="Sample"/>: with a context, one sample per context row.</remarks>
-    /// <exception cref="ArgumentException">The context is missing, has the wrong width, or its rows differ from <paramref name="count"/>.</exception>
+    /// <exception cref="ArgumentException">The context is missing, has the wrong width, its rows differ from <paramref name="count"/>, or
+    /// it is not of the model's dtype on its device.</exception>
     public (Tensor Samples, Tensor LogProb) SampleWithLogProb(long count, Tensor? context = null, Generator? generator = null)
     {
         Guard.Positive(count, nameof(count));
         CheckSampleContext(count, context);
+        CheckPlacement(null, "x", context);
         using var scope = torch.NewDisposeScope();
         var (samples, logProb) = SampleWithLogProbCore(count, context, generator);
         return scope.MoveToOuter(samples, logProb);
@@ -111,6 +126,55 @@ public abstract class Distribution : nn.Module
                 $"Sampling with a context draws one sample per context row, so count ({count}) must equal the context's rows ({context.size(0)}); " +
                 $"to draw {count} samples for one context, repeat its row (context.expand({count}, -1)).", nameof(context));
         Guard.Context(context, ContextFeatures, count, nameof(context));
+    }
+
+    /// <summary>The dtype and device of this distribution's parameters (or buffers), cached until the next <c>to(...)</c>; null
+    /// for a distribution that holds none.</summary>
+    internal ModelPlacement? Placement => placementCache.Get(this);
+
+    /// <summary>Checks an input (null for none) and a context against <see cref="Placement"/> (see <see cref="Guard.Placement"/>).</summary>
+    internal void CheckPlacement(Tensor? input, string inputName, Tensor? context) =>
+        Guard.Placement(this, placementCache, input, inputName, context);
+
+    /// <summary>
+    /// <see cref="LogProbCore"/> with the non-finite-input convention of <see cref="LogProb"/>, in the caller's dispose scope: when
+    /// every value is finite (one reduction to find out), the core alone; otherwise the core on the finite rows only, and
+    /// <c>-inf</c> for rows holding an infinity, NaN for rows holding a NaN.
+    /// </summary>
+    internal Tensor LogProbOfRows(Tensor x, Tensor? context)
+    {
+        if (x.isfinite().all().item<bool>()) return LogProbCore(x, context);
+        var finiteRows = x.isfinite().flatten(1).all(1);
+        var nanRows = x.isnan().flatten(1).any(1);
+        var rows = finiteRows.nonzero().flatten();
+        var batch = new[] { x.size(0) };
+        if (rows.size(0) == 0)
+            return torch.full(batch, NegativeInfinity, dtype: x.dtype, device: x.device).masked_fill(nanRows, NotANumber);
+        var finiteLogProb = LogProbCore(x.index_select(0, rows), context?.index_select(0, rows));
+        return torch.full(batch, NegativeInfinity, dtype: finiteLogProb.dtype, device: finiteLogProb.device)
+            .index_copy(0, rows, finiteLogProb)
+            .masked_fill(nanRows, NotANumber);
+    }
+
+    /// <inheritdoc />
+    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking)
+    {
+        try { return base._to(device, dtype, non_blocking); }
+        finally { PlacementCache.Invalidate(); }
+    }
+
+    /// <inheritdoc />
+    protected override nn.Module _to(DeviceType deviceType, int deviceIndex, bool non_blocking)
+    {
+        try { return base._to(deviceType, deviceIndex, non_blocking); }
+        finally { PlacementCache.Invalidate(); }
+    }
+
+    /// <inheritdoc />
+    protected override nn.Module _to(ScalarType dtype, bool non_blocking)
+    {
+        try { return base._to(dtype, non_blocking); }
+        finally { PlacementCache.Invalidate(); }
     }
 
     /// <summary>Log-density without checks or scope.</summary>

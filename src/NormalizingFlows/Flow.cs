@@ -69,10 +69,13 @@ public sealed class Flow : Distribution
     /// </summary>
     /// <param name="z">Base points of shape <c>[batch, ...EventShape]</c>.</param>
     /// <param name="context">Context of shape <c>[batch, ContextFeatures]</c>, or null.</param>
+    /// <exception cref="ArgumentException">A shape is wrong, or <paramref name="z"/> or <paramref name="context"/> is not of the
+    /// flow's dtype on its device.</exception>
     public IReadOnlyList<Tensor> Trajectory(Tensor z, Tensor? context = null)
     {
-        Guard.Batch(z, EventShape, nameof(z));
+        Guard.Shaped(z, EventShape, nameof(z));
         Guard.Context(context, ContextFeatures, z.size(0), nameof(context));
+        CheckPlacement(z, nameof(z), context);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var path = new List<Tensor> { z.alias() };
@@ -159,8 +162,8 @@ public sealed class Flow : Distribution
     {
         var (z, logAbsDet) = bijector.InverseCore(x, context);
         var logProb = @base.LogProbCore(z, BaseContext(context)).add(logAbsDet, Scalars.One);
-        var overflowed = logProb.isnan().logical_and(x.isfinite().flatten(1).all(1));
-        return logProb.masked_fill(overflowed, Scalars.Of(double.NegativeInfinity));
+        // x is finite here (LogProb hands non-finite rows to no core; see Distribution.LogProbOfRows): a NaN is an overflow.
+        return logProb.masked_fill(logProb.isnan(), NegativeInfinity);
     }
 
     /// <summary>Runs <paramref name="evaluate"/> on all <paramref name="rows"/> at once, or, when evaluating without gradients in

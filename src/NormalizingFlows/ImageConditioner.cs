@@ -1,4 +1,5 @@
 using System;
+using NormalizingFlows.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -36,4 +37,25 @@ public abstract class ImageConditioner : nn.Module<Tensor, Tensor?, Tensor>
 
     /// <summary>Width of the context; 0 for none.</summary>
     public int ContextFeatures { get; }
+
+    /// <inheritdoc />
+    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking)
+    {
+        try { return base._to(device, dtype, non_blocking); }
+        finally { PlacementCache.Invalidate(); }
+    }
+
+    /// <inheritdoc />
+    protected override nn.Module _to(DeviceType deviceType, int deviceIndex, bool non_blocking)
+    {
+        try { return base._to(deviceType, deviceIndex, non_blocking); }
+        finally { PlacementCache.Invalidate(); }
+    }
+
+    /// <inheritdoc />
+    protected override nn.Module _to(ScalarType dtype, bool non_blocking)
+    {
+        try { return base._to(dtype, non_blocking); }
+        finally { PlacementCache.Invalidate(); }
+    }
 }

@@ -65,11 +65,12 @@ public sealed class ActNorm : Bijector
     /// Sets <c>shift</c> and <c>logScale</c> so that <see cref="Bijector.Inverse"/> maps <paramref name="data"/> to zero mean and unit
     /// variance per feature, and marks the layer initialised. Works in any mode; overwrites any earlier initialisation.
     /// </summary>
-    /// <param name="data">Data-side batch <c>[batch, ...EventShape]</c>.</param>
-    /// <exception cref="ArgumentException">The shape of <paramref name="data"/> is wrong.</exception>
+    /// <param name="data">Data-side batch <c>[batch, ...EventShape]</c>, of the layer's dtype on its device.</param>
+    /// <exception cref="ArgumentException">The shape of <paramref name="data"/> is wrong, or it is not of the layer's dtype on its device.</exception>
     public void Initialize(Tensor data)
     {
-        Guard.Batch(data, EventShape, nameof(data));
+        Guard.Shaped(data, EventShape, nameof(data));
+        CheckPlacement(data, nameof(data), null);
         using var scope = torch.NewDisposeScope();
         InitializeCore(data);
     }

@@ -103,8 +103,9 @@ public sealed class Chain : Bijector
     /// <param name="context">Context of shape <c>[batch, ContextFeatures]</c>, or null.</param>
     public IReadOnlyList<Tensor> ForwardTrajectory(Tensor x, Tensor? context = null)
     {
-        Guard.Batch(x, EventShape, nameof(x));
+        Guard.Shaped(x, EventShape, nameof(x));
         Guard.Context(context, ContextFeatures, x.size(0), nameof(context));
+        CheckPlacement(x, nameof(x), context);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var outputs = TrajectoryCore(x, context);

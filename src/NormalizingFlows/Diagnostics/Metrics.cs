@@ -16,15 +16,20 @@ public static class Metrics
     public const long ChunkSize = 65_536;
 
     /// <summary>Mean negative log-likelihood <c>-mean(log q(x))</c> of <paramref name="data"/> under <paramref name="model"/>, in nats.</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="data">Rows <c>[batch, ...EventShape]</c>, of the model's dtype on its device. A row holding an infinity has
+    /// density zero (the result is <c>+inf</c>); a row holding a NaN makes it NaN (see <see cref="Distribution.LogProb"/>).</param>
+    /// <exception cref="ArgumentException">The shape of <paramref name="data"/> is wrong, or it is not of the model's dtype on its device.</exception>
     public static double NegativeLogLikelihood(Distribution model, Tensor data)
     {
         ArgumentNullException.ThrowIfNull(model);
-        Guard.Batch(data, model.EventShape, nameof(data));
+        Guard.Shaped(data, model.EventShape, nameof(data));
+        model.CheckPlacement(data, nameof(data), null);
         double sum = 0;
         ForEachChunk(data, chunk =>
         {
-            using var logProb = model.LogProbCore(chunk, null);
-            sum += TensorValues.ToDouble(logProb.sum());
+            using var scope = torch.NewDisposeScope();
+            sum += TensorValues.ToDouble(model.LogProbOfRows(chunk, null).sum());
         });
         return -sum / data.size(0);
     }

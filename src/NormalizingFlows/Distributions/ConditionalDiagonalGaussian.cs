@@ -53,11 +53,13 @@ public sealed class ConditionalDiagonalGaussian : Distribution
     public Conditioner Network => network;
 
     /// <summary>The mean and standard deviation for each context row, each <c>[batch, features]</c>, without gradients (the caller owns both).</summary>
-    /// <param name="context">Context rows <c>[batch, ContextFeatures]</c>.</param>
+    /// <param name="context">Context rows <c>[batch, ContextFeatures]</c>, of the network's dtype on its device.</param>
+    /// <exception cref="ArgumentException">The context has the wrong shape, or is not of the network's dtype on its device.</exception>
     public (Tensor Mean, Tensor Scale) MeanAndScale(Tensor context)
     {
         ArgumentNullException.ThrowIfNull(context);
         Guard.Context(context, ContextFeatures, context.size(0), nameof(context));
+        CheckPlacement(null, "x", context);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var (mean, logScale) = MeanAndLogScale(context);

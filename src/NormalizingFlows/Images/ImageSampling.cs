@@ -22,7 +22,8 @@ public static class ImageSampling
     /// <param name="generator">Generator for the base draws; null uses TorchSharp's default generator.</param>
     /// <param name="context">Context <c>[count, ContextFeatures]</c> for a conditional flow, or null.</param>
     /// <returns>Samples <c>[count, ...EventShape]</c>, a tensor the caller owns.</returns>
-    /// <exception cref="ArgumentException">The base is not a standard normal, a number is out of range, or the context is wrong.</exception>
+    /// <exception cref="ArgumentException">The base is not a standard normal, a number is out of range, or the context is wrong (its
+    /// shape, or not of the flow's dtype on its device).</exception>
     public static Tensor Sample(Flow flow, long count, double temperature, Generator? generator = null, Tensor? context = null)
     {
         ArgumentNullException.ThrowIfNull(flow);
@@ -32,6 +33,7 @@ public static class ImageSampling
         Guard.Positive(count, nameof(count));
         Guard.Positive(temperature, nameof(temperature));
         Guard.Context(context, flow.Bijector.ContextFeatures, count, nameof(context));
+        flow.CheckPlacement(null, "x", context);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         using var temperatureScalar = temperature.ToScalar();

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
 using System.Linq;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -17,8 +18,17 @@ internal static class Guard
     public static string BatchShape(IReadOnlyList<long> eventShape, string batch = "batch") =>
         "[" + string.Join(", ", new[] { batch }.Concat(eventShape.Select(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture)))) + "]";
 
-    /// <summary>Checks that <paramref name="x"/> is a non-empty batch of events of the given shape.</summary>
-    public static void Batch(Tensor? x, IReadOnlyList<long> eventShape, string paramName)
+    /// <summary>Checks that <paramref name="x"/> is a non-empty batch of floating-point events of the given shape.</summary>
+    public static void Batch([NotNull] Tensor? x, IReadOnlyList<long> eventShape, string paramName)
+    {
+        Shaped(x, eventShape, paramName);
+        if (!x.is_floating_point())
+            throw new ArgumentException($"Expected {paramName} to hold floating-point values; got {x.dtype}.", paramName);
+    }
+
+    /// <summary>Checks that <paramref name="x"/> is a live, non-empty batch of events of the given shape; its dtype and device are
+    /// left to <see cref="Placement"/>, which names the model's.</summary>
+    public static void Shaped([NotNull] Tensor? x, IReadOnlyList<long> eventShape, string paramName)
     {
         if (x is null) throw new ArgumentNullException(paramName);
         if (x.IsInvalid) throw new ArgumentException($"{paramName} has been disposed.", paramName);
@@ -28,8 +38,48 @@ internal static class Guard
             throw new ArgumentException($"Expected {paramName} with shape {BatchShape(eventShape)}; got {Shape(x.shape)}.", paramName);
         if (x.size(0) == 0)
             throw new ArgumentException($"Expected {paramName} with at least one row; got shape {Shape(x.shape)}.", paramName);
-        if (!x.is_floating_point())
-            throw new ArgumentException($"Expected {paramName} to hold floating-point values; got {x.dtype}.", paramName);
+    }
+
+    /// <summary>
+    /// Checks that the tensors handed to a model's public entry point have the model's dtype and live on its device (the
+    /// placement of its first floating-point parameter or buffer), so that a mismatch is an <see cref="ArgumentException"/> instead
+    /// of an abort in libtorch's kernels: "Expected x of dtype Float32 on cpu (the model's); got Float64 on cpu.". A model that
+    /// holds no floating-point tensor takes any floating-point dtype on any device; its context must then match the input.
+    /// </summary>
+    /// <param name="model">The model whose entry point was called.</param>
+    /// <param name="cache">The model's placement cache.</param>
+    /// <param name="input">The input batch (already shape-checked), or null for a call without one (sampling).</param>
+    /// <param name="inputName">The input's parameter name.</param>
+    /// <param name="context">The context (already shape-checked), or null.</param>
+    /// <param name="contextName">The context's parameter name.</param>
+    /// <remarks>The common case costs three header reads per tensor and no tensor operation; the placement is cached (see
+    /// <see cref="PlacementCache"/>) and read again before a mismatch is reported.</remarks>
+    public static void Placement(nn.Module model, PlacementCache cache, Tensor? input, string inputName, Tensor? context, string contextName = "context")
+    {
+        if (cache.Get(model) is { } cached && (input is null || cached.Holds(input)) && (context is null || cached.Holds(context))) return;
+        if (context is not null && context.IsInvalid) throw new ArgumentException($"{contextName} has been disposed.", contextName);
+        if (cache.Refresh(model) is { } expected)
+        {
+            if (input is not null) Placed(input, expected, "the model's", inputName);
+            if (context is not null) Placed(context, expected, "the model's", contextName);
+            return;
+        }
+        if (input is not null) Floating(input, inputName);
+        if (context is null) return;
+        if (input is null) Floating(context, contextName);
+        else Placed(context, ModelPlacement.Of(input), inputName + "'s", contextName);
+    }
+
+    private static void Placed(Tensor tensor, ModelPlacement expected, string whose, string paramName)
+    {
+        if (!expected.Holds(tensor))
+            throw new ArgumentException($"Expected {paramName} of dtype {expected} ({whose}); got {ModelPlacement.Of(tensor)}.", paramName);
+    }
+
+    private static void Floating(Tensor tensor, string paramName)
+    {
+        if (!tensor.is_floating_point())
+            throw new ArgumentException($"Expected {paramName} of a floating-point dtype; got {ModelPlacement.Of(tensor)}.", paramName);
     }
 
     /// <summary>Checks a context tensor against the context width a model expects and the batch it goes with.</summary>
@@ -43,6 +93,7 @@ internal static class Guard
         }
         if (context is null)
             throw new ArgumentException($"This model needs a context with {contextFeatures} features: expected {paramName} with shape [{batch}, {contextFeatures}]; got none.", paramName);
+        if (context.IsInvalid) throw new ArgumentException($"{paramName} has been disposed.", paramName);
         if (context.dim() != 2 || context.size(0) != batch || context.size(1) != contextFeatures)
             throw new ArgumentException($"Expected {paramName} with shape [{batch}, {contextFeatures}] (one row per input row, {contextFeatures} context features); got {Shape(context.shape)}.", paramName);
     }

@@ -76,7 +76,8 @@ public static partial class Fit
     /// <see cref="FitOptions.Epochs"/> counts passes; <see cref="FitOptions.ValidationFraction"/> holds rows out for early stopping.</param>
     /// <param name="progress">Receives a report every <see cref="FitOptions.ProgressInterval"/> steps; may be null.</param>
     /// <param name="cancellationToken">Stops the fit cleanly after the current step (the best parameters are put back when there is a validation set).</param>
-    /// <exception cref="ArgumentException">The data has the wrong shape, no rows, or a non-finite value (the message names the row).</exception>
+    /// <exception cref="ArgumentException">The data has the wrong shape, no rows, a non-finite value (the message names the row), or is
+    /// not of the model's dtype on its device (a fit never converts or moves data).</exception>
     public static FitResult ToData(Distribution model, Tensor data, FitOptions? options = null,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -92,7 +93,8 @@ public static partial class Fit
     /// <param name="options">Settings; null for the defaults (see the overload without a context).</param>
     /// <param name="progress">Receives a report every <see cref="FitOptions.ProgressInterval"/> steps; may be null.</param>
     /// <param name="cancellationToken">Stops the fit cleanly after the current step.</param>
-    /// <exception cref="ArgumentException">A shape is wrong, there are no rows, or a value is not finite (the message names the row).</exception>
+    /// <exception cref="ArgumentException">A shape is wrong, there are no rows, a value is not finite (the message names the row), or
+    /// the data or context is not of the model's dtype on its device (a fit never converts or moves data).</exception>
     public static FitResult ToData(Distribution model, Tensor data, Tensor context, FitOptions? options = null,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -136,33 +138,21 @@ public static partial class Fit
 
     private static (Tensor Data, Tensor? Context) Checked(Distribution model, (Tensor Data, Tensor? Context) batch, string source)
     {
-        Guard.Batch(batch.Data, model.EventShape, source + " data");
-        RequireSameDevice(model, batch.Data, source + " data");
+        Guard.Shaped(batch.Data, model.EventShape, source + " data");
         if (model.ContextFeatures > 0) Guard.Context(batch.Context, model.ContextFeatures, batch.Data.size(0), source + " context");
+        model.CheckPlacement(batch.Data, source + " data", model.ContextFeatures > 0 ? batch.Context : null);
         return batch;
-    }
-
-    /// <summary>Nothing moves between devices behind the caller's back: data on another device than the model is an error.</summary>
-    private static void RequireSameDevice(Distribution model, Tensor data, string paramName)
-    {
-        var device = ModuleTensors.Placement(model).Device;
-        if (data.device.type != device.type || data.device.index != device.index)
-            throw new ArgumentException(
-                $"The {paramName} is on {data.device} but the model is on {device}; move one of them with .to(...) (a fit never moves data silently).", paramName);
     }
 
     private static FitResult FitRows(Distribution model, Tensor data, Tensor? context, FitOptions? options,
         IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
-        Guard.Batch(data, model.EventShape, nameof(data));
+        // Nothing is converted or moved behind the caller's back: data of another dtype or on another device than the model is an error.
+        Guard.Shaped(data, model.EventShape, nameof(data));
+        if (context is not null) Guard.Context(context, model.ContextFeatures, data.size(0), nameof(context));
+        model.CheckPlacement(data, nameof(data), context);
         Guard.Finite(data, nameof(data));
-        RequireSameDevice(model, data, nameof(data));
-        if (context is not null)
-        {
-            Guard.Context(context, model.ContextFeatures, data.size(0), nameof(context));
-            Guard.Finite(context, nameof(context));
-            RequireSameDevice(model, context, nameof(context));
-        }
+        if (context is not null) Guard.Finite(context, nameof(context));
         options ??= new FitOptions();
         options.Validate();
         if (options.ValidationSize != 0)
