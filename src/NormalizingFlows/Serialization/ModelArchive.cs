@@ -30,6 +30,9 @@ internal sealed class ModelArchive : IDisposable
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
+    /// <summary>JSON as this library writes it: a property named twice is an error at parse time (not later, on access).</summary>
+    internal static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
+
     /// <summary>The most a deflate stream expands: 258 bytes from 2 bits, plus the block overhead (zlib's figure, 1032 to 1).</summary>
     private const long MaxDeflateRatio = 1032;
 
@@ -112,7 +115,16 @@ internal sealed class ModelArchive : IDisposable
     private static void CheckEntries(ZipArchive zip, long fileLength, string filePath)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var entry in zip.Entries)
+        IReadOnlyCollection<ZipArchiveEntry> entries;
+        try
+        {
+            entries = zip.Entries;
+        }
+        catch (Exception e) when (IsZipFailure(e))
+        {
+            throw new ModelFileException(filePath, $"the file is truncated or damaged: its zip directory cannot be read ({e.Message}).", e);
+        }
+        foreach (var entry in entries)
         {
             string name = entry.FullName;
             if (!names.Add(name))
@@ -176,10 +188,12 @@ internal sealed class ModelArchive : IDisposable
     public JsonObject ReadArchitecture()
     {
         var bytes = Read(ArchitectureEntry);
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+            throw new ModelFileException(FilePath, $"{ArchitectureEntry} is not valid UTF-8 text.");
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(bytes);
+            root = JsonNode.Parse(bytes, documentOptions: StrictJson);
         }
         catch (JsonException e)
         {

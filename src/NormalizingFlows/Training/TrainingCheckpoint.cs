@@ -87,9 +87,10 @@ internal sealed class TrainingCheckpoint : IDisposable
                 throw new ModelFileException(path, $"it is a model file but not a training checkpoint (no {StateEntry} and {TensorsEntry}).");
             CopyWeights(path, saved, model);
             JsonObject state;
+            if (!System.Text.Unicode.Utf8.IsValid(stateBytes)) throw new ModelFileException(path, $"{StateEntry} is not valid UTF-8 text.");
             try
             {
-                state = JsonNode.Parse(stateBytes) as JsonObject ?? throw new JsonException("not a JSON object");
+                state = JsonNode.Parse(stateBytes, documentOptions: ModelArchive.StrictJson) as JsonObject ?? throw new JsonException("not a JSON object");
             }
             catch (JsonException e)
             {
