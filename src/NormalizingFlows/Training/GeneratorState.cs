@@ -30,7 +30,8 @@ internal static class GeneratorState
             throw new ModelFileException(path,
                 $"the checkpoint's field 'generator' is a {state.dtype} tensor of shape {Internal.Guard.Shape(state.shape)}; a CPU generator's state is {length} bytes (1-D, uint8).");
         if (!layoutKnown) return;
-        using var cpu = state.cpu().contiguous();
+        using var scope = torch.NewDisposeScope();
+        var cpu = state.cpu().contiguous();
         if (!IsValid(cpu.bytes))
             throw new ModelFileException(path, "the checkpoint's field 'generator' is not a valid Mersenne-twister state (its position or seeded flag is out of range).");
     }
@@ -46,9 +47,10 @@ internal static class GeneratorState
 
     private static (long Length, bool LayoutKnown) ReadReference()
     {
+        using var scope = torch.NewDisposeScope();
         using var generator = new Generator(12345);
-        using var state = generator.get_state();
-        using var cpu = state.cpu().contiguous();
+        var state = generator.get_state();
+        var cpu = state.cpu().contiguous();
         return (state.numel(), BitConverter.IsLittleEndian && state.dtype == ScalarType.Byte && IsValid(cpu.bytes));
     }
 }
