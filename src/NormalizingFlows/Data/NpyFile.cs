@@ -37,6 +37,8 @@ public static class NpyFile
     /// <exception cref="DataFormatException">The file is not a <c>.npy</c> file this reader supports, is truncated (its shape
     /// is checked against the bytes really there before anything is allocated), or, read as float32, holds a float64 value
     /// beyond the float32 range (the message names its row and column); the message names the file and the problem.</exception>
+    /// <exception cref="InsufficientMemoryException">The file's array, though really there, does not fit in memory (the
+    /// message names the file and the shape).</exception>
     public static Tensor Read(string path, ScalarType? dtype = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -164,7 +166,16 @@ public static class NpyFile
     private static T[] ReadArray<T>(Stream stream, long count, int size, string source, IReadOnlyList<long> shape, string descr) where T : struct
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("NpyFile reads on little-endian machines only.");
-        var values = new T[count];
+        T[] values;
+        try
+        {
+            values = new T[count];
+        }
+        catch (OutOfMemoryException e)
+        {
+            throw new InsufficientMemoryException(
+                $"{source}: its {ShapeText(shape)} array of '{descr}' ({count * size} bytes) does not fit in memory.", e);
+        }
         var bytes = MemoryMarshal.AsBytes(values.AsSpan());
         int read = ReadFully(stream, bytes);
         if (read < bytes.Length)
