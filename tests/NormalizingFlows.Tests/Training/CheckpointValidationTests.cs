@@ -160,6 +160,27 @@ public sealed class CheckpointValidationTests : IDisposable
     }
 
     [Fact]
+    public void Should_Name_The_Field_When_The_Minibatch_Order_Holds_A_Row_Outside_The_Data()
+    {
+        EditTensors(t =>
+        {
+            var order = t["rows.order"].data<long>().ToArray();
+            order[0] = 1_000_000;
+            t["rows.order"].Dispose();
+            t["rows.order"] = torch.tensor(order, ScalarType.Int64);
+        });
+        using var flow = Flows.RealNvp(2, 2, Hidden, seed: 1);
+        var error = Assert.Throws<ArgumentException>(() => Fit.ToData(flow, data, Options with { ResumeFrom = path }));
+        Assert.Contains("'rows.order'", error.Message, StringComparison.Ordinal);
+        EditTensors(t =>
+        {
+            t["rows.order"].Dispose();
+            t["rows.order"] = torch.zeros(200, ScalarType.Float32);
+        });
+        AssertResumeFails("rows.order", "expected a 1-D Int64 tensor");
+    }
+
+    [Fact]
     public void Should_Name_The_Field_When_A_Best_Tensor_Does_Not_Fit_The_Model()
     {
         EditTensors(t => t["best/bogus"] = torch.zeros(3));
