@@ -34,8 +34,11 @@ public static class NpyFile
     /// integers as int64. Converting here (to float32, say) skips the int64 copy of a large integer array.</param>
     /// <returns>A CPU tensor of the file's shape (a 0-D tensor for a scalar); the caller owns it.</returns>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
-    /// <exception cref="DataFormatException">The file is not a <c>.npy</c> file this reader supports, or is truncated;
-    /// the message names the file and the problem.</exception>
+    /// <exception cref="DataFormatException">The file is not a <c>.npy</c> file this reader supports, is truncated (its shape
+    /// is checked against the bytes really there before anything is allocated), or, read as float32, holds a float64 value
+    /// beyond the float32 range (the message names its row and column); the message names the file and the problem.</exception>
+    /// <exception cref="InsufficientMemoryException">The file's array, though really there, does not fit in memory (the
+    /// message names the file and the shape).</exception>
     public static Tensor Read(string path, ScalarType? dtype = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -68,13 +71,21 @@ public static class NpyFile
         }
         if (count > Array.MaxLength)
             throw new DataFormatException(sourceName, $"the shape {ShapeText(header.Shape)} holds {count} elements; this reader takes at most {Array.MaxLength}");
+        // The shape is checked against the bytes really there before anything of its size is allocated: a small file that
+        // claims billions of elements fails here, not after an allocation of its claimed size.
+        long needed = count * size;
+        stream = Available(stream, needed, sourceName, header, out long available);
+        if (available < needed)
+            throw new DataFormatException(sourceName,
+                $"is truncated: the shape {ShapeText(header.Shape)} of '{header.Descr}' needs {needed} bytes of data; the file holds {available}");
 
         using var scope = torch.NewDisposeScope();
         var shape = header.Shape.ToArray();
         Tensor tensor = (kind, size) switch
         {
             ('f', 4) => torch.tensor(ReadArray<float>(stream, count, size, sourceName, header.Shape, header.Descr), shape),
-            ('f', 8) => torch.tensor(ReadArray<double>(stream, count, size, sourceName, header.Shape, header.Descr), shape),
+            ('f', 8) => torch.tensor(RequireFloat32Range(ReadArray<double>(stream, count, size, sourceName, header.Shape, header.Descr),
+                dtype == ScalarType.Float32, header.Shape, sourceName), shape),
             ('i', 1) => torch.tensor(ReadArray<sbyte>(stream, count, size, sourceName, header.Shape, header.Descr).Select(v => (long)v).ToArray(), shape),
             ('i', 2) => torch.tensor(ReadArray<short>(stream, count, size, sourceName, header.Shape, header.Descr), shape),
             ('i', 4) => torch.tensor(ReadArray<int>(stream, count, size, sourceName, header.Shape, header.Descr), shape),
@@ -155,13 +166,67 @@ public static class NpyFile
     private static T[] ReadArray<T>(Stream stream, long count, int size, string source, IReadOnlyList<long> shape, string descr) where T : struct
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("NpyFile reads on little-endian machines only.");
-        var values = new T[count];
+        T[] values;
+        try
+        {
+            values = new T[count];
+        }
+        catch (OutOfMemoryException e)
+        {
+            throw new InsufficientMemoryException(
+                $"{source}: its {ShapeText(shape)} array of '{descr}' ({count * size} bytes) does not fit in memory.", e);
+        }
         var bytes = MemoryMarshal.AsBytes(values.AsSpan());
         int read = ReadFully(stream, bytes);
         if (read < bytes.Length)
             throw new DataFormatException(source,
                 $"is truncated: the shape {ShapeText(shape)} of '{descr}' needs {count * size} bytes of data; the file holds {read}");
         return values;
+    }
+
+    /// <summary>A stream whose remaining length is known: <paramref name="stream"/> itself when it can seek, otherwise a copy of
+    /// at most <paramref name="needed"/> of its bytes (so what is allocated is what the stream really holds, never what the
+    /// header claims).</summary>
+    private static Stream Available(Stream stream, long needed, string source, NpyHeader header, out long available)
+    {
+        if (stream.CanSeek)
+        {
+            available = Math.Max(0, stream.Length - stream.Position);
+            return stream;
+        }
+        var copy = new MemoryStream();
+        var buffer = new byte[1 << 16];
+        while (copy.Length < needed)
+        {
+            int n = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, needed - copy.Length));
+            if (n == 0) break;
+            copy.Write(buffer, 0, n);
+        }
+        available = copy.Length;
+        copy.Position = 0;
+        return copy;
+    }
+
+    /// <summary>When read as float32, rejects a float64 value that would become an infinity, naming its position.</summary>
+    private static double[] RequireFloat32Range(double[] data, bool float32, IReadOnlyList<long> shape, string source)
+    {
+        if (!float32) return data;
+        for (long i = 0; i < data.LongLength; i++)
+        {
+            double v = data[i];
+            if (!double.IsFinite(v) || Math.Abs(v) <= float.MaxValue) continue;
+            var index = new long[shape.Count];
+            long rest = i;
+            for (int d = shape.Count - 1; d >= 0; d--)
+            {
+                index[d] = shape[d] == 0 ? 0 : rest % shape[d];
+                rest = shape[d] == 0 ? 0 : rest / shape[d];
+            }
+            string where = shape.Count == 2 ? $"row {index[0] + 1}, column {index[1] + 1}" : $"index [{string.Join(", ", index)}]";
+            throw new DataFormatException(source,
+                $"the value at {where} is {v.ToString("R", CultureInfo.InvariantCulture)}, beyond the float32 range (about ±3.4e38); read the file as Float64");
+        }
+        return data;
     }
 
     private static int ReadFully(Stream stream, Span<byte> buffer)

@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
-using System.IO.Compression;
 using System.Linq;
 using System.Text;
 using NormalizingFlows.Internal;
@@ -35,25 +34,22 @@ public static class TabularFile
     /// <param name="options">Format, header and element type; null for the defaults (detect both, float32).</param>
     /// <returns>The values <c>[rows, columns]</c> and the column names; the caller owns (disposes) it.</returns>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
-    /// <exception cref="DataFormatException">A field is not a finite number, a row has the wrong number of fields, or
-    /// there are no data rows; the message starts with <c>path:line:field:</c>.</exception>
+    /// <exception cref="DataFormatException">A field is not a finite number (or, read as float32, beyond the float32 range), a
+    /// row has the wrong number of fields, there are no data rows, a line is longer than
+    /// <see cref="TabularReadOptions.MaxLineLength"/>, or there are more rows than <see cref="TabularReadOptions.MaxRows"/>;
+    /// the message starts with <c>path:line:field:</c>. For a <c>.gz</c> file also: it is not gzip data, or it is truncated
+    /// or damaged (checked against its gzip trailer); the message starts with <c>path:</c>.</exception>
+    /// <exception cref="InsufficientMemoryException">The rows do not fit in memory (the message names the file and the row).</exception>
     public static TabularData Read(string path, TabularReadOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         options ??= new TabularReadOptions();
         options.Validate();
         if (!File.Exists(path)) throw new FileNotFoundException($"The data file {path} does not exist.", path);
-        using var file = File.OpenRead(path);
-        using Stream content = AtomicFile.IsGzip(path) ? new GZipStream(file, CompressionMode.Decompress) : file;
-        using var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        try
-        {
-            return ReadCore(reader, path, options);
-        }
-        catch (InvalidDataException e) when (AtomicFile.IsGzip(path))
-        {
-            throw new DataFormatException(path, $"is not valid gzip data ({e.Message})", e);
-        }
+        // A .gz file is checked against its gzip trailer at the end: a truncated file is an error, not fewer rows.
+        using Stream content = AtomicFile.IsGzip(path) ? new CheckedGzipStream(path) : File.OpenRead(path);
+        using var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
+        return ReadCore(reader, path, options);
     }
 
     /// <summary>Reads a table from text (standard input, a string, a stream of your own).</summary>
@@ -181,6 +177,19 @@ public static class TabularFile
 
     private static TabularData ReadCore(TextReader reader, string source, TabularReadOptions options)
     {
+        try
+        {
+            return ReadRows(reader, source, options);
+        }
+        catch (OutOfMemoryException e) when (e is not InsufficientMemoryException)
+        {
+            throw new InsufficientMemoryException(
+                $"{source}: its rows do not fit in memory; read a part of it (TabularReadOptions.MaxRows) or free memory.", e);
+        }
+    }
+
+    private static TabularData ReadRows(TextReader reader, string source, TabularReadOptions options)
+    {
         var format = options.Format;
         if (format == TabularFormat.Auto && NameWithoutGzip(source).EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
             format = TabularFormat.Csv;
@@ -191,8 +200,9 @@ public static class TabularFile
         bool namesFromHeader = false;
         int expected = -1;
         long firstRowLine = 0, headerLine = 0, lineNumber = 0, rows = 0;
+        var lines = new BoundedLineReader(reader, source, options.MaxLineLength);
         string? line;
-        while ((line = reader.ReadLine()) is not null)
+        while ((line = lines.ReadLine(lineNumber + 1)) is not null)
         {
             lineNumber++;
             if (lineNumber == 1 && line.Length > 0 && line[0] == '\uFEFF') line = line[1..];
@@ -220,6 +230,11 @@ public static class TabularFile
                 throw new DataFormatException(source, lineNumber, Math.Min(fields.Length, expected) + 1,
                     $"expected {expected} fields (as {reference}); got {fields.Length}");
             }
+            if (rows == options.MaxRows)
+                throw new DataFormatException(source, lineNumber, 1, $"the file has more than {options.MaxRows} data rows (TabularReadOptions.MaxRows)");
+            if ((rows + 1) * expected > Array.MaxLength)
+                throw new DataFormatException(source, lineNumber, 1,
+                    $"the data would hold more than {Array.MaxLength} values ({rows + 1} rows of {expected}), more than one array holds");
             for (int i = 0; i < fields.Length; i++)
             {
                 if (float32) singles!.Add(ParseSingle(fields[i], source, lineNumber, i, names));

@@ -18,9 +18,28 @@ public sealed record TabularReadOptions
     /// <see cref="ScalarType.Float64"/>.</summary>
     public ScalarType DType { get; init; } = ScalarType.Float32;
 
+    /// <summary>The longest line read, in characters (default 4 194 304, 4 Mi): a longer line is a
+    /// <see cref="DataFormatException"/> naming the file and line, found after reading at most this much of it, so a file of
+    /// one huge line (a binary file, or a crafted one) never fills the memory.</summary>
+    public int MaxLineLength { get; init; } = DefaultMaxLineLength;
+
+    /// <summary>The most data rows read (default 100 000 000): one more is a <see cref="DataFormatException"/> naming the
+    /// file and line. The values of all rows must also fit in one array (at most <see cref="Array.MaxLength"/> values).</summary>
+    public long MaxRows { get; init; } = DefaultMaxRows;
+
+    /// <summary>The default of <see cref="MaxLineLength"/>: 4 194 304 characters.</summary>
+    public const int DefaultMaxLineLength = 1 << 22;
+
+    /// <summary>The default of <see cref="MaxRows"/>: 100 000 000 rows.</summary>
+    public const long DefaultMaxRows = 100_000_000;
+
     /// <summary>Checks the options; throws <see cref="ArgumentOutOfRangeException"/> naming the bad one.</summary>
     public void Validate()
     {
+        if (MaxLineLength < 1)
+            throw new ArgumentOutOfRangeException(nameof(MaxLineLength), MaxLineLength, $"MaxLineLength must be at least 1; got {MaxLineLength}.");
+        if (MaxRows < 1)
+            throw new ArgumentOutOfRangeException(nameof(MaxRows), MaxRows, $"MaxRows must be at least 1; got {MaxRows}.");
         if (!Enum.IsDefined(Format))
             throw new ArgumentOutOfRangeException(nameof(Format), Format, $"Format must be Auto, Csv or Whitespace; got {(int)Format}.");
         if (DType is not (ScalarType.Float32 or ScalarType.Float64))

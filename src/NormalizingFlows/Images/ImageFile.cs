@@ -31,21 +31,39 @@ public static class ImageFile
     /// <see cref="ImageColor.Rgb"/> for three.</param>
     /// <returns>A new float32 CPU tensor <c>[1 or 3, height, width]</c> with integer values 0..255; the caller owns it.</returns>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
-    /// <exception cref="DataFormatException">The file is not an image, is an image of another format than PNG or JPEG, or
-    /// cannot be decoded; the message starts with the path and names the problem.</exception>
+    /// <exception cref="DataFormatException">The file is not an image, is an image of another format than PNG or JPEG, declares
+    /// more than <see cref="DefaultMaxPixels"/> pixels, or cannot be decoded; the message starts with the path and names the
+    /// problem.</exception>
     /// <exception cref="InvalidOperationException">SkiaSharp's native library is missing (see the remarks).</exception>
-    public static Tensor Read(string path, ImageColor color = ImageColor.Grey)
+    public static Tensor Read(string path, ImageColor color = ImageColor.Grey) => Read(path, color, DefaultMaxPixels);
+
+    /// <summary>The default largest image <see cref="Read(string, ImageColor, long)"/> decodes: 67 108 864 pixels (8192 x 8192).</summary>
+    public const long DefaultMaxPixels = 1L << 26;
+
+    /// <summary>Reads an image file, refusing one with more than <paramref name="maxPixels"/> pixels.</summary>
+    /// <param name="path">A PNG or JPEG file (the content decides, not the extension).</param>
+    /// <param name="color">As <see cref="Read(string, ImageColor)"/>.</param>
+    /// <param name="maxPixels">The most pixels (width times height) decoded. The dimensions are read from the file's header
+    /// and checked before any pixel memory is allocated, so a small file claiming a huge image fails at once.</param>
+    /// <returns>As <see cref="Read(string, ImageColor)"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPixels"/> is not positive.</exception>
+    /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
+    /// <exception cref="DataFormatException">As <see cref="Read(string, ImageColor)"/>, or the header declares more than
+    /// <paramref name="maxPixels"/> pixels (the message names the file and both sizes).</exception>
+    /// <exception cref="InvalidOperationException">SkiaSharp's native library is missing.</exception>
+    public static Tensor Read(string path, ImageColor color, long maxPixels)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPixels, 1);
         if (color is not (ImageColor.Grey or ImageColor.Rgb))
             throw new ArgumentOutOfRangeException(nameof(color), color, $"color must be Grey or Rgb; got {color}.");
         if (!File.Exists(path)) throw new FileNotFoundException($"The image file {path} does not exist.", path);
         byte[] bytes = File.ReadAllBytes(path);
-        var (rgba, width, height) = Decode(bytes, path);
+        var (rgba, width, height) = Decode(bytes, path, maxPixels);
         return ToTensor(rgba, width, height, color);
     }
 
-    private static (byte[] Rgba, int Width, int Height) Decode(byte[] bytes, string path)
+    private static (byte[] Rgba, int Width, int Height) Decode(byte[] bytes, string path, long maxPixels)
     {
         try
         {
@@ -55,6 +73,16 @@ public static class ImageFile
                 throw new DataFormatException(path, "not an image (expected a PNG or JPEG file).");
             if (codec.EncodedFormat is not (SKEncodedImageFormat.Png or SKEncodedImageFormat.Jpeg))
                 throw new DataFormatException(path, $"unsupported image format {codec.EncodedFormat}; ImageFile reads PNG and JPEG.");
+            // The header's dimensions, checked before the pixels are allocated or decoded.
+            long width = codec.Info.Width, height = codec.Info.Height;
+            if (width < 1 || height < 1)
+                throw new DataFormatException(path, $"the {codec.EncodedFormat} header declares an empty image ({width} x {height}).");
+            if (width * height > maxPixels)
+                throw new DataFormatException(path,
+                    $"the {codec.EncodedFormat} header declares {width} x {height} = {width * height} pixels, more than the limit of {maxPixels} " +
+                    "(pass a larger maxPixels to ImageFile.Read to decode it).");
+            if (width * height * 4 > Array.MaxLength)
+                throw new DataFormatException(path, $"the {codec.EncodedFormat} image of {width} x {height} pixels is too large to decode into one array.");
             var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
             var rgba = new byte[checked(info.Width * info.Height * 4)];
             var handle = GCHandle.Alloc(rgba, GCHandleType.Pinned);

@@ -17,7 +17,7 @@ public static class Patches
     /// <paramref name="image"/> at independent, uniformly random positions (every position that keeps the patch inside the
     /// image is equally likely; patches may overlap).
     /// </summary>
-    /// <param name="image">An image <c>[channels, height, width]</c> (e.g. from <see cref="ImageFile.Read"/>); not changed.</param>
+    /// <param name="image">An image <c>[channels, height, width]</c> (e.g. from <see cref="ImageFile.Read(string, ImageColor)"/>); not changed.</param>
     /// <param name="size">Side of a patch in pixels; at least 1 and at most the image's height and width.</param>
     /// <param name="count">Number of patches; at least 1.</param>
     /// <param name="generator">The generator that draws the positions: the same seed gives the same patches.</param>

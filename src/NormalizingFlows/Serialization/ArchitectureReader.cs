@@ -54,9 +54,14 @@ public sealed class ArchitectureReader
         {
             built = entry.Build(obj, this);
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or OverflowException
+            or IndexOutOfRangeException or System.Runtime.InteropServices.ExternalException)
         {
             throw Error(obj, $"cannot build the {typeName}: {e.Message}", e);
+        }
+        catch (OutOfMemoryException e)
+        {
+            throw Error(obj, $"cannot build the {typeName}: it does not fit in memory ({e.Message}).", e);
         }
         if (built is T part) return part;
         (built as IDisposable)?.Dispose();

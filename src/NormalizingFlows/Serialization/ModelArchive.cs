@@ -30,13 +30,25 @@ internal sealed class ModelArchive : IDisposable
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    private readonly ZipArchive zip;
+    /// <summary>JSON as this library writes it: a property named twice is an error at parse time (not later, on access).</summary>
+    internal static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
 
-    private ModelArchive(ZipArchive zip, string filePath)
+    /// <summary>The most a deflate stream expands: 258 bytes from 2 bits, plus the block overhead (zlib's figure, 1032 to 1).</summary>
+    private const long MaxDeflateRatio = 1032;
+
+    private readonly ZipArchive zip;
+    private readonly ModelFileLimits limits;
+    private long inflated;
+
+    private ModelArchive(ZipArchive zip, string filePath, ModelFileLimits limits)
     {
         this.zip = zip;
         FilePath = filePath;
+        this.limits = limits;
     }
+
+    /// <summary>The limits this archive is read under.</summary>
+    public ModelFileLimits Limits => limits;
 
     /// <summary>The file (or display name) errors refer to.</summary>
     public string FilePath { get; }
@@ -47,14 +59,14 @@ internal sealed class ModelArchive : IDisposable
     /// <summary>Opens a model file for reading.</summary>
     /// <exception cref="FileNotFoundException">There is no such file.</exception>
     /// <exception cref="ModelFileException">The file is not a zip archive, or is truncated.</exception>
-    public static ModelArchive Open(string path)
+    public static ModelArchive Open(string path, ModelFileLimits? limits = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such model file.", path);
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         try
         {
-            return Open(stream, path);
+            return Open(stream, path, limits);
         }
         catch
         {
@@ -66,24 +78,68 @@ internal sealed class ModelArchive : IDisposable
     /// <summary>Opens a model archive held in a seekable stream, which the archive then owns.</summary>
     /// <param name="stream">The archive's bytes.</param>
     /// <param name="filePath">The name errors refer to.</param>
-    public static ModelArchive Open(Stream stream, string filePath)
+    /// <param name="limits">The limits to read under; null for <see cref="ModelFileLimits.Default"/>.</param>
+    public static ModelArchive Open(Stream stream, string filePath, ModelFileLimits? limits = null)
     {
+        limits ??= ModelFileLimits.Default;
+        limits.Validate();
         Span<byte> signature = stackalloc byte[4];
         int read = stream.ReadAtLeast(signature, 4, throwOnEndOfStream: false);
         stream.Position = 0;
         if (read < 4 || signature[0] != (byte)'P' || signature[1] != (byte)'K')
             throw new ModelFileException(filePath,
                 $"not a NormalizingFlows model file: it is not a zip archive (a model file is a zip archive holding {ArchitectureEntry} and {WeightsEntry}).");
+        ZipArchive zip;
         try
         {
-            return new ModelArchive(new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: false), filePath);
+            zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: false);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (IsZipFailure(e))
         {
             throw new ModelFileException(filePath,
                 $"the file is truncated or damaged: its zip directory cannot be read ({e.Message}). Was it copied or written only in part?", e);
         }
+        try
+        {
+            CheckEntries(zip, stream.Length, filePath);
+            return new ModelArchive(zip, filePath, limits);
+        }
+        catch
+        {
+            zip.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>Rejects duplicate entries and entries whose declared sizes the file cannot hold, before anything is read.</summary>
+    private static void CheckEntries(ZipArchive zip, long fileLength, string filePath)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        IReadOnlyCollection<ZipArchiveEntry> entries;
+        try
+        {
+            entries = zip.Entries;
+        }
+        catch (Exception e) when (IsZipFailure(e))
+        {
+            throw new ModelFileException(filePath, $"the file is truncated or damaged: its zip directory cannot be read ({e.Message}).", e);
+        }
+        foreach (var entry in entries)
+        {
+            string name = entry.FullName;
+            if (!names.Add(name))
+                throw new ModelFileException(filePath, $"the zip entry {name} appears twice; a model file holds each entry once (the file is crafted or damaged).");
+            if (entry.CompressedLength < 0 || entry.CompressedLength > fileLength)
+                throw new ModelFileException(filePath,
+                    $"the zip entry {name} declares {entry.CompressedLength} compressed bytes, but the whole file has {fileLength}.");
+            if (entry.Length < 0 || entry.Length > entry.CompressedLength * MaxDeflateRatio + 64)
+                throw new ModelFileException(filePath,
+                    $"the zip entry {name} declares {entry.Length} bytes inflated from {entry.CompressedLength} compressed bytes, more than deflate can produce (1032 to 1).");
+        }
+    }
+
+    private static bool IsZipFailure(Exception e) =>
+        e is InvalidDataException or IOException or ArgumentException or OverflowException or NotSupportedException or IndexOutOfRangeException;
 
     /// <summary>Whether the archive has an entry of this name.</summary>
     public bool Contains(string name) => zip.GetEntry(name) is not null;
@@ -94,20 +150,32 @@ internal sealed class ModelArchive : IDisposable
     {
         var entry = zip.GetEntry(name) ?? throw new ModelFileException(FilePath,
             $"it has no {name} entry, so it is not a NormalizingFlows model file (or not a complete one); it has: {Describe(EntryNames)}.");
-        byte[] data;
+        long limit = name == ArchitectureEntry ? Math.Min(limits.MaxArchitectureBytes, limits.MaxInflatedBytes) : limits.MaxInflatedBytes;
+        string which = name == ArchitectureEntry && entry.Length > limits.MaxArchitectureBytes ? "MaxArchitectureBytes" : "MaxInflatedBytes";
+        if (entry.Length > limit || inflated + entry.Length > limits.MaxInflatedBytes)
+            throw new ModelFileException(FilePath,
+                $"the entry {name} inflates to {entry.Length} bytes, more than the limit allows ({(entry.Length > limit ? limit : limits.MaxInflatedBytes - inflated)} bytes; ModelFileLimits.{which}).");
+        if (entry.Length > Array.MaxLength)
+            throw new ModelFileException(FilePath, $"the entry {name} inflates to {entry.Length} bytes, more than one array holds.");
+        inflated += entry.Length;
+        // Exactly the declared length is allocated and read: an entry that inflates to more is corrupt, and never fills memory.
+        var data = new byte[entry.Length];
+        int read;
+        bool longer;
         try
         {
             using var source = entry.Open();
-            using var buffer = new MemoryStream(checked((int)Math.Max(0, entry.Length)));
-            source.CopyTo(buffer);
-            data = buffer.ToArray();
+            read = source.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
+            Span<byte> probe = stackalloc byte[1];
+            longer = source.Read(probe) > 0;
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (IsZipFailure(e))
         {
             throw new ModelFileException(FilePath, $"the entry {name} is corrupt: it cannot be decompressed or fails its checksum ({e.Message}).", e);
         }
-        if (data.LongLength != entry.Length)
-            throw new ModelFileException(FilePath, $"the entry {name} is corrupt: it holds {data.LongLength} bytes but the archive records {entry.Length}.");
+        if (read != entry.Length || longer)
+            throw new ModelFileException(FilePath,
+                $"the entry {name} is corrupt: it inflates to {(longer ? "more than" : read.ToString(System.Globalization.CultureInfo.InvariantCulture))} bytes but the archive records {entry.Length}.");
         uint crc = Crc32.Compute(data);
         if (crc != entry.Crc32)
             throw new ModelFileException(FilePath,
@@ -120,10 +188,12 @@ internal sealed class ModelArchive : IDisposable
     public JsonObject ReadArchitecture()
     {
         var bytes = Read(ArchitectureEntry);
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+            throw new ModelFileException(FilePath, $"{ArchitectureEntry} is not valid UTF-8 text.");
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(bytes);
+            root = JsonNode.Parse(bytes, documentOptions: StrictJson);
         }
         catch (JsonException e)
         {

@@ -26,6 +26,9 @@ namespace NormalizingFlows.Serialization;
 /// for a file that is not a model file, is truncated or corrupt (every entry is checked against its CRC-32), comes from a newer
 /// format version, is not valid JSON (with the position), names an unknown type, or whose weights do not fit the described
 /// model (each missing, extra or wrong-shaped tensor by name, with both shapes).</para>
+/// <para>Model files are untrusted: before anything is allocated or built, every declared size is checked against
+/// <see cref="ModelFileLimits"/> (the defaults, or those passed to <see cref="Load"/>) and against
+/// the bytes the file really holds; duplicate zip entries are rejected.</para>
 /// </remarks>
 public static class ModelFile
 {
@@ -35,14 +38,19 @@ public static class ModelFile
     /// <summary>Loads a distribution (a <see cref="Flow"/> or a base distribution saved alone) from a model file.</summary>
     /// <param name="path">The file written by <see cref="Distribution.Save"/>.</param>
     /// <param name="device">Where to put the model; null for the CPU.</param>
+    /// <param name="limits">What the file may make the loader allocate (see <see cref="ModelFileLimits"/>); null for
+    /// <see cref="ModelFileLimits.Default"/>. Pass larger limits for a model larger than the defaults allow, or smaller ones to be
+    /// stricter with files from elsewhere.</param>
     /// <returns>The model, in the dtype it was saved in, in evaluation mode.</returns>
     /// <remarks>Loading does not draw from TorchSharp's global random generator: the model's parts are built with a private
     /// generator and the saved weights then replace their initial values. (TorchSharp's own layers, such as the linear layers
     /// of an <see cref="Conditioners.Mlp"/>, draw from the global generator in their constructors; its state is saved before
     /// the model is built and restored after, so another thread drawing from it during a load could see the restored state.)</remarks>
+    /// <exception cref="ArgumentOutOfRangeException">A limit is not positive.</exception>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
-    /// <exception cref="ModelFileException">The file cannot be read as a model (the message says why).</exception>
-    public static Distribution Load(string path, Device? device = null) => LoadModule<Distribution>(path, device);
+    /// <exception cref="ModelFileException">The file cannot be read as a model, or exceeds a limit (the message says why, naming
+    /// the file, the field and the limit).</exception>
+    public static Distribution Load(string path, Device? device = null, ModelFileLimits? limits = null) => LoadModule<Distribution>(path, device, limits);
 
     /// <summary>The <c>"metadata"</c> object saved with the model, or null when none was saved. Reads only <c>architecture.json</c>.</summary>
     /// <param name="path">The model file.</param>
@@ -98,16 +106,17 @@ public static class ModelFile
 
     /// <summary>Loads a module of kind <typeparamref name="T"/> (a <see cref="Flow"/>, a <see cref="Bijector"/>, ...).</summary>
     /// <exception cref="ModelFileException">The file cannot be read, or holds another kind of model (the message names both).</exception>
-    internal static T LoadModule<T>(string path, Device? device = null) where T : nn.Module
+    internal static T LoadModule<T>(string path, Device? device = null, ModelFileLimits? limits = null) where T : nn.Module
     {
-        using var archive = ModelArchive.Open(path);
+        using var archive = ModelArchive.Open(path, limits);
         return Rebuild<T>(archive, device);
     }
 
     /// <summary>Loads a module and every entry of the file other than the model's own two.</summary>
-    internal static (T Model, IReadOnlyDictionary<string, byte[]> Entries) LoadWithEntries<T>(string path, Device? device = null) where T : nn.Module
+    internal static (T Model, IReadOnlyDictionary<string, byte[]> Entries) LoadWithEntries<T>(string path, Device? device = null, ModelFileLimits? limits = null)
+        where T : nn.Module
     {
-        using var archive = ModelArchive.Open(path);
+        using var archive = ModelArchive.Open(path, limits);
         var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var name in archive.EntryNames.Where(n => n is not (ModelArchive.ArchitectureEntry or ModelArchive.WeightsEntry)))
             entries[name] = archive.Read(name);
@@ -125,10 +134,10 @@ public static class ModelFile
     }
 
     /// <summary>Rebuilds a module from a model file's bytes; errors name <paramref name="name"/>.</summary>
-    internal static T FromBytes<T>(byte[] bytes, string name = "(in-memory model)", Device? device = null) where T : nn.Module
+    internal static T FromBytes<T>(byte[] bytes, string name = "(in-memory model)", Device? device = null, ModelFileLimits? limits = null) where T : nn.Module
     {
         ArgumentNullException.ThrowIfNull(bytes);
-        using var archive = ModelArchive.Open(new MemoryStream(bytes, writable: false), name);
+        using var archive = ModelArchive.Open(new MemoryStream(bytes, writable: false), name, limits);
         return Rebuild<T>(archive, device);
     }
 
@@ -154,6 +163,7 @@ public static class ModelFile
         var dtype = ParseDType(path, architecture);
         var weights = archive.Read(ModelArchive.WeightsEntry);
         CheckKind<T>(path, architecture["model"]!);
+        CheckSizes(path, architecture["model"]!, weights, archive.Limits);
         T model;
         using (var generator = new Generator(0))
         {
@@ -182,6 +192,25 @@ public static class ModelFile
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Checks the sizes the file declares before anything is built: the values in <c>weights.bin</c> (from its headers)
+    /// against <see cref="ModelFileLimits.MaxParameters"/>, and the architecture against the limits and those values.</summary>
+    private static void CheckSizes(string path, JsonNode model, byte[] weights, ModelFileLimits limits)
+    {
+        long stored;
+        try
+        {
+            stored = TensorBlob.CountValues(weights);
+        }
+        catch (Exception e) when (e is InvalidDataException or OverflowException)
+        {
+            throw new ModelFileException(path, $"{ModelArchive.WeightsEntry} is damaged: {e.Message}", e);
+        }
+        if (stored > limits.MaxParameters)
+            throw new ModelFileException(path,
+                $"{ModelArchive.WeightsEntry} holds {stored} values, more than the limit of {limits.MaxParameters} (ModelFileLimits.MaxParameters).");
+        ArchitectureLimits.Check(path, model, limits, stored);
     }
 
     /// <summary>Rejects a file whose model is of another kind than <typeparamref name="T"/> before anything is built.</summary>

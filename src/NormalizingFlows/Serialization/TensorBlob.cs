@@ -79,6 +79,29 @@ internal static class TensorBlob
         return result;
     }
 
+    /// <summary>The number of values (elements of all tensors) a blob holds, read from its headers alone: nothing is
+    /// allocated, and every declared size is checked against the bytes really there.</summary>
+    /// <exception cref="InvalidDataException">As <see cref="Read"/>.</exception>
+    public static long CountValues(ReadOnlySpan<byte> data)
+    {
+        var reader = new SpanReader(data);
+        if (data.Length < 12 || !data[..4].SequenceEqual(Magic))
+            throw new InvalidDataException("it does not start with the tensor-list marker NFTB.");
+        reader.Skip(4);
+        uint version = reader.UInt32();
+        if (version != Version) throw new InvalidDataException($"its tensor-list version is {version}; this library reads version {Version}.");
+        uint count = reader.UInt32();
+        long values = 0;
+        for (uint i = 0; i < count; i++)
+        {
+            var (name, _, shape, byteCount) = ReadHeader(ref reader, i);
+            reader.Bytes((int)byteCount, $"the values of tensor '{name}'");
+            values = checked(values + shape.Aggregate(1L, (a, b) => a * b));
+        }
+        if (reader.Remaining != 0) throw new InvalidDataException($"{reader.Remaining} bytes follow the last of its {count} tensors.");
+        return values;
+    }
+
     private static void WriteOne(Stream stream, string name, Tensor tensor)
     {
         byte[] nameBytes = Encoding.UTF8.GetBytes(name);
@@ -113,24 +136,8 @@ internal static class TensorBlob
 
     private static (string Name, Tensor Tensor) ReadOne(ref SpanReader reader, uint index)
     {
-        int nameLength = reader.UInt16();
-        string name = Encoding.UTF8.GetString(reader.Bytes(nameLength, $"the name of tensor {index}"));
-        byte code = reader.Byte();
+        var (name, code, shape, byteCount) = ReadHeader(ref reader, index);
         var dtype = DType(code, name);
-        int rank = reader.Byte();
-        var shape = new long[rank];
-        long elements = 1;
-        for (int d = 0; d < rank; d++)
-        {
-            shape[d] = reader.Int64();
-            if (shape[d] < 0) throw new InvalidDataException($"tensor '{name}' has a negative size {shape[d]}.");
-            elements = checked(elements * shape[d]);
-        }
-        long byteCount = reader.Int64();
-        long expected = checked(elements * ElementSize(code));
-        if (byteCount != expected)
-            throw new InvalidDataException($"tensor '{name}' of shape [{string.Join(", ", shape)}] should hold {expected} bytes of values; the file says {byteCount}.");
-        if (byteCount > int.MaxValue) throw new InvalidDataException($"tensor '{name}' holds {byteCount} bytes; at most {int.MaxValue} per tensor are supported.");
         var values = reader.Bytes((int)byteCount, $"the values of tensor '{name}'");
         var tensor = torch.empty(shape, dtype);
         if (byteCount > 0)
@@ -140,6 +147,33 @@ internal static class TensorBlob
             if (!BitConverter.IsLittleEndian) ReverseElements(target, ElementSize(code));
         }
         return (name, tensor);
+    }
+
+    /// <summary>One tensor's header, checked: its byte count matches its shape (the caller then takes that many bytes, which
+    /// fails if fewer are left).</summary>
+    private static (string Name, byte Code, long[] Shape, long ByteCount) ReadHeader(ref SpanReader reader, uint index)
+    {
+        int nameLength = reader.UInt16();
+        string name = Encoding.UTF8.GetString(reader.Bytes(nameLength, $"the name of tensor {index}"));
+        byte code = reader.Byte();
+        _ = DType(code, name);
+        int rank = reader.Byte();
+        var shape = new long[rank];
+        long elements = 1;
+        for (int d = 0; d < rank; d++)
+        {
+            shape[d] = reader.Int64();
+            if (shape[d] < 0) throw new InvalidDataException($"tensor '{name}' has a negative size {shape[d]}.");
+            if (shape[d] > 0 && elements > int.MaxValue / shape[d])
+                throw new InvalidDataException($"tensor '{name}' has a shape too large for a model file (more than {int.MaxValue} elements).");
+            elements *= shape[d];
+        }
+        long byteCount = reader.Int64();
+        long expected = elements * ElementSize(code);
+        if (byteCount != expected)
+            throw new InvalidDataException($"tensor '{name}' of shape [{string.Join(", ", shape)}] should hold {expected} bytes of values; the file says {byteCount}.");
+        if (byteCount > int.MaxValue) throw new InvalidDataException($"tensor '{name}' holds {byteCount} bytes; at most {int.MaxValue} per tensor are supported.");
+        return (name, code, shape, byteCount);
     }
 
     private static byte Code(ScalarType dtype, string name) => dtype switch

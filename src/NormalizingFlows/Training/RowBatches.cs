@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using NormalizingFlows.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -84,16 +85,27 @@ internal sealed class RowBatches : IDisposable
     }
 
     /// <summary>Restores the minibatch order and position from a checkpoint's tensors.</summary>
+    /// <remarks>The checkpoint has checked the types (1-D Int64 order, one non-negative Int64 position); here the values are
+    /// checked against the data, so that no index outside the rows reaches libtorch.</remarks>
     public void ImportState(System.Collections.Generic.IReadOnlyDictionary<string, Tensor> tensors)
     {
         if (tensors.TryGetValue("rows.order", out var saved))
         {
             if (saved.numel() != Rows)
                 throw new ArgumentException($"The checkpoint's minibatch order covers {saved.numel()} rows but the data has {Rows} training rows.", "options");
+            var indices = saved.data<long>().ToArray();
+            if (indices.Any(i => i < 0 || i >= Rows))
+                throw new ArgumentException($"The checkpoint's minibatch order (field 'rows.order') holds a row index outside 0..{Rows - 1}.", "options");
             order?.Dispose();
             order = saved.to(data.device).clone().DetachFromDisposeScope();
         }
-        if (tensors.TryGetValue("rows.position", out var p)) position = p.data<long>()[0];
+        if (tensors.TryGetValue("rows.position", out var p))
+        {
+            long savedPosition = p.data<long>()[0];
+            if (savedPosition < 0 || savedPosition > Rows || (order is null && savedPosition != Rows))
+                throw new ArgumentException($"The checkpoint's minibatch position (field 'rows.position') is {savedPosition}; the data has {Rows} training rows.", "options");
+            position = savedPosition;
+        }
     }
 
     /// <summary>Number of training rows (after the validation split).</summary>
