@@ -24,13 +24,13 @@ internal static class DemoRunner
     {
         var preset = settings.Preset;
         var console = context.CreateConsole();
-        string? directory = null;
+        RunFolder? folder = null;
         try
         {
             var started = DateTime.UtcNow;
-            directory = settings.OutputDirectory ?? RunFiles.DefaultDirectory(Directory.GetCurrentDirectory(), preset.Name, DateTime.Now);
-            // Made first, so that an unwritable folder fails before minutes of training.
-            Directory.CreateDirectory(directory);
+            // First, so that an unwritable folder fails before minutes of training.
+            folder = RunFolder.Prepare(settings.OutputDirectory ?? RunFiles.DefaultDirectory(Directory.GetCurrentDirectory(), preset.Name, DateTime.Now));
+            string directory = folder.Path;
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{preset.Name}: {preset.FlowName}, {settings.Iterations} iterations x batch {settings.BatchSize}, seed {settings.Seed}"));
             context.Output.WriteLine($"writing to {directory}");
@@ -52,20 +52,32 @@ internal static class DemoRunner
             };
 
             DensitySnapshots? snapshots = null;
-            var fit = TrainingProgressView.Run(context, console, $"training {preset.Name}", settings.Iterations, progress =>
+            FitResult fit;
+            try
             {
-                using var scope = torch.NewDisposeScope();
-                snapshots = new DensitySnapshots(flow, target.Bounds, DemoFigures.SnapshotIterations(settings.Iterations), inner: progress);
-                return Fit.ToData(flow, target, options, snapshots, cancellationToken);
-            });
+                fit = TrainingProgressView.Run(context, console, $"training {preset.Name}", settings.Iterations, progress =>
+                {
+                    using var scope = torch.NewDisposeScope();
+                    snapshots = new DensitySnapshots(flow, target.Bounds, DemoFigures.SnapshotIterations(settings.Iterations), inner: progress);
+                    return Fit.ToData(flow, target, options, snapshots, cancellationToken);
+                });
+            }
+            catch (FitFailedException e)
+            {
+                // Training started and failed: keep the losses so far.
+                RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), e.Result.Losses);
+                throw;
+            }
             if (fit.Cancelled)
                 context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"interrupted after {fit.Iterations} of {settings.Iterations} iterations; evaluating and saving what was trained"));
 
-            double kl, testNll, gridIntegral;
+            double kl = double.NaN, testNll = double.NaN, gridIntegral = double.NaN;
             var evalClock = Stopwatch.StartNew();
-            using (torch.NewDisposeScope())
+            // A second Ctrl+C skips the evaluation and the figures: the model, losses and metrics are written at once.
+            if (!context.Hurry.IsCancellationRequested)
             {
+                using var evalScope = torch.NewDisposeScope();
                 kl = Metrics.KlDivergence(target, flow, settings.EvalSamples, settings.EvalSeed);
                 testNll = Metrics.TestNegativeLogLikelihood(target, flow, settings.EvalSamples, settings.EvalSeed);
                 var box = preset.Grid;
@@ -116,6 +128,11 @@ internal static class DemoRunner
             RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), fit.Losses);
             RunFiles.WriteMetrics(Path.Combine(directory, RunFiles.Metrics), metrics);
 
+            if (context.Hurry.IsCancellationRequested)
+            {
+                context.Output.WriteLine($"interrupted twice: wrote {RunFiles.Metrics} (no evaluation), {RunFiles.Losses} and {RunFiles.Model} to {directory}; no figures or report");
+                return ExitCodes.Interrupted;
+            }
             if (snapshots is not null && snapshots.Snapshots.Count > 0 && snapshots.Snapshots[^1].Iteration < fit.Iterations)
                 snapshots.Record(fit.Iterations);
             context.Output.WriteLine("drawing figures");
@@ -130,7 +147,8 @@ internal static class DemoRunner
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            context.Error.WriteLine($"error: demo {preset.Name} failed{(directory is null ? "" : $" (output folder {directory})")}: {e.Message}");
+            folder?.RemoveIfEmpty();
+            context.Error.WriteLine($"error: demo {preset.Name} failed{(folder is null ? "" : $" (output folder {folder.Path})")}: {e.Message}");
             return ExitCodes.Failure;
         }
     }

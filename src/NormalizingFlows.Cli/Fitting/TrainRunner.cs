@@ -25,25 +25,41 @@ internal static class TrainRunner
     public const string CheckpointFileName = "checkpoint" + NormalizingFlows.Serialization.ModelFile.Extension;
 
     /// <summary>Runs the fit described by <paramref name="settings"/>.</summary>
-    /// <returns>An exit code: <see cref="ExitCodes.Ok"/>, <see cref="ExitCodes.Failure"/> or <see cref="ExitCodes.Interrupted"/>.</returns>
+    /// <returns>An exit code: <see cref="ExitCodes.Ok"/>; <see cref="ExitCodes.Failure"/> (a fit that failed after it started
+    /// writes losses.csv and metrics.json first); <see cref="ExitCodes.Usage"/> when <c>--resume</c> names a checkpoint of other
+    /// data or options; <see cref="ExitCodes.Interrupted"/>.</returns>
     public static int Run(TrainSettings settings, CliContext context, CancellationToken cancellationToken)
     {
         var console = context.CreateConsole();
-        string? directory = null;
+        RunFolder? folder = null;
         try
         {
             var started = DateTime.UtcNow;
             var device = DeviceChoice.Resolve(settings.Device);
             var dtype = DeviceChoice.Dtype(settings.Dtype);
             string stem = Path.GetFileName(settings.DataPath).Split('.')[0];
-            directory = settings.OutputDirectory ?? RunFiles.DefaultDirectory(Directory.GetCurrentDirectory(), "train-" + stem, DateTime.Now);
-            Directory.CreateDirectory(directory);
+            // First: an output folder that cannot be written fails now, before the data is read or a step is trained.
+            folder = RunFolder.Prepare(settings.OutputDirectory ?? RunFiles.DefaultDirectory(Directory.GetCurrentDirectory(), "train-" + stem, DateTime.Now));
+            string directory = folder.Path;
 
             using var scope = torch.NewDisposeScope();
             var (rows, columns) = settings.Patches is { } patches
                 ? ImagePatchInput.Read(settings.DataPath, patches.Size, patches.Count, settings.Seed, dtype)
                 : DataInput.Read(settings.DataPath, dtype);
             int features = (int)rows.size(1);
+            string? checkpointPath = settings.CheckpointEvery is null ? null : Path.Combine(directory, CheckpointFileName);
+            var record = settings.ResumeFrom is null && checkpointPath is null ? null : ResumeRecord.Of(settings,
+                DataFingerprint.Of(settings.DataPath, settings.Patches is null ? null : ImagePatchInput.Files(settings.DataPath)));
+            if (settings.ResumeFrom is { } resumeFrom)
+            {
+                var saved = ResumeRecord.Read(resumeFrom);
+                if (saved is null)
+                    context.Error.WriteLine($"warning: {resumeFrom} has no run record ({Path.GetFileName(ResumeRecord.PathFor(resumeFrom))}) beside it, " +
+                                            "so the data file and options cannot be checked against it.");
+                else if (saved.Differences(record!) is { Count: > 0 } differences)
+                    throw new ResumeMismatchException(resumeFrom, differences);
+            }
+
             var preset = FlowCatalog.Get(settings.Flow);
             var inner = preset.Create(new PresetOptions(features, Layers: settings.Layers, HiddenFeatures: settings.Hidden, Seed: settings.Seed));
             inner.to(dtype);
@@ -66,30 +82,47 @@ internal static class TrainRunner
                 ValidationFraction = settings.ValidationFraction,
                 Patience = settings.ValidationFraction > 0 ? settings.Patience : null,
                 Seed = settings.Seed,
-                CheckpointPath = settings.CheckpointEvery is null ? null : Path.Combine(directory, CheckpointFileName),
+                CheckpointPath = checkpointPath,
                 CheckpointInterval = settings.CheckpointEvery ?? 0,
                 ResumeFrom = settings.ResumeFrom,
             };
             long trainRows = settings.ValidationFraction > 0 ? rows.size(0) - (long)Math.Round(rows.size(0) * settings.ValidationFraction) : rows.size(0);
             int steps = (int)Math.Min(int.MaxValue, (long)settings.Epochs * Math.Max(1, trainRows / Math.Min(settings.BatchSize, trainRows)));
             options = options with { ProgressInterval = TrainingProgressView.ReportInterval(steps, context.Interactive) };
+            // The data's fingerprint and the options, beside the checkpoint, for --resume to check.
+            if (checkpointPath is not null) record!.Write(checkpointPath);
 
-            var fit = TrainingProgressView.Run(context, console, $"training {preset.Name}", steps,
-                progress => Fit.ToData(flow, data, options, progress, cancellationToken));
+            FitResult fit;
+            string? failure = null;
+            try
+            {
+                fit = TrainingProgressView.Run(context, console, $"training {preset.Name}", steps,
+                    progress => Fit.ToData(flow, data, options, progress, cancellationToken));
+            }
+            catch (FitFailedException e)
+            {
+                // Training started and failed: keep what it did (the losses so far; the library wrote the last checkpoint).
+                fit = e.Result;
+                failure = e.Message;
+            }
+            bool hurry = context.Hurry.IsCancellationRequested;
             if (fit.Cancelled)
                 context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"interrupted after {fit.Iterations} of {steps} steps; saving {(fit.RestoredBest ? "the best model so far" : "what was trained")}"));
+                    $"interrupted after {fit.Iterations} of {steps} steps; saving {(fit.RestoredBest ? "the best model so far" : "what was trained")}{(hurry ? " (no evaluation)" : "")}"));
 
-            double trainNll = Metrics.NegativeLogLikelihood(flow, data);
-            var metadata = new JsonObject
+            double trainNll = failure is null && !hurry ? Metrics.NegativeLogLikelihood(flow, data) : double.NaN;
+            if (failure is null)
             {
-                ["command"] = settings.Command,
-                ["data"] = Path.GetFullPath(settings.DataPath),
-                ["columns"] = new JsonArray(columns.Select(c => (JsonNode?)JsonValue.Create(c)).ToArray()),
-                ["flow"] = preset.Name,
-                ["standardized"] = settings.Standardize,
-            };
-            flow.Save(Path.Combine(directory, ModelFileName), metadata);
+                var metadata = new JsonObject
+                {
+                    ["command"] = settings.Command,
+                    ["data"] = Path.GetFullPath(settings.DataPath),
+                    ["columns"] = new JsonArray(columns.Select(c => (JsonNode?)JsonValue.Create(c)).ToArray()),
+                    ["flow"] = preset.Name,
+                    ["standardized"] = settings.Standardize,
+                };
+                flow.Save(Path.Combine(directory, ModelFileName), metadata);
+            }
 
             var metrics = new JsonObject
             {
@@ -122,10 +155,18 @@ internal static class TrainRunner
                 ["device"] = settings.Device,
                 ["dtype"] = settings.Dtype,
                 ["cancelled"] = fit.Cancelled,
+                ["failed"] = failure is not null,
+                ["error"] = failure,
                 ["started_utc"] = started.ToString("O", CultureInfo.InvariantCulture),
             };
             RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), fit.Losses, fit.Validation);
             RunFiles.WriteJson(Path.Combine(directory, RunFiles.Metrics), metrics);
+            if (failure is not null)
+            {
+                context.Error.WriteLine($"error: train failed after {fit.Iterations.ToString(CultureInfo.InvariantCulture)} steps: {failure}");
+                context.Error.WriteLine($"wrote {RunFiles.Losses} and {RunFiles.Metrics}{(checkpointPath is null ? "" : $" (and the last {CheckpointFileName})")} to {directory}");
+                return ExitCodes.Failure;
+            }
 
             string F(double value) => value.ToString("F4", CultureInfo.InvariantCulture);
             KeyValueTable.Write(console, new[]
@@ -136,14 +177,21 @@ internal static class TrainRunner
                 ("skipped steps", fit.SkippedSteps.ToString(CultureInfo.InvariantCulture)),
                 ("train time", $"{fit.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s"),
                 ("best validation NLL", fit.Validation.Count > 0 ? $"{F(fit.Best.Loss)} nats (step {fit.Best.Iteration.ToString(CultureInfo.InvariantCulture)})" : "n/a"),
-                ("training NLL", $"{F(trainNll)} nats ({F(Metrics.BitsPerDimension(trainNll, features))} bits/dim)"),
+                ("training NLL", double.IsNaN(trainNll) ? "n/a (skipped)" : $"{F(trainNll)} nats ({F(Metrics.BitsPerDimension(trainNll, features))} bits/dim)"),
             });
             context.Output.WriteLine($"wrote {ModelFileName}, {RunFiles.Metrics} and {RunFiles.Losses} to {directory}");
             return fit.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;
         }
+        catch (ResumeMismatchException e)
+        {
+            folder?.RemoveIfEmpty();
+            context.Error.WriteLine($"error: train: {e.Message}");
+            return ExitCodes.Usage;
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            context.Error.WriteLine($"error: train failed{(directory is null ? "" : $" (output folder {directory})")}: {e.Message}");
+            folder?.RemoveIfEmpty();
+            context.Error.WriteLine($"error: train failed{(folder is null ? "" : $" (output folder {folder.Path})")}: {e.Message}");
             return ExitCodes.Failure;
         }
     }

@@ -22,12 +22,13 @@ internal static class FitTargetRunner
     public static int Run(FitTargetSettings settings, CliContext context, CancellationToken cancellationToken)
     {
         var console = context.CreateConsole();
-        string? directory = null;
+        RunFolder? folder = null;
         try
         {
             var started = DateTime.UtcNow;
-            directory = settings.OutputDirectory ?? RunFiles.DefaultDirectory(Directory.GetCurrentDirectory(), "fit-" + settings.Target, DateTime.Now);
-            Directory.CreateDirectory(directory);
+            // First, so that an unwritable folder fails before any training.
+            folder = RunFolder.Prepare(settings.OutputDirectory ?? RunFiles.DefaultDirectory(Directory.GetCurrentDirectory(), "fit-" + settings.Target, DateTime.Now));
+            string directory = folder.Path;
             var target = TargetCatalog.Create(settings.Target);
             var preset = FlowCatalog.Get(settings.Flow);
             using var flow = preset.Create(new PresetOptions(target.Features, Layers: settings.Layers, HiddenFeatures: settings.Hidden, Seed: settings.Seed));
@@ -51,20 +52,32 @@ internal static class FitTargetRunner
                 InitialBeta = settings.AnnealingIterations > 0 ? settings.InitialBeta : 1.0,
                 PathDerivative = settings.PathDerivative,
             };
-            var fit = TrainingProgressView.Run(context, console, $"fitting {target.Name}", settings.Iterations, progress =>
+            FitResult fit;
+            try
             {
-                using var scope = torch.NewDisposeScope();
-                return Fit.ToDensity(flow, target, options, variational, progress, cancellationToken);
-            });
+                fit = TrainingProgressView.Run(context, console, $"fitting {target.Name}", settings.Iterations, progress =>
+                {
+                    using var scope = torch.NewDisposeScope();
+                    return Fit.ToDensity(flow, target, options, variational, progress, cancellationToken);
+                });
+            }
+            catch (FitFailedException e)
+            {
+                // Training started and failed: keep the losses so far.
+                RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), e.Result.Losses);
+                throw;
+            }
             if (fit.Cancelled)
                 context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"interrupted after {fit.Iterations} of {settings.Iterations} iterations; evaluating and saving what was trained"));
 
             var clock = Stopwatch.StartNew();
-            ImportanceEstimate estimate;
+            var estimate = new ImportanceEstimate(double.NaN, double.NaN, 0, double.NaN);
             double? kl = null;
-            using (torch.NewDisposeScope())
+            // A second Ctrl+C skips the evaluation: the model, losses and metrics are written at once.
+            if (!context.Hurry.IsCancellationRequested)
             {
+                using var evalScope = torch.NewDisposeScope();
                 estimate = ImportanceSampling.Estimate(flow, target, settings.EvalSamples, unchecked(settings.Seed + 1));
                 if (target.IsNormalized && preset.HasDensity) kl = Metrics.KlDivergence(target, flow, settings.EvalSamples, unchecked(settings.Seed + 1));
             }
@@ -126,7 +139,8 @@ internal static class FitTargetRunner
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            context.Error.WriteLine($"error: fit-target {settings.Target} failed{(directory is null ? "" : $" (output folder {directory})")}: {e.Message}");
+            folder?.RemoveIfEmpty();
+            context.Error.WriteLine($"error: fit-target {settings.Target} failed{(folder is null ? "" : $" (output folder {folder.Path})")}: {e.Message}");
             return ExitCodes.Failure;
         }
     }

@@ -1,0 +1,78 @@
+using System;
+using System.IO;
+using System.Runtime.InteropServices;
+using System.Threading;
+
+namespace NormalizingFlows.Cli.Runtime;
+
+/// <summary>
+/// Ctrl+C (SIGINT) and SIGTERM for the <c>nflows</c> process, handled by the tool itself rather than System.CommandLine (whose
+/// termination handler aborted the process on a second Ctrl+C and wrote nothing).
+/// <list type="number">
+/// <item>The first signal cancels <see cref="Stop"/>: training stops after the current step, and the command evaluates and writes
+/// everything as usual (exit code 130).</item>
+/// <item>The second cancels <see cref="Hurry"/> as well: the command skips what is optional (evaluation, figures, the report) and
+/// writes the model, <c>losses.csv</c> and <c>metrics.json</c> at once (exit code 130).</item>
+/// <item>A third ends the process at once with the signal's default action (exit status 130 for SIGINT). Files written so far
+/// are complete, since every file is written atomically; the one being written is not there at all.</item>
+/// </list>
+/// </summary>
+internal sealed class Interruption : IDisposable
+{
+    private readonly CancellationTokenSource stop = new();
+    private readonly CancellationTokenSource hurry = new();
+    private readonly TextWriter error;
+    private readonly PosixSignalRegistration[] registrations;
+    private int signals;
+
+    /// <summary>Starts handling SIGINT and SIGTERM; messages about them go to <paramref name="error"/>.</summary>
+    public Interruption(TextWriter error)
+    {
+        this.error = error;
+        registrations = new[]
+        {
+            PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal),
+            PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal),
+        };
+    }
+
+    /// <summary>Cancelled by the first signal: stop training after the current step, then write the results.</summary>
+    public CancellationToken Stop => stop.Token;
+
+    /// <summary>Cancelled by the second signal: skip evaluation and figures; write the model, losses and metrics now.</summary>
+    public CancellationToken Hurry => hurry.Token;
+
+    /// <summary>Handles one signal (also called by tests, with a context they make).</summary>
+    internal void OnSignal(PosixSignalContext context)
+    {
+        int count = Interlocked.Increment(ref signals);
+        if (count >= 3)
+        {
+            // The default action ends the process now; the runtime does not run the command's remaining code.
+            error.WriteLine("nflows: stopping now, without writing more (files already written are complete).");
+            context.Cancel = false;
+            return;
+        }
+        context.Cancel = true;
+        if (count == 1)
+        {
+            error.WriteLine("nflows: stopping after the current step; the model, losses.csv and metrics.json will be written " +
+                            "(Ctrl+C again: skip the evaluation and figures and write them now).");
+            stop.Cancel();
+        }
+        else
+        {
+            error.WriteLine("nflows: skipping the evaluation and figures; writing the model, losses.csv and metrics.json now " +
+                            "(Ctrl+C again: stop at once).");
+            hurry.Cancel();
+        }
+    }
+
+    /// <summary>Stops handling the signals.</summary>
+    public void Dispose()
+    {
+        foreach (var registration in registrations) registration.Dispose();
+        stop.Dispose();
+        hurry.Dispose();
+    }
+}
