@@ -24,6 +24,12 @@ internal static class TrainRunner
     /// <summary>The checkpoint file a run writes with <c>--checkpoint-every</c>.</summary>
     public const string CheckpointFileName = "checkpoint" + NormalizingFlows.Serialization.ModelFile.Extension;
 
+    /// <summary>The names of the files a run writes in its output folder.</summary>
+    public static readonly string[] OutputFileNames =
+    {
+        ModelFileName, CheckpointFileName, System.IO.Path.GetFileName(ResumeRecord.PathFor(CheckpointFileName)), RunFiles.Metrics, RunFiles.Losses, RunFiles.Report,
+    };
+
     /// <summary>Runs the fit described by <paramref name="settings"/>.</summary>
     /// <returns>An exit code: <see cref="ExitCodes.Ok"/>; <see cref="ExitCodes.Failure"/> (a fit that failed after it started
     /// writes losses.csv and metrics.json first); <see cref="ExitCodes.Usage"/> when <c>--resume</c> names a checkpoint of other
