@@ -1,3 +1,4 @@
+using System;
 using System.IO;
 using System.Threading;
 using Spectre.Console;
@@ -13,6 +14,10 @@ internal sealed record CliContext(TextWriter Output, TextWriter Error, bool Inte
     /// <summary>Cancelled by a second Ctrl+C (see <see cref="Runtime.Interruption"/>): a command that was asked to stop skips
     /// what is optional (evaluation, figures, the report) and writes the model, losses and metrics at once.</summary>
     public CancellationToken Hurry { get; init; }
+
+    /// <summary>Called by a command once what a first Ctrl+C promised (the model, losses.csv and metrics.json) is on disk: from
+    /// then on a second Ctrl+C ends the process at once (see <see cref="Runtime.Interruption"/>).</summary>
+    public Action ResultsWritten { get; init; } = static () => { };
 
     /// <summary>A Spectre.Console console over <see cref="Output"/>: detected capabilities on a terminal, plain text otherwise.</summary>
     public IAnsiConsole CreateConsole() => AnsiConsole.Create(Interactive

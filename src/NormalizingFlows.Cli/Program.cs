@@ -19,10 +19,10 @@ public static class Program
     {
         // Evaluating 100 000 points otherwise spends most of its time in page faults (see NativeAllocator).
         NormalizingFlows.Runtime.NativeAllocator.KeepLargeBuffers();
-        // Ctrl+C and SIGTERM: the first stops training and writes the results, the second skips evaluation and figures, the
-        // third ends the process (see Interruption). System.CommandLine's own handler is off: it aborted on the second Ctrl+C.
+        // Ctrl+C and SIGTERM: the first stops training and writes the results; the second skips evaluation and figures, or
+        // ends the process once the model, losses and metrics are written (see Interruption). System.CommandLine's own handler is off: it aborted on the second Ctrl+C.
         using var interruption = new Interruption(Console.Error);
-        var context = new CliContext(Console.Out, Console.Error, Interactive: !Console.IsOutputRedirected) { Hurry = interruption.Hurry };
+        var context = new CliContext(Console.Out, Console.Error, Interactive: !Console.IsOutputRedirected) { Hurry = interruption.Hurry, ResultsWritten = interruption.ResultsWritten };
         return Run(args, context, interruption.Stop);
     }
 

@@ -68,71 +68,84 @@ internal static class DemoRunner
                 RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), e.Result.Losses);
                 throw;
             }
-            if (fit.Cancelled)
-                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"interrupted after {fit.Iterations} of {settings.Iterations} iterations; evaluating and saving what was trained"));
-
-            double kl = double.NaN, testNll = double.NaN, gridIntegral = double.NaN;
-            var evalClock = Stopwatch.StartNew();
-            // A second Ctrl+C skips the evaluation and the figures: the model, losses and metrics are written at once.
-            if (!context.Hurry.IsCancellationRequested)
+            long parameterCount;
+            using (torch.NewDisposeScope()) parameterCount = flow.parameters().Sum(p => p.numel());
+            bool modelSaved = false;
+            // The model, losses.csv and metrics.json (evaluation fields NaN until there is one).
+            RunMetrics WriteResults(double kl, double testNll, double gridIntegral, double evalSeconds)
             {
-                using var evalScope = torch.NewDisposeScope();
+                if (!modelSaved)
+                {
+                    using var saveScope = torch.NewDisposeScope();
+                    flow.Save(Path.Combine(directory, RunFiles.Model), new System.Text.Json.Nodes.JsonObject
+                    {
+                        ["command"] = settings.Command,
+                        ["target"] = preset.Name,
+                        ["flow"] = preset.FlowName,
+                    });
+                    modelSaved = true;
+                }
+                double trainSeconds = fit.Elapsed.TotalSeconds;
+                var metrics = new RunMetrics
+                {
+                    Target = target.Name,
+                    Demo = preset.Name,
+                    Flow = preset.FlowName,
+                    FlowParameters = parameterCount,
+                    Iterations = settings.Iterations,
+                    CompletedIterations = fit.Iterations,
+                    Batch = settings.BatchSize,
+                    Seed = settings.Seed,
+                    EvalSeed = settings.EvalSeed,
+                    Optimizer = options.Optimizer.ToString(),
+                    LearningRate = options.LearningRate,
+                    WeightDecay = options.WeightDecay,
+                    SkippedSteps = fit.SkippedSteps,
+                    TrainSeconds = trainSeconds,
+                    IterationsPerSecond = trainSeconds > 0 ? fit.Iterations / trainSeconds : 0,
+                    FinalLoss = fit.FinalLoss,
+                    TestNll = testNll,
+                    Kl = kl,
+                    EvalSamples = settings.EvalSamples,
+                    EvalSeconds = evalSeconds,
+                    GridIntegral = gridIntegral,
+                    GridBox = new GridBoxJson(preset.Grid.XMin, preset.Grid.XMax, preset.Grid.YMin, preset.Grid.YMax, preset.Grid.Steps),
+                    Cancelled = fit.Cancelled,
+                    StartedUtc = started.ToString("O", CultureInfo.InvariantCulture),
+                };
+                RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), fit.Losses);
+                RunFiles.WriteMetrics(Path.Combine(directory, RunFiles.Metrics), metrics);
+                return metrics;
+            }
+
+            if (fit.Cancelled)
+            {
+                // What a first Ctrl+C promised, on disk before the evaluation: a second Ctrl+C from here on ends the run at once.
+                WriteResults(double.NaN, double.NaN, double.NaN, 0);
+                context.ResultsWritten();
+                if (context.Hurry.IsCancellationRequested)
+                {
+                    context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"interrupted after {fit.Iterations} of {settings.Iterations} iterations: wrote {RunFiles.Model}, {RunFiles.Losses} and {RunFiles.Metrics} (no evaluation) to {directory}; no figures or report"));
+                    return ExitCodes.Interrupted;
+                }
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"interrupted after {fit.Iterations} of {settings.Iterations} iterations: wrote {RunFiles.Model}, {RunFiles.Losses} and {RunFiles.Metrics}; evaluating and drawing what was trained"));
+            }
+
+            var evalClock = Stopwatch.StartNew();
+            double kl, testNll, gridIntegral;
+            using (torch.NewDisposeScope())
+            {
                 kl = Metrics.KlDivergence(target, flow, settings.EvalSamples, settings.EvalSeed);
                 testNll = Metrics.TestNegativeLogLikelihood(target, flow, settings.EvalSamples, settings.EvalSeed);
                 var box = preset.Grid;
                 gridIntegral = Metrics.GridIntegral(flow, box.XMin, box.XMax, box.YMin, box.YMax, box.Steps);
             }
             evalClock.Stop();
+            var metrics = WriteResults(kl, testNll, gridIntegral, evalClock.Elapsed.TotalSeconds);
+            if (context.Hurry.IsCancellationRequested) return ExitCodes.Interrupted;
 
-            long parameterCount;
-            using (torch.NewDisposeScope())
-            {
-                parameterCount = flow.parameters().Sum(p => p.numel());
-                flow.Save(Path.Combine(directory, RunFiles.Model), new System.Text.Json.Nodes.JsonObject
-                {
-                    ["command"] = settings.Command,
-                    ["target"] = preset.Name,
-                    ["flow"] = preset.FlowName,
-                });
-            }
-
-            double trainSeconds = fit.Elapsed.TotalSeconds;
-            var metrics = new RunMetrics
-            {
-                Target = target.Name,
-                Demo = preset.Name,
-                Flow = preset.FlowName,
-                FlowParameters = parameterCount,
-                Iterations = settings.Iterations,
-                CompletedIterations = fit.Iterations,
-                Batch = settings.BatchSize,
-                Seed = settings.Seed,
-                EvalSeed = settings.EvalSeed,
-                Optimizer = options.Optimizer.ToString(),
-                LearningRate = options.LearningRate,
-                WeightDecay = options.WeightDecay,
-                SkippedSteps = fit.SkippedSteps,
-                TrainSeconds = trainSeconds,
-                IterationsPerSecond = trainSeconds > 0 ? fit.Iterations / trainSeconds : 0,
-                FinalLoss = fit.FinalLoss,
-                TestNll = testNll,
-                Kl = kl,
-                EvalSamples = settings.EvalSamples,
-                EvalSeconds = evalClock.Elapsed.TotalSeconds,
-                GridIntegral = gridIntegral,
-                GridBox = new GridBoxJson(preset.Grid.XMin, preset.Grid.XMax, preset.Grid.YMin, preset.Grid.YMax, preset.Grid.Steps),
-                Cancelled = fit.Cancelled,
-                StartedUtc = started.ToString("O", CultureInfo.InvariantCulture),
-            };
-            RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), fit.Losses);
-            RunFiles.WriteMetrics(Path.Combine(directory, RunFiles.Metrics), metrics);
-
-            if (context.Hurry.IsCancellationRequested)
-            {
-                context.Output.WriteLine($"interrupted twice: wrote {RunFiles.Metrics} (no evaluation), {RunFiles.Losses} and {RunFiles.Model} to {directory}; no figures or report");
-                return ExitCodes.Interrupted;
-            }
             if (snapshots is not null && snapshots.Snapshots.Count > 0 && snapshots.Snapshots[^1].Iteration < fit.Iterations)
                 snapshots.Record(fit.Iterations);
             context.Output.WriteLine("drawing figures");

@@ -81,9 +81,9 @@ internal static class DigitsDemo
                 RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), e.Result.Losses, e.Result.Validation);
                 throw;
             }
-            if (context.Hurry.IsCancellationRequested)
+            if (fit.Cancelled)
             {
-                // Interrupted twice: the model and the losses now; no evaluation, figures or report.
+                // What a first Ctrl+C promised, on disk before the evaluation: a second Ctrl+C from here on ends the run at once.
                 flow.Save(Path.Combine(directory, RunFiles.Model), new JsonObject { ["command"] = command, ["demo"] = Name });
                 RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), fit.Losses, fit.Validation);
                 RunFiles.WriteJson(Path.Combine(directory, RunFiles.Metrics), new JsonObject
@@ -91,8 +91,12 @@ internal static class DigitsDemo
                     ["command"] = command, ["demo"] = Name, ["iterations"] = iterations, ["completed_iterations"] = fit.Iterations,
                     ["train_seconds"] = fit.Elapsed.TotalSeconds, ["seed"] = seed, ["cancelled"] = true,
                 });
-                context.Output.WriteLine($"interrupted twice: wrote {RunFiles.Metrics} (no evaluation), {RunFiles.Losses} and {RunFiles.Model} to {directory}; no figures or report");
-                return ExitCodes.Interrupted;
+                context.ResultsWritten();
+                if (context.Hurry.IsCancellationRequested)
+                {
+                    context.Output.WriteLine($"interrupted: wrote {RunFiles.Model}, {RunFiles.Losses} and {RunFiles.Metrics} (no evaluation) to {directory}; no figures or report");
+                    return ExitCodes.Interrupted;
+                }
             }
 
             double Bits(double nll) => Dequantization.BitsPerDimension(nll, 64, Levels);

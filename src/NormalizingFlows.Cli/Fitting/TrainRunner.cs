@@ -111,69 +111,86 @@ internal static class TrainRunner
                 fit = e.Result;
                 failure = e.Message;
             }
-            bool hurry = context.Hurry.IsCancellationRequested;
-            if (fit.Cancelled)
-                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"interrupted after {fit.Iterations} of {steps} steps; saving {(fit.RestoredBest ? "the best model so far" : "what was trained")}{(hurry ? " (no evaluation)" : "")}"));
-
-            double trainNll = failure is null && !hurry ? Metrics.NegativeLogLikelihood(flow, data) : double.NaN;
-            if (failure is null)
+            bool modelSaved = false;
+            // The model (not for a failed fit), losses.csv and metrics.json (train_nll null until it is computed).
+            void WriteResults(double trainNll)
             {
-                var metadata = new JsonObject
+                if (failure is null && !modelSaved)
+                {
+                    var metadata = new JsonObject
+                    {
+                        ["command"] = settings.Command,
+                        ["data"] = Path.GetFullPath(settings.DataPath),
+                        ["columns"] = new JsonArray(columns.Select(c => (JsonNode?)JsonValue.Create(c)).ToArray()),
+                        ["flow"] = preset.Name,
+                        ["standardized"] = settings.Standardize,
+                    };
+                    flow.Save(Path.Combine(directory, ModelFileName), metadata);
+                    modelSaved = true;
+                }
+                var metrics = new JsonObject
                 {
                     ["command"] = settings.Command,
                     ["data"] = Path.GetFullPath(settings.DataPath),
-                    ["columns"] = new JsonArray(columns.Select(c => (JsonNode?)JsonValue.Create(c)).ToArray()),
+                    ["rows"] = rows.size(0),
+                    ["columns"] = features,
                     ["flow"] = preset.Name,
+                    ["flow_parameters"] = flow.parameters().Sum(p => p.numel()),
                     ["standardized"] = settings.Standardize,
+                    ["epochs"] = settings.Epochs,
+                    ["steps"] = steps,
+                    ["completed_steps"] = fit.Iterations,
+                    ["resumed_at"] = fit.ResumedAt,
+                    ["batch"] = settings.BatchSize,
+                    ["learning_rate"] = settings.LearningRate,
+                    ["schedule"] = settings.Cosine ? "cosine" : "constant",
+                    ["validation_fraction"] = settings.ValidationFraction,
+                    ["patience"] = settings.Patience,
+                    ["stopped_early"] = fit.StoppedEarly,
+                    ["restored_best"] = fit.RestoredBest,
+                    ["best_iteration"] = fit.Validation.Count > 0 ? fit.Best.Iteration : null,
+                    ["best_validation_nll"] = Finite(fit.Best.Loss),
+                    ["final_loss"] = Finite(fit.FinalLoss),
+                    ["train_nll"] = Finite(trainNll),
+                    ["train_bits_per_dim"] = Finite(Metrics.BitsPerDimension(trainNll, features)),
+                    ["skipped_steps"] = fit.SkippedSteps,
+                    ["train_seconds"] = fit.Elapsed.TotalSeconds,
+                    ["seed"] = settings.Seed,
+                    ["device"] = settings.Device,
+                    ["dtype"] = settings.Dtype,
+                    ["cancelled"] = fit.Cancelled,
+                    ["failed"] = failure is not null,
+                    ["error"] = failure,
+                    ["started_utc"] = started.ToString("O", CultureInfo.InvariantCulture),
                 };
-                flow.Save(Path.Combine(directory, ModelFileName), metadata);
+                RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), fit.Losses, fit.Validation);
+                RunFiles.WriteJson(Path.Combine(directory, RunFiles.Metrics), metrics);
             }
 
-            var metrics = new JsonObject
-            {
-                ["command"] = settings.Command,
-                ["data"] = Path.GetFullPath(settings.DataPath),
-                ["rows"] = rows.size(0),
-                ["columns"] = features,
-                ["flow"] = preset.Name,
-                ["flow_parameters"] = flow.parameters().Sum(p => p.numel()),
-                ["standardized"] = settings.Standardize,
-                ["epochs"] = settings.Epochs,
-                ["steps"] = steps,
-                ["completed_steps"] = fit.Iterations,
-                ["resumed_at"] = fit.ResumedAt,
-                ["batch"] = settings.BatchSize,
-                ["learning_rate"] = settings.LearningRate,
-                ["schedule"] = settings.Cosine ? "cosine" : "constant",
-                ["validation_fraction"] = settings.ValidationFraction,
-                ["patience"] = settings.Patience,
-                ["stopped_early"] = fit.StoppedEarly,
-                ["restored_best"] = fit.RestoredBest,
-                ["best_iteration"] = fit.Validation.Count > 0 ? fit.Best.Iteration : null,
-                ["best_validation_nll"] = Finite(fit.Best.Loss),
-                ["final_loss"] = Finite(fit.FinalLoss),
-                ["train_nll"] = Finite(trainNll),
-                ["train_bits_per_dim"] = Finite(Metrics.BitsPerDimension(trainNll, features)),
-                ["skipped_steps"] = fit.SkippedSteps,
-                ["train_seconds"] = fit.Elapsed.TotalSeconds,
-                ["seed"] = settings.Seed,
-                ["device"] = settings.Device,
-                ["dtype"] = settings.Dtype,
-                ["cancelled"] = fit.Cancelled,
-                ["failed"] = failure is not null,
-                ["error"] = failure,
-                ["started_utc"] = started.ToString("O", CultureInfo.InvariantCulture),
-            };
-            RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), fit.Losses, fit.Validation);
-            RunFiles.WriteJson(Path.Combine(directory, RunFiles.Metrics), metrics);
             if (failure is not null)
             {
+                WriteResults(double.NaN);
                 context.Error.WriteLine($"error: train failed after {fit.Iterations.ToString(CultureInfo.InvariantCulture)} steps: {failure}");
                 context.Error.WriteLine($"wrote {RunFiles.Losses} and {RunFiles.Metrics}{(checkpointPath is null ? "" : $" (and the last {CheckpointFileName})")} to {directory}");
                 return ExitCodes.Failure;
             }
-
+            if (fit.Cancelled)
+            {
+                // What a first Ctrl+C promised, on disk before the evaluation: a second Ctrl+C from here on ends the run at once.
+                WriteResults(double.NaN);
+                context.ResultsWritten();
+                string saved = fit.RestoredBest ? "the best model so far" : "what was trained";
+                if (context.Hurry.IsCancellationRequested)
+                {
+                    context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"interrupted after {fit.Iterations} of {steps} steps: wrote {saved}, {RunFiles.Losses} and {RunFiles.Metrics} (no evaluation) to {directory}"));
+                    return ExitCodes.Interrupted;
+                }
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"interrupted after {fit.Iterations} of {steps} steps: wrote {saved}, {RunFiles.Losses} and {RunFiles.Metrics}; evaluating"));
+            }
+            double trainNll = Metrics.NegativeLogLikelihood(flow, data);
+            WriteResults(trainNll);
             string F(double value) => value.ToString("F4", CultureInfo.InvariantCulture);
             KeyValueTable.Write(console, new[]
             {
@@ -183,7 +200,7 @@ internal static class TrainRunner
                 ("skipped steps", fit.SkippedSteps.ToString(CultureInfo.InvariantCulture)),
                 ("train time", $"{fit.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s"),
                 ("best validation NLL", fit.Validation.Count > 0 ? $"{F(fit.Best.Loss)} nats (step {fit.Best.Iteration.ToString(CultureInfo.InvariantCulture)})" : "n/a"),
-                ("training NLL", double.IsNaN(trainNll) ? "n/a (skipped)" : $"{F(trainNll)} nats ({F(Metrics.BitsPerDimension(trainNll, features))} bits/dim)"),
+                ("training NLL", $"{F(trainNll)} nats ({F(Metrics.BitsPerDimension(trainNll, features))} bits/dim)"),
             });
             context.Output.WriteLine($"wrote {ModelFileName}, {RunFiles.Metrics} and {RunFiles.Losses} to {directory}");
             return fit.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;

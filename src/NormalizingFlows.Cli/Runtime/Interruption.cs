@@ -7,15 +7,17 @@ namespace NormalizingFlows.Cli.Runtime;
 
 /// <summary>
 /// Ctrl+C (SIGINT) and SIGTERM for the <c>nflows</c> process, handled by the tool itself rather than System.CommandLine (whose
-/// termination handler aborted the process on a second Ctrl+C and wrote nothing).
+/// termination handler aborted the process on a second Ctrl+C and wrote nothing). Every outcome exits with code 130.
 /// <list type="number">
-/// <item>The first signal cancels <see cref="Stop"/>: training stops after the current step, and the command evaluates and writes
-/// everything as usual (exit code 130).</item>
-/// <item>The second cancels <see cref="Hurry"/> as well: the command skips what is optional (evaluation, figures, the report) and
-/// writes the model, <c>losses.csv</c> and <c>metrics.json</c> at once (exit code 130).</item>
-/// <item>A third ends the process at once with the signal's default action (exit status 130 for SIGINT). Files written so far
-/// are complete, since every file is written atomically; the one being written is not there at all.</item>
+/// <item>The first signal cancels <see cref="Stop"/>: training stops after the current step; the command writes the model,
+/// <c>losses.csv</c> and <c>metrics.json</c> at once (and says so with <see cref="ResultsWritten"/>), then evaluates and draws
+/// what was trained.</item>
+/// <item>A second signal, once those files are written, ends the process at once (the signal's default action); before that, it
+/// cancels <see cref="Hurry"/>: the command writes them and ends without evaluation, figures or report.</item>
+/// <item>A third ends the process at once.</item>
 /// </list>
+/// Files written so far are complete, since every file is written atomically; one being written when the process ends is not
+/// there at all (at most a hidden temporary file is left).
 /// </summary>
 internal sealed class Interruption : IDisposable
 {
@@ -24,6 +26,7 @@ internal sealed class Interruption : IDisposable
     private readonly TextWriter error;
     private readonly PosixSignalRegistration[] registrations;
     private int signals;
+    private volatile bool resultsWritten;
 
     /// <summary>Starts handling SIGINT and SIGTERM; messages about them go to <paramref name="error"/>.</summary>
     public Interruption(TextWriter error)
@@ -42,11 +45,14 @@ internal sealed class Interruption : IDisposable
     /// <summary>Cancelled by the second signal: skip evaluation and figures; write the model, losses and metrics now.</summary>
     public CancellationToken Hurry => hurry.Token;
 
+    /// <summary>Called by the command once the model, losses.csv and metrics.json are written: a second signal may now end the process.</summary>
+    public void ResultsWritten() => resultsWritten = true;
+
     /// <summary>Handles one signal (also called by tests, with a context they make).</summary>
     internal void OnSignal(PosixSignalContext context)
     {
         int count = Interlocked.Increment(ref signals);
-        if (count >= 3)
+        if (count >= 3 || (count == 2 && resultsWritten))
         {
             // The default action ends the process now; the runtime does not run the command's remaining code.
             error.WriteLine("nflows: stopping now, without writing more (files already written are complete).");
@@ -62,8 +68,8 @@ internal sealed class Interruption : IDisposable
         }
         else
         {
-            error.WriteLine("nflows: skipping the evaluation and figures; writing the model, losses.csv and metrics.json now " +
-                            "(Ctrl+C again: stop at once).");
+            error.WriteLine("nflows: skipping the evaluation and figures; writing the model, losses.csv and metrics.json, then stopping " +
+                            "(Ctrl+C again: stop at once, without them).");
             hurry.Cancel();
         }
     }
