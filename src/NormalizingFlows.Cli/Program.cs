@@ -14,7 +14,7 @@ public static class Program
 {
     /// <summary>Process entry point.</summary>
     /// <param name="args">Command-line arguments.</param>
-    /// <returns>The exit code: 0 ok, 1 failure during the run, 2 bad usage, 130 interrupted.</returns>
+    /// <returns>The exit code: 0 ok, 1 failure during the run, 2 bad usage (nothing was run), 130 interrupted.</returns>
     public static int Main(string[] args)
     {
         // Evaluating 100 000 points otherwise spends most of its time in page faults (see NativeAllocator).
@@ -32,7 +32,7 @@ public static class Program
     /// <param name="args">Command-line arguments, without the program name.</param>
     /// <param name="output">Receives progress lines, the summary and help.</param>
     /// <param name="error">Receives error messages; null to write them to <paramref name="output"/>.</param>
-    /// <returns>The exit code: 0 ok, 1 failure during the run, 2 bad usage, 130 interrupted.</returns>
+    /// <returns>The exit code: 0 ok, 1 failure during the run, 2 bad usage (nothing was run), 130 interrupted.</returns>
     public static int Run(string[] args, TextWriter output, TextWriter? error = null)
     {
         ArgumentNullException.ThrowIfNull(args);

@@ -159,6 +159,29 @@ public sealed class TrainCommandTests(ITestOutputHelper log) : IDisposable
     }
 
     [Fact]
+    public void Should_Write_Model_Losses_And_Metrics_Without_Evaluation_When_Interrupted_Twice()
+    {
+        string train = WriteData(500, 5);
+        string run = folder.Combine("interrupted");
+        using var stop = new System.Threading.CancellationTokenSource();
+        using var hurry = new System.Threading.CancellationTokenSource();
+        stop.Cancel();
+        hurry.Cancel();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int code = Program.Run(new[] { "train", "--data", train, "--layers", "2", "--hidden", "8", "--epochs", "2", "-o", run }, output, error, stop.Token, hurry.Token);
+        log.WriteLine(output + error.ToString());
+
+        Assert.Equal(130, code);
+        Assert.Contains("(no evaluation)", output.ToString());
+        Assert.True(File.Exists(Path.Combine(run, "model.nflow")));
+        Assert.True(File.Exists(Path.Combine(run, "losses.csv")));
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "metrics.json")));
+        Assert.True(metrics.RootElement.GetProperty("cancelled").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, metrics.RootElement.GetProperty("train_nll").ValueKind);
+    }
+
+    [Fact]
     public void Should_Leave_No_Run_Folder_When_The_Run_Fails_Before_Training()
     {
         Directory.CreateDirectory(folder.Path);
