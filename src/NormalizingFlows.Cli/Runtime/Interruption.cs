@@ -62,8 +62,8 @@ internal sealed class Interruption : IDisposable
         context.Cancel = true;
         if (count == 1)
         {
-            error.WriteLine("nflows: stopping after the current step; the model, losses.csv and metrics.json will be written " +
-                            "(Ctrl+C again: skip the evaluation and figures and write them now).");
+            error.WriteLine("nflows: stopping after the current step; a training run writes its model, losses.csv and metrics.json " +
+                            "first (Ctrl+C again: skip the evaluation and figures).");
             stop.Cancel();
         }
         else
