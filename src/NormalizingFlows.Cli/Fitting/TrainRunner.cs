@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -100,16 +101,36 @@ internal static class TrainRunner
 
             FitResult fit;
             string? failure = null;
+            // The fit reports every step to the recorder, which keeps the losses and passes every interval-th report on.
+            int interval = options.ProgressInterval;
+            options = options with { ProgressInterval = 1 };
+            LossRecorder? recorder = null;
             try
             {
-                fit = TrainingProgressView.Run(context, console, $"training {preset.Name}", steps,
-                    progress => Fit.ToData(flow, data, options, progress, cancellationToken));
+                fit = TrainingProgressView.Run(context, console, $"training {preset.Name}", steps, progress =>
+                {
+                    recorder = new LossRecorder(progress, interval);
+                    try
+                    {
+                        return Fit.ToData(flow, data, options, recorder, cancellationToken);
+                    }
+                    finally
+                    {
+                        recorder.Flush();
+                    }
+                });
             }
             catch (FitFailedException e)
             {
                 // Training started and failed: keep what it did (the losses so far; the library wrote the last checkpoint).
                 fit = e.Result;
                 failure = e.Message;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException && recorder is { Losses.Count: > 0 })
+            {
+                // An unexpected error after training started: the losses so far and a note of the failure, then the error.
+                WriteLossesSoFar(directory, recorder.Losses, settings.Command, e.Message);
+                throw;
             }
             bool modelSaved = false;
             // The model (not for a failed fit), losses.csv and metrics.json (train_nll null until it is computed).
@@ -216,6 +237,26 @@ internal static class TrainRunner
             folder?.RemoveIfEmpty();
             context.Error.WriteLine($"error: train failed{(folder is null ? "" : $" (output folder {folder.Path})")}: {e.Message}");
             return ExitCodes.Failure;
+        }
+    }
+
+    /// <summary>Writes losses.csv (the recorded steps) and a metrics.json that says the run failed; errors here are dropped
+    /// (the training error is the one to report).</summary>
+    private static void WriteLossesSoFar(string directory, IReadOnlyList<(int Iteration, double Loss)> losses, string command, string error)
+    {
+        try
+        {
+            RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), losses);
+            RunFiles.WriteJson(Path.Combine(directory, RunFiles.Metrics), new JsonObject
+            {
+                ["command"] = command,
+                ["completed_steps"] = losses[^1].Iteration,
+                ["failed"] = true,
+                ["error"] = error,
+            });
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
         }
     }
 

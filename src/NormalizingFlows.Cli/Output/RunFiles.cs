@@ -76,6 +76,23 @@ internal static class RunFiles
         });
     }
 
+    /// <summary>Writes <c>iteration,loss</c> rows for the given iterations only (e.g. the steps recorded before a failure).</summary>
+    public static void WriteLosses(string path, IReadOnlyList<(int Iteration, double Loss)> losses)
+    {
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
+            writer.Write("iteration,loss\n");
+            foreach (var (iteration, loss) in losses)
+            {
+                writer.Write(iteration.ToString(CultureInfo.InvariantCulture));
+                writer.Write(',');
+                writer.Write(loss.ToString("R", CultureInfo.InvariantCulture));
+                writer.Write('\n');
+            }
+        });
+    }
+
     /// <summary>Writes <paramref name="text"/> as UTF-8 (no byte-order mark), atomically.</summary>
     public static void WriteText(string path, string text)
     {
