@@ -2,8 +2,10 @@ using System;
 using System.CommandLine;
 using System.CommandLine.Invocation;
 using System.IO;
+using System.Threading;
 using NormalizingFlows.Cli.Commands;
 using NormalizingFlows.Cli.Help;
+using NormalizingFlows.Cli.Runtime;
 
 namespace NormalizingFlows.Cli;
 
@@ -12,12 +14,16 @@ public static class Program
 {
     /// <summary>Process entry point.</summary>
     /// <param name="args">Command-line arguments.</param>
-    /// <returns>The exit code: 0 ok, 1 failure during the run, 2 bad usage, 130 interrupted.</returns>
+    /// <returns>The exit code: 0 ok, 1 failure during the run, 2 bad usage (nothing was run), 130 interrupted.</returns>
     public static int Main(string[] args)
     {
         // Evaluating 100 000 points otherwise spends most of its time in page faults (see NativeAllocator).
         NormalizingFlows.Runtime.NativeAllocator.KeepLargeBuffers();
-        return Run(args, new CliContext(Console.Out, Console.Error, Interactive: !Console.IsOutputRedirected), handleTermination: true);
+        // Ctrl+C and SIGTERM: the first stops training and writes the results; the second skips evaluation and figures, or
+        // ends the process once the model, losses and metrics are written (see Interruption). System.CommandLine's own handler is off: it aborted on the second Ctrl+C.
+        using var interruption = new Interruption(Console.Error);
+        var context = new CliContext(Console.Out, Console.Error, Interactive: !Console.IsOutputRedirected) { Hurry = interruption.Hurry, ResultsWritten = interruption.ResultsWritten };
+        return Run(args, context, interruption.Stop);
     }
 
     /// <summary>
@@ -26,15 +32,22 @@ public static class Program
     /// <param name="args">Command-line arguments, without the program name.</param>
     /// <param name="output">Receives progress lines, the summary and help.</param>
     /// <param name="error">Receives error messages; null to write them to <paramref name="output"/>.</param>
-    /// <returns>The exit code: 0 ok, 1 failure during the run, 2 bad usage, 130 interrupted.</returns>
+    /// <returns>The exit code: 0 ok, 1 failure during the run, 2 bad usage (nothing was run), 130 interrupted.</returns>
     public static int Run(string[] args, TextWriter output, TextWriter? error = null)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(output);
-        return Run(args, new CliContext(output, error ?? output, Interactive: false), handleTermination: false);
+        return Run(args, new CliContext(output, error ?? output, Interactive: false), CancellationToken.None);
     }
 
-    private static int Run(string[] args, CliContext context, bool handleTermination)
+    /// <summary>
+    /// Runs <c>nflows</c> in-process as <see cref="Run(string[], TextWriter, TextWriter?)"/> does, with tokens that stand for a
+    /// first Ctrl+C (<paramref name="stop"/>) and a second (<paramref name="hurry"/>).
+    /// </summary>
+    internal static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken stop, CancellationToken hurry) =>
+        Run(args, new CliContext(output, error, Interactive: false) { Hurry = hurry }, stop);
+
+    private static int Run(string[] args, CliContext context, CancellationToken stop)
     {
         var root = new RootCommand("Train and evaluate normalizing flows (NormalizingFlows on TorchSharp).")
         {
@@ -51,14 +64,15 @@ public static class Program
         if (parseResult.Action is ParseErrorAction)
             return CliHelp.ReportUsageErrors(parseResult, context.Error);
 
-        return parseResult.Invoke(new InvocationConfiguration
+        // The commands run synchronously on this thread (TorchSharp's dispose scopes are thread-local).
+        return parseResult.InvokeAsync(new InvocationConfiguration
         {
             Output = context.Output,
             Error = context.Error,
             // Commands report their own failures as one line and exit code 1.
             EnableDefaultExceptionHandler = false,
-            // Ctrl+C cancels the command's token; training stops after the current step and results are written.
-            ProcessTerminationTimeout = handleTermination ? TimeSpan.FromSeconds(60) : null,
-        });
+            // Signals are handled by Interruption, which cancels `stop`.
+            ProcessTerminationTimeout = null,
+        }, stop).GetAwaiter().GetResult();
     }
 }

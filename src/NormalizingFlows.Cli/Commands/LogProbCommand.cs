@@ -29,6 +29,14 @@ internal static class LogProbCommand
         var device = CliOptions.Device();
         var output = new Option<FileInfo>("--out", "-o") { Description = "The CSV file to write: one column log_prob, one row per input row", HelpName = "file", Required = true };
         var command = new Command("logprob", "Write the log-density (nats) of every row of a data file under a trained model.") { model, data, device, output };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(output) is not { } outFile) return;
+            if (result.GetValue(data) is { } dataFile && SamePath.Of(outFile.FullName, dataFile.FullName))
+                result.AddError(SamePath.OverwriteError("--out", "--data", outFile.FullName));
+            if (result.GetValue(model) is { } modelFile && SamePath.Of(outFile.FullName, modelFile.FullName))
+                result.AddError(SamePath.OverwriteError("--out", "--model", outFile.FullName));
+        });
         CliHelp.SetExamples(command, Examples);
         command.SetAction((parseResult, cancellationToken) =>
         {

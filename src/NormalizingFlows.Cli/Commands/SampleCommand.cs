@@ -47,10 +47,21 @@ internal static class SampleCommand
         var seed = CliOptions.Seed("Seed of the draws");
         var device = CliOptions.Device();
         var output = new Option<FileInfo>("--out", "-o") { Description = "The CSV file to write (header from the model's column names)", HelpName = "file", Required = true };
-        var command = new Command("sample", "Draw samples from a trained model and write them as CSV, one row per sample.")
+        var failOnNonFinite = new Option<bool>("--fail-on-nonfinite")
         {
-            model, count, temperature, seed, device, output,
+            Description = "Fail (exit code 1, no file written) when any sample has a NaN or infinite value; by default such rows are written and counted in a warning",
         };
+        var command = new Command("sample",
+            "Draw samples from a trained model and write them as CSV, one row per sample. Rows with NaN or infinite values (a model that " +
+            "overflows somewhere) are counted and reported.")
+        {
+            model, count, temperature, seed, device, output, failOnNonFinite,
+        };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(output) is { } outFile && result.GetValue(model) is { } modelFile && SamePath.Of(outFile.FullName, modelFile.FullName))
+                result.AddError(SamePath.OverwriteError("--out", "--model", outFile.FullName));
+        });
         CliHelp.SetExamples(command, Examples);
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -75,8 +86,21 @@ internal static class SampleCommand
                 }
                 if (cancellationToken.IsCancellationRequested) return Task.FromResult(ExitCodes.Interrupted);
                 var samples = torch.cat(parts.ToArray(), 0);
+                long nonFinite = NonFiniteRows(samples);
+                if (nonFinite > 0)
+                {
+                    string what = string.Create(CultureInfo.InvariantCulture,
+                        $"{nonFinite} of {total} samples ({100.0 * nonFinite / total:0.###} %) have NaN or infinite values");
+                    if (parseResult.GetValue(failOnNonFinite))
+                    {
+                        context.Error.WriteLine($"error: sample failed: {what} (--fail-on-nonfinite); nothing was written.");
+                        return Task.FromResult(ExitCodes.Failure);
+                    }
+                    context.Error.WriteLine($"warning: {what}; they are written as NaN/Infinity (--fail-on-nonfinite makes this an error).");
+                }
                 TabularFile.Write(outPath, samples, columns);
-                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {total} samples x {samples.size(1)} columns to {outPath}"));
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"wrote {total} samples x {samples.size(1)} columns to {outPath}{(nonFinite > 0 ? $" ({nonFinite} with NaN or infinite values)" : "")}"));
                 return Task.FromResult(ExitCodes.Ok);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
@@ -86,5 +110,12 @@ internal static class SampleCommand
             }
         });
         return command;
+    }
+
+    /// <summary>The number of rows of <paramref name="samples"/> with at least one NaN or infinite value.</summary>
+    internal static long NonFiniteRows(torch.Tensor samples)
+    {
+        using var scope = torch.NewDisposeScope();
+        return samples.isfinite().all(1).logical_not().sum().ToInt64();
     }
 }

@@ -106,6 +106,16 @@ internal static class TrainCommand
                 result.AddError($"--npy expects a .npy file; got '{file.Name}'.");
             if (result.GetValue(patience) is not null && result.GetValue(validation) == 0)
                 result.AddError("--patience needs a validation split: set --val-fraction above 0.");
+            // A data file inside the output folder under the name of a file the run writes would be overwritten.
+            if (result.GetValue(output) is { } outFolder && (result.GetValue(data) ?? result.GetValue(npy)) is { } input)
+            {
+                foreach (string name in TrainRunner.OutputFileNames)
+                {
+                    string written = System.IO.Path.Combine(outFolder.FullName, name);
+                    if (SamePath.Of(written, input.FullName))
+                        result.AddError($"--out {outFolder.FullName} would overwrite the training data: the run writes {written}. Choose another --out.");
+                }
+            }
         });
         CliHelp.SetExamples(command, Examples);
         command.SetAction((parseResult, cancellationToken) =>

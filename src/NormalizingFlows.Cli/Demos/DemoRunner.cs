@@ -24,13 +24,13 @@ internal static class DemoRunner
     {
         var preset = settings.Preset;
         var console = context.CreateConsole();
-        string? directory = null;
+        RunFolder? folder = null;
         try
         {
             var started = DateTime.UtcNow;
-            directory = settings.OutputDirectory ?? RunFiles.DefaultDirectory(Directory.GetCurrentDirectory(), preset.Name, DateTime.Now);
-            // Made first, so that an unwritable folder fails before minutes of training.
-            Directory.CreateDirectory(directory);
+            // First, so that an unwritable folder fails before minutes of training.
+            folder = RunFolder.Prepare(settings.OutputDirectory ?? RunFiles.DefaultDirectory(Directory.GetCurrentDirectory(), preset.Name, DateTime.Now));
+            string directory = folder.Path;
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{preset.Name}: {preset.FlowName}, {settings.Iterations} iterations x batch {settings.BatchSize}, seed {settings.Seed}"));
             context.Output.WriteLine($"writing to {directory}");
@@ -52,18 +52,89 @@ internal static class DemoRunner
             };
 
             DensitySnapshots? snapshots = null;
-            var fit = TrainingProgressView.Run(context, console, $"training {preset.Name}", settings.Iterations, progress =>
+            FitResult fit;
+            try
             {
-                using var scope = torch.NewDisposeScope();
-                snapshots = new DensitySnapshots(flow, target.Bounds, DemoFigures.SnapshotIterations(settings.Iterations), inner: progress);
-                return Fit.ToData(flow, target, options, snapshots, cancellationToken);
-            });
-            if (fit.Cancelled)
-                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"interrupted after {fit.Iterations} of {settings.Iterations} iterations; evaluating and saving what was trained"));
+                fit = TrainingProgressView.Run(context, console, $"training {preset.Name}", settings.Iterations, progress =>
+                {
+                    using var scope = torch.NewDisposeScope();
+                    snapshots = new DensitySnapshots(flow, target.Bounds, DemoFigures.SnapshotIterations(settings.Iterations), inner: progress);
+                    return Fit.ToData(flow, target, options, snapshots, cancellationToken);
+                });
+            }
+            catch (FitFailedException e)
+            {
+                // Training started and failed: keep the losses so far.
+                RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), e.Result.Losses);
+                throw;
+            }
+            long parameterCount;
+            using (torch.NewDisposeScope()) parameterCount = flow.parameters().Sum(p => p.numel());
+            bool modelSaved = false;
+            // The model, losses.csv and metrics.json (evaluation fields NaN until there is one).
+            RunMetrics WriteResults(double kl, double testNll, double gridIntegral, double evalSeconds)
+            {
+                if (!modelSaved)
+                {
+                    using var saveScope = torch.NewDisposeScope();
+                    flow.Save(Path.Combine(directory, RunFiles.Model), new System.Text.Json.Nodes.JsonObject
+                    {
+                        ["command"] = settings.Command,
+                        ["target"] = preset.Name,
+                        ["flow"] = preset.FlowName,
+                    });
+                    modelSaved = true;
+                }
+                double trainSeconds = fit.Elapsed.TotalSeconds;
+                var metrics = new RunMetrics
+                {
+                    Target = target.Name,
+                    Demo = preset.Name,
+                    Flow = preset.FlowName,
+                    FlowParameters = parameterCount,
+                    Iterations = settings.Iterations,
+                    CompletedIterations = fit.Iterations,
+                    Batch = settings.BatchSize,
+                    Seed = settings.Seed,
+                    EvalSeed = settings.EvalSeed,
+                    Optimizer = options.Optimizer.ToString(),
+                    LearningRate = options.LearningRate,
+                    WeightDecay = options.WeightDecay,
+                    SkippedSteps = fit.SkippedSteps,
+                    TrainSeconds = trainSeconds,
+                    IterationsPerSecond = trainSeconds > 0 ? fit.Iterations / trainSeconds : 0,
+                    FinalLoss = fit.FinalLoss,
+                    TestNll = testNll,
+                    Kl = kl,
+                    EvalSamples = settings.EvalSamples,
+                    EvalSeconds = evalSeconds,
+                    GridIntegral = gridIntegral,
+                    GridBox = new GridBoxJson(preset.Grid.XMin, preset.Grid.XMax, preset.Grid.YMin, preset.Grid.YMax, preset.Grid.Steps),
+                    Cancelled = fit.Cancelled,
+                    StartedUtc = started.ToString("O", CultureInfo.InvariantCulture),
+                };
+                RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), fit.Losses);
+                RunFiles.WriteMetrics(Path.Combine(directory, RunFiles.Metrics), metrics);
+                return metrics;
+            }
 
-            double kl, testNll, gridIntegral;
+            if (fit.Cancelled)
+            {
+                // What a first Ctrl+C promised, on disk before the evaluation: a second Ctrl+C from here on ends the run at once.
+                WriteResults(double.NaN, double.NaN, double.NaN, 0);
+                context.ResultsWritten();
+                if (context.Hurry.IsCancellationRequested)
+                {
+                    context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"interrupted after {fit.Iterations} of {settings.Iterations} iterations: wrote {RunFiles.Model}, {RunFiles.Losses} and {RunFiles.Metrics} (no evaluation) to {directory}; no figures or report"));
+                    return ExitCodes.Interrupted;
+                }
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"interrupted after {fit.Iterations} of {settings.Iterations} iterations: wrote {RunFiles.Model}, {RunFiles.Losses} and {RunFiles.Metrics}; evaluating and drawing what was trained"));
+            }
+
             var evalClock = Stopwatch.StartNew();
+            double kl, testNll, gridIntegral;
             using (torch.NewDisposeScope())
             {
                 kl = Metrics.KlDivergence(target, flow, settings.EvalSamples, settings.EvalSeed);
@@ -72,49 +143,8 @@ internal static class DemoRunner
                 gridIntegral = Metrics.GridIntegral(flow, box.XMin, box.XMax, box.YMin, box.YMax, box.Steps);
             }
             evalClock.Stop();
-
-            long parameterCount;
-            using (torch.NewDisposeScope())
-            {
-                parameterCount = flow.parameters().Sum(p => p.numel());
-                flow.Save(Path.Combine(directory, RunFiles.Model), new System.Text.Json.Nodes.JsonObject
-                {
-                    ["command"] = settings.Command,
-                    ["target"] = preset.Name,
-                    ["flow"] = preset.FlowName,
-                });
-            }
-
-            double trainSeconds = fit.Elapsed.TotalSeconds;
-            var metrics = new RunMetrics
-            {
-                Target = target.Name,
-                Demo = preset.Name,
-                Flow = preset.FlowName,
-                FlowParameters = parameterCount,
-                Iterations = settings.Iterations,
-                CompletedIterations = fit.Iterations,
-                Batch = settings.BatchSize,
-                Seed = settings.Seed,
-                EvalSeed = settings.EvalSeed,
-                Optimizer = options.Optimizer.ToString(),
-                LearningRate = options.LearningRate,
-                WeightDecay = options.WeightDecay,
-                SkippedSteps = fit.SkippedSteps,
-                TrainSeconds = trainSeconds,
-                IterationsPerSecond = trainSeconds > 0 ? fit.Iterations / trainSeconds : 0,
-                FinalLoss = fit.FinalLoss,
-                TestNll = testNll,
-                Kl = kl,
-                EvalSamples = settings.EvalSamples,
-                EvalSeconds = evalClock.Elapsed.TotalSeconds,
-                GridIntegral = gridIntegral,
-                GridBox = new GridBoxJson(preset.Grid.XMin, preset.Grid.XMax, preset.Grid.YMin, preset.Grid.YMax, preset.Grid.Steps),
-                Cancelled = fit.Cancelled,
-                StartedUtc = started.ToString("O", CultureInfo.InvariantCulture),
-            };
-            RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), fit.Losses);
-            RunFiles.WriteMetrics(Path.Combine(directory, RunFiles.Metrics), metrics);
+            var metrics = WriteResults(kl, testNll, gridIntegral, evalClock.Elapsed.TotalSeconds);
+            if (context.Hurry.IsCancellationRequested) return ExitCodes.Interrupted;
 
             if (snapshots is not null && snapshots.Snapshots.Count > 0 && snapshots.Snapshots[^1].Iteration < fit.Iterations)
                 snapshots.Record(fit.Iterations);
@@ -130,7 +160,8 @@ internal static class DemoRunner
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            context.Error.WriteLine($"error: demo {preset.Name} failed{(directory is null ? "" : $" (output folder {directory})")}: {e.Message}");
+            folder?.RemoveIfEmpty();
+            context.Error.WriteLine($"error: demo {preset.Name} failed{(folder is null ? "" : $" (output folder {folder.Path})")}: {e.Message}");
             return ExitCodes.Failure;
         }
     }

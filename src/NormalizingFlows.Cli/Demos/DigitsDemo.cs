@@ -34,11 +34,12 @@ internal static class DigitsDemo
     public static int Run(int iterations, int batchSize, long seed, string? outputDirectory, string command, CliContext context, CancellationToken cancellationToken)
     {
         var console = context.CreateConsole();
-        string? directory = null;
+        RunFolder? folder = null;
         try
         {
-            directory = outputDirectory ?? RunFiles.DefaultDirectory(Directory.GetCurrentDirectory(), Name, DateTime.Now);
-            Directory.CreateDirectory(directory);
+            // First, so that an unwritable folder fails before any training.
+            folder = RunFolder.Prepare(outputDirectory ?? RunFiles.DefaultDirectory(Directory.GetCurrentDirectory(), Name, DateTime.Now));
+            string directory = folder.Path;
             using var scope = torch.NewDisposeScope();
             using var table = ReadDigits();
             var pixels = table.Values.narrow(1, 0, 64);
@@ -68,8 +69,35 @@ internal static class DigitsDemo
                 Seed = seed,
                 ProgressInterval = TrainingProgressView.ReportInterval(iterations, context.Interactive),
             };
-            var fit = TrainingProgressView.Run(context, console, "training digits", iterations,
-                progress => Fit.ToData(flow, trainAndValidation, options, progress, cancellationToken));
+            FitResult fit;
+            try
+            {
+                fit = TrainingProgressView.Run(context, console, "training digits", iterations,
+                    progress => Fit.ToData(flow, trainAndValidation, options, progress, cancellationToken));
+            }
+            catch (FitFailedException e)
+            {
+                // Training started and failed: keep the losses so far.
+                RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), e.Result.Losses, e.Result.Validation);
+                throw;
+            }
+            if (fit.Cancelled)
+            {
+                // What a first Ctrl+C promised, on disk before the evaluation: a second Ctrl+C from here on ends the run at once.
+                flow.Save(Path.Combine(directory, RunFiles.Model), new JsonObject { ["command"] = command, ["demo"] = Name });
+                RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), fit.Losses, fit.Validation);
+                RunFiles.WriteJson(Path.Combine(directory, RunFiles.Metrics), new JsonObject
+                {
+                    ["command"] = command, ["demo"] = Name, ["iterations"] = iterations, ["completed_iterations"] = fit.Iterations,
+                    ["train_seconds"] = fit.Elapsed.TotalSeconds, ["seed"] = seed, ["cancelled"] = true,
+                });
+                context.ResultsWritten();
+                if (context.Hurry.IsCancellationRequested)
+                {
+                    context.Output.WriteLine($"interrupted: wrote {RunFiles.Model}, {RunFiles.Losses} and {RunFiles.Metrics} (no evaluation) to {directory}; no figures or report");
+                    return ExitCodes.Interrupted;
+                }
+            }
 
             double Bits(double nll) => Dequantization.BitsPerDimension(nll, 64, Levels);
             double flowBits = Bits(NormalizingFlows.Diagnostics.Metrics.NegativeLogLikelihood(flow, test));
@@ -138,7 +166,8 @@ internal static class DigitsDemo
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            context.Error.WriteLine($"error: demo digits failed{(directory is null ? "" : $" (output folder {directory})")}: {e.Message}");
+            folder?.RemoveIfEmpty();
+            context.Error.WriteLine($"error: demo digits failed{(folder is null ? "" : $" (output folder {folder.Path})")}: {e.Message}");
             return ExitCodes.Failure;
         }
     }

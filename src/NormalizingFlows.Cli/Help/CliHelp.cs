@@ -56,9 +56,12 @@ internal static class CliHelp
     {
         output.WriteLine("Exit codes:");
         output.WriteLine("  0    success");
-        output.WriteLine("  1    failure during the run (the message says why)");
-        output.WriteLine("  2    bad usage: unknown command, option or target, or an invalid value; nothing was run");
-        output.WriteLine("  130  interrupted (Ctrl+C): training stopped early; the partial run is written");
+        output.WriteLine("  1    failure during the run (the message says why); an output folder that cannot be written fails before");
+        output.WriteLine("       training, and a fit that fails after it started writes losses.csv and metrics.json first");
+        output.WriteLine("  2    bad usage: unknown command, option or target, an invalid value, an output that would overwrite an");
+        output.WriteLine("       input, or --resume with a checkpoint of other data or options; nothing was run");
+        output.WriteLine("  130  interrupted (Ctrl+C): training stops after the current step and the model, losses.csv and");
+        output.WriteLine("       metrics.json are written; a second Ctrl+C skips the evaluation and figures");
     }
 
     private static string CommandPath(CommandResult result)

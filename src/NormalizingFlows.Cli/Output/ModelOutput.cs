@@ -7,7 +7,8 @@ namespace NormalizingFlows.Cli.Output;
 /// <summary>Saves a trained model into a run folder.</summary>
 internal static class ModelOutput
 {
-    /// <summary>Saves <paramref name="model"/> in <paramref name="directory"/> and returns the file's path.</summary>
+    /// <summary>Saves <paramref name="model"/> (architecture, weights and <paramref name="metadata"/>, atomically) in
+    /// <paramref name="directory"/> and returns the file's path.</summary>
     /// <param name="model">The trained model.</param>
     /// <param name="directory">The run folder.</param>
     /// <param name="metadata">What produced it (command, target, flow), kept with the model.</param>
@@ -15,7 +16,7 @@ internal static class ModelOutput
     {
         string path = Path.Combine(directory, RunFiles.Model);
         using var scope = torch.NewDisposeScope();
-        model.save(path);
+        model.Save(path, metadata);
         return path;
     }
 }

@@ -4,10 +4,12 @@ using System.Globalization;
 using System.IO;
 using System.Text;
 using System.Text.Json;
+using NormalizingFlows.Internal;
 
 namespace NormalizingFlows.Cli.Output;
 
-/// <summary>The files of a run: names, the default folder, and the writers of metrics.json and losses.csv.</summary>
+/// <summary>The files of a run: names, the default folder, and the writers of metrics.json and losses.csv. Every file is
+/// written atomically (a temporary file in the same folder, then a rename): a failure leaves the old file, or none.</summary>
 internal static class RunFiles
 {
     /// <summary>Metrics file name.</summary>
@@ -39,14 +41,14 @@ internal static class RunFiles
     public static void WriteMetrics(string path, RunMetrics metrics)
     {
         string json = JsonSerializer.Serialize(metrics, MetricsJsonContext.Default.RunMetrics);
-        File.WriteAllText(path, json + Environment.NewLine, new UTF8Encoding(false));
+        WriteText(path, json + Environment.NewLine);
     }
 
     /// <summary>Writes a JSON object (indented, UTF-8), e.g. the metrics of a command other than demo.</summary>
     public static void WriteJson(string path, System.Text.Json.Nodes.JsonObject json)
     {
         string text = json.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-        File.WriteAllText(path, text + Environment.NewLine, new UTF8Encoding(false));
+        WriteText(path, text + Environment.NewLine);
     }
 
     /// <summary>Writes <c>iteration,loss</c> rows (1-based; NaN or Infinity for skipped steps), with a third column
@@ -55,18 +57,46 @@ internal static class RunFiles
     {
         var byIteration = new Dictionary<int, double>();
         if (validation is not null) foreach (var point in validation) byIteration[point.Iteration] = point.Loss;
-        var text = new StringBuilder(losses.Count * 24);
-        text.Append(validation is null ? "iteration,loss\n" : "iteration,loss,validation_loss\n");
-        for (int i = 0; i < losses.Count; i++)
+        AtomicFile.Write(path, stream =>
         {
-            text.Append((i + 1).ToString(CultureInfo.InvariantCulture)).Append(',').Append(losses[i].ToString("R", CultureInfo.InvariantCulture));
-            if (validation is not null)
+            using var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
+            writer.Write(validation is null ? "iteration,loss\n" : "iteration,loss,validation_loss\n");
+            for (int i = 0; i < losses.Count; i++)
             {
-                text.Append(',');
-                if (byIteration.TryGetValue(i + 1, out double v)) text.Append(v.ToString("R", CultureInfo.InvariantCulture));
+                writer.Write((i + 1).ToString(CultureInfo.InvariantCulture));
+                writer.Write(',');
+                writer.Write(losses[i].ToString("R", CultureInfo.InvariantCulture));
+                if (validation is not null)
+                {
+                    writer.Write(',');
+                    if (byIteration.TryGetValue(i + 1, out double v)) writer.Write(v.ToString("R", CultureInfo.InvariantCulture));
+                }
+                writer.Write('\n');
             }
-            text.Append('\n');
-        }
-        File.WriteAllText(path, text.ToString(), new UTF8Encoding(false));
+        });
+    }
+
+    /// <summary>Writes <c>iteration,loss</c> rows for the given iterations only (e.g. the steps recorded before a failure).</summary>
+    public static void WriteLosses(string path, IReadOnlyList<(int Iteration, double Loss)> losses)
+    {
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
+            writer.Write("iteration,loss\n");
+            foreach (var (iteration, loss) in losses)
+            {
+                writer.Write(iteration.ToString(CultureInfo.InvariantCulture));
+                writer.Write(',');
+                writer.Write(loss.ToString("R", CultureInfo.InvariantCulture));
+                writer.Write('\n');
+            }
+        });
+    }
+
+    /// <summary>Writes <paramref name="text"/> as UTF-8 (no byte-order mark), atomically.</summary>
+    public static void WriteText(string path, string text)
+    {
+        byte[] bytes = new UTF8Encoding(false).GetBytes(text);
+        AtomicFile.Write(path, stream => stream.Write(bytes));
     }
 }

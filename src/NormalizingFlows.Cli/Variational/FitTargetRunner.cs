@@ -22,12 +22,13 @@ internal static class FitTargetRunner
     public static int Run(FitTargetSettings settings, CliContext context, CancellationToken cancellationToken)
     {
         var console = context.CreateConsole();
-        string? directory = null;
+        RunFolder? folder = null;
         try
         {
             var started = DateTime.UtcNow;
-            directory = settings.OutputDirectory ?? RunFiles.DefaultDirectory(Directory.GetCurrentDirectory(), "fit-" + settings.Target, DateTime.Now);
-            Directory.CreateDirectory(directory);
+            // First, so that an unwritable folder fails before any training.
+            folder = RunFolder.Prepare(settings.OutputDirectory ?? RunFiles.DefaultDirectory(Directory.GetCurrentDirectory(), "fit-" + settings.Target, DateTime.Now));
+            string directory = folder.Path;
             var target = TargetCatalog.Create(settings.Target);
             var preset = FlowCatalog.Get(settings.Flow);
             using var flow = preset.Create(new PresetOptions(target.Features, Layers: settings.Layers, HiddenFeatures: settings.Hidden, Seed: settings.Seed));
@@ -51,14 +52,77 @@ internal static class FitTargetRunner
                 InitialBeta = settings.AnnealingIterations > 0 ? settings.InitialBeta : 1.0,
                 PathDerivative = settings.PathDerivative,
             };
-            var fit = TrainingProgressView.Run(context, console, $"fitting {target.Name}", settings.Iterations, progress =>
+            FitResult fit;
+            try
             {
-                using var scope = torch.NewDisposeScope();
-                return Fit.ToDensity(flow, target, options, variational, progress, cancellationToken);
-            });
+                fit = TrainingProgressView.Run(context, console, $"fitting {target.Name}", settings.Iterations, progress =>
+                {
+                    using var scope = torch.NewDisposeScope();
+                    return Fit.ToDensity(flow, target, options, variational, progress, cancellationToken);
+                });
+            }
+            catch (FitFailedException e)
+            {
+                // Training started and failed: keep the losses so far.
+                RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), e.Result.Losses);
+                throw;
+            }
+            string? modelFile = null;
+            // The model, losses.csv and metrics.json (evaluation fields null until there is one).
+            void WriteResults(ImportanceEstimate estimate, double? kl, double evalSeconds)
+            {
+                modelFile ??= ModelOutput.Save(flow, directory, new JsonObject
+                {
+                    ["command"] = settings.Command,
+                    ["target"] = target.Name,
+                    ["flow"] = preset.Name,
+                });
+                var metrics = new JsonObject
+                {
+                    ["command"] = settings.Command,
+                    ["target"] = target.Name,
+                    ["normalised_target"] = target.IsNormalized,
+                    ["flow"] = preset.Name,
+                    ["flow_parameters"] = flow.parameters().Sum(p => p.numel()),
+                    ["iterations"] = settings.Iterations,
+                    ["completed_iterations"] = fit.Iterations,
+                    ["batch"] = settings.BatchSize,
+                    ["learning_rate"] = settings.LearningRate,
+                    ["annealing_iterations"] = settings.AnnealingIterations,
+                    ["initial_beta"] = variational.InitialBeta,
+                    ["path_derivative"] = settings.PathDerivative,
+                    ["seed"] = settings.Seed,
+                    ["skipped_steps"] = fit.SkippedSteps,
+                    ["train_seconds"] = fit.Elapsed.TotalSeconds,
+                    ["final_loss"] = Finite(fit.FinalLoss),
+                    ["eval_samples"] = settings.EvalSamples,
+                    ["eval_seconds"] = evalSeconds,
+                    ["ess_fraction"] = Finite(estimate.EffectiveSampleFraction),
+                    ["log_z"] = Finite(estimate.LogNormalizer),
+                    ["elbo"] = Finite(estimate.EvidenceLowerBound),
+                    ["reverse_kl"] = Finite(estimate.ReverseKl),
+                    ["kl"] = kl is { } k ? Finite(k) : null,
+                    ["cancelled"] = fit.Cancelled,
+                    ["started_utc"] = started.ToString("O", CultureInfo.InvariantCulture),
+                };
+                RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), fit.Losses);
+                RunFiles.WriteJson(Path.Combine(directory, RunFiles.Metrics), metrics);
+            }
+
             if (fit.Cancelled)
+            {
+                // What a first Ctrl+C promised, on disk before the evaluation: a second Ctrl+C from here on ends the run at once.
+                WriteResults(new ImportanceEstimate(double.NaN, double.NaN, 0, double.NaN), null, 0);
+                context.ResultsWritten();
+                if (context.Hurry.IsCancellationRequested)
+                {
+                    context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"interrupted after {fit.Iterations} of {settings.Iterations} iterations: wrote {RunFiles.Model}, {RunFiles.Losses} and {RunFiles.Metrics} (no evaluation) to {directory}"));
+                    return ExitCodes.Interrupted;
+                }
                 context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"interrupted after {fit.Iterations} of {settings.Iterations} iterations; evaluating and saving what was trained"));
+                    $"interrupted after {fit.Iterations} of {settings.Iterations} iterations: wrote {RunFiles.Model}, {RunFiles.Losses} and {RunFiles.Metrics}; evaluating what was trained"));
+            }
 
             var clock = Stopwatch.StartNew();
             ImportanceEstimate estimate;
@@ -69,43 +133,7 @@ internal static class FitTargetRunner
                 if (target.IsNormalized && preset.HasDensity) kl = Metrics.KlDivergence(target, flow, settings.EvalSamples, unchecked(settings.Seed + 1));
             }
             clock.Stop();
-
-            string modelFile = ModelOutput.Save(flow, directory, new JsonObject
-            {
-                ["command"] = settings.Command,
-                ["target"] = target.Name,
-                ["flow"] = preset.Name,
-            });
-            var metrics = new JsonObject
-            {
-                ["command"] = settings.Command,
-                ["target"] = target.Name,
-                ["normalised_target"] = target.IsNormalized,
-                ["flow"] = preset.Name,
-                ["flow_parameters"] = flow.parameters().Sum(p => p.numel()),
-                ["iterations"] = settings.Iterations,
-                ["completed_iterations"] = fit.Iterations,
-                ["batch"] = settings.BatchSize,
-                ["learning_rate"] = settings.LearningRate,
-                ["annealing_iterations"] = settings.AnnealingIterations,
-                ["initial_beta"] = variational.InitialBeta,
-                ["path_derivative"] = settings.PathDerivative,
-                ["seed"] = settings.Seed,
-                ["skipped_steps"] = fit.SkippedSteps,
-                ["train_seconds"] = fit.Elapsed.TotalSeconds,
-                ["final_loss"] = Finite(fit.FinalLoss),
-                ["eval_samples"] = settings.EvalSamples,
-                ["eval_seconds"] = clock.Elapsed.TotalSeconds,
-                ["ess_fraction"] = Finite(estimate.EffectiveSampleFraction),
-                ["log_z"] = Finite(estimate.LogNormalizer),
-                ["elbo"] = Finite(estimate.EvidenceLowerBound),
-                ["reverse_kl"] = Finite(estimate.ReverseKl),
-                ["kl"] = kl is { } k ? Finite(k) : null,
-                ["cancelled"] = fit.Cancelled,
-                ["started_utc"] = started.ToString("O", CultureInfo.InvariantCulture),
-            };
-            RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), fit.Losses);
-            RunFiles.WriteJson(Path.Combine(directory, RunFiles.Metrics), metrics);
+            WriteResults(estimate, kl, clock.Elapsed.TotalSeconds);
 
             string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
             KeyValueTable.Write(console, new[]
@@ -121,12 +149,13 @@ internal static class FitTargetRunner
                 ("KL(q||p)", $"{F(estimate.ReverseKl, "F4")} nats"),
                 ("KL(p||q)", kl is { } value ? $"{F(value, "F4")} nats" : "n/a (unnormalised target or no inverse)"),
             });
-            context.Output.WriteLine($"wrote {RunFiles.Metrics}, {RunFiles.Losses} and {Path.GetFileName(modelFile)} to {directory}");
+            context.Output.WriteLine($"wrote {RunFiles.Metrics}, {RunFiles.Losses} and {RunFiles.Model} to {directory}");
             return fit.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            context.Error.WriteLine($"error: fit-target {settings.Target} failed{(directory is null ? "" : $" (output folder {directory})")}: {e.Message}");
+            folder?.RemoveIfEmpty();
+            context.Error.WriteLine($"error: fit-target {settings.Target} failed{(folder is null ? "" : $" (output folder {folder.Path})")}: {e.Message}");
             return ExitCodes.Failure;
         }
     }

@@ -65,13 +65,14 @@ internal static class Figure
         }
     }
 
-    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> (creating its folder) and returns the full path.</summary>
+    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> (creating its folder) and returns the full path.
+    /// The write is atomic (<see cref="NormalizingFlows.Internal.AtomicFile"/>): a failure leaves the old file, or none.</summary>
     public static string Write(string path, byte[] bytes)
     {
         string full = Path.GetFullPath(path);
         string? folder = Path.GetDirectoryName(full);
         if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
-        File.WriteAllBytes(full, bytes);
+        NormalizingFlows.Internal.AtomicFile.Write(full, stream => stream.Write(bytes));
         return full;
     }
 

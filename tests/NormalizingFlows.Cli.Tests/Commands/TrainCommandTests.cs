@@ -100,9 +100,97 @@ public sealed class TrainCommandTests(ITestOutputHelper log) : IDisposable
         Assert.Equal(27, metrics.RootElement.GetProperty("resumed_at").GetInt32());
         var other = CliRun.Of("train", "--data", train, "--layers", "2", "--hidden", "8", "--epochs", "3", "--batch", "50", "-o", folder.Combine("third"),
             "--resume", Path.Combine(first, "checkpoint.nflow"));
-        Assert.Equal(1, other.ExitCode);
-        Assert.Contains("Cannot resume from", other.Error);
-        Assert.Contains("it was made with", other.Error);
+        Assert.Equal(2, other.ExitCode);
+        Assert.Contains("cannot resume from", other.Error);
+        Assert.Contains("--batch: the checkpoint was made with 100, this run has 50", other.Error);
+        Assert.False(Directory.Exists(folder.Combine("third")), "a refused resume leaves no empty run folder");
+    }
+
+    [Fact]
+    public void Should_Refuse_To_Resume_Naming_Every_Difference_When_The_Data_File_Or_Options_Differ()
+    {
+        string train = WriteData(1000, 3), other = WriteData(1000, 4);
+        string first = folder.Combine("first");
+        string[] common = { "train", "--layers", "2", "--hidden", "8", "--epochs", "2", "--batch", "100", "--checkpoint-every", "5" };
+        Assert.Equal(0, CliRun.Of(common.Concat(new[] { "--data", train, "-o", first }).ToArray()).ExitCode);
+        Assert.True(File.Exists(Path.Combine(first, "checkpoint.run.json")), "the run record is kept beside the checkpoint");
+
+        // Same rows, columns and options: only the values differ (the library's own checks cannot see it).
+        var resumed = CliRun.Of(common.Concat(new[] { "--data", other, "--seed", "7", "-o", folder.Combine("second"),
+            "--resume", Path.Combine(first, "checkpoint.nflow") }).ToArray());
+        log.WriteLine(resumed.Error);
+        Assert.Equal(2, resumed.ExitCode);
+        Assert.Contains("training data: the checkpoint was made from " + train, resumed.Error);
+        Assert.Contains("this run reads " + other, resumed.Error);
+        Assert.Contains("--seed: the checkpoint was made with 0, this run has 7", resumed.Error);
+        Assert.DoesNotContain("iteration", resumed.Output);
+        Assert.False(Directory.Exists(folder.Combine("second")));
+
+        // A copy of the same file under another name is the same data.
+        string copy = folder.Combine("copy.csv");
+        File.Copy(train, copy);
+        var same = CliRun.Of(common.Concat(new[] { "--data", copy, "-o", folder.Combine("third"), "--resume", Path.Combine(first, "checkpoint.nflow") }).ToArray());
+        log.WriteLine(same.Output + same.Error);
+        Assert.Equal(0, same.ExitCode);
+    }
+
+    [Fact]
+    public void Should_Write_The_Losses_So_Far_And_The_Checkpoint_When_Training_Fails_After_It_Started()
+    {
+        Directory.CreateDirectory(folder.Path);
+        string data = folder.Combine("huge.csv");
+        // Squares of 1e30 overflow float32: every step's loss is infinite, and the fit gives up after 50 of them in a row.
+        File.WriteAllText(data, "a,b\n" + string.Concat(Enumerable.Repeat("1e30,-1e30\n", 200)));
+        string run = folder.Combine("failed");
+        var result = CliRun.Of("train", "--data", data, "--no-standardize", "--layers", "2", "--hidden", "8", "--epochs", "10", "--batch", "10",
+            "--val-fraction", "0", "--checkpoint-every", "20", "-o", run);
+        log.WriteLine(result.Output + result.Error);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("error: train failed after 50 steps", result.Error);
+        Assert.Equal(51, File.ReadAllLines(Path.Combine(run, "losses.csv")).Length);
+        using (var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "metrics.json"))))
+        {
+            Assert.True(metrics.RootElement.GetProperty("failed").GetBoolean());
+            Assert.Equal(50, metrics.RootElement.GetProperty("completed_steps").GetInt32());
+        }
+        Assert.True(File.Exists(Path.Combine(run, "checkpoint.nflow")));
+        Assert.False(File.Exists(Path.Combine(run, "model.nflow")), "a failed fit is not presented as a trained model");
+    }
+
+    [Fact]
+    public void Should_Write_Model_Losses_And_Metrics_Without_Evaluation_When_Interrupted_Twice()
+    {
+        string train = WriteData(500, 5);
+        string run = folder.Combine("interrupted");
+        using var stop = new System.Threading.CancellationTokenSource();
+        using var hurry = new System.Threading.CancellationTokenSource();
+        stop.Cancel();
+        hurry.Cancel();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int code = Program.Run(new[] { "train", "--data", train, "--layers", "2", "--hidden", "8", "--epochs", "2", "-o", run }, output, error, stop.Token, hurry.Token);
+        log.WriteLine(output + error.ToString());
+
+        Assert.Equal(130, code);
+        Assert.Contains("(no evaluation)", output.ToString());
+        Assert.True(File.Exists(Path.Combine(run, "model.nflow")));
+        Assert.True(File.Exists(Path.Combine(run, "losses.csv")));
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "metrics.json")));
+        Assert.True(metrics.RootElement.GetProperty("cancelled").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, metrics.RootElement.GetProperty("train_nll").ValueKind);
+    }
+
+    [Fact]
+    public void Should_Leave_No_Run_Folder_When_The_Run_Fails_Before_Training()
+    {
+        Directory.CreateDirectory(folder.Path);
+        string bad = folder.Combine("bad.csv");
+        File.WriteAllText(bad, "a,b\n1,2\n3,x\n");
+        string run = folder.Combine(Path.Combine("new", "run"));
+        var result = CliRun.Of("train", "--data", bad, "-o", run);
+        Assert.Equal(1, result.ExitCode);
+        Assert.False(Directory.Exists(folder.Combine("new")), "the run folder and the parent it created are gone");
     }
 
     [Fact]

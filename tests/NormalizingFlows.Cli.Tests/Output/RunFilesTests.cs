@@ -1,6 +1,9 @@
 using System;
+using System.Collections;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Text.Json;
 using NormalizingFlows.Cli.Output;
 
@@ -61,5 +64,63 @@ public sealed class RunFilesTests
         Assert.Equal(Path.Combine(folder.Path, "runs", "banana-20250304-050607"), path);
         Directory.CreateDirectory(path);
         Assert.Equal(path + "-2", RunFiles.DefaultDirectory(folder.Path, "banana", new DateTime(2025, 3, 4, 5, 6, 7)));
+    }
+
+    [Fact]
+    public void Should_Keep_The_Old_Losses_And_Leave_No_Temporary_File_When_A_Write_Fails_Midway()
+    {
+        using var folder = new TempFolder();
+        Directory.CreateDirectory(folder.Path);
+        string path = folder.Combine("losses.csv");
+        RunFiles.WriteLosses(path, new[] { 1.0, 2.0 });
+        string before = File.ReadAllText(path);
+
+        // 200 000 rows (several megabytes, so the writer has flushed to disk) and then a failure, as a full disk would cause.
+        var failing = new FailingList(200_000);
+        Assert.Throws<IOException>(() => RunFiles.WriteLosses(path, failing));
+
+        Assert.True(failing.Read > 100_000, "the write got far before it failed");
+        Assert.Equal(before, File.ReadAllText(path));
+        Assert.Equal(new[] { "losses.csv" }, Directory.GetFiles(folder.Path).Select(Path.GetFileName).ToArray());
+    }
+
+    [Fact]
+    public void Should_Replace_The_Whole_File_And_Leave_No_Temporary_File_When_Json_Is_Rewritten()
+    {
+        using var folder = new TempFolder();
+        Directory.CreateDirectory(folder.Path);
+        string path = folder.Combine("metrics.json");
+        File.WriteAllText(path, new string('x', 100_000));
+
+        RunFiles.WriteJson(path, new System.Text.Json.Nodes.JsonObject { ["kl"] = 0.5 });
+
+        using var json = JsonDocument.Parse(File.ReadAllText(path));
+        Assert.Equal(0.5, json.RootElement.GetProperty("kl").GetDouble());
+        Assert.Equal(new[] { "metrics.json" }, Directory.GetFiles(folder.Path).Select(Path.GetFileName).ToArray());
+    }
+
+    /// <summary>Losses that fail (as a full disk would) when row <c>count</c> is read.</summary>
+    private sealed class FailingList(int count) : IReadOnlyList<double>
+    {
+        public int Read { get; private set; }
+
+        public int Count => count + 1;
+
+        public double this[int index]
+        {
+            get
+            {
+                if (index >= count) throw new IOException("No space left on device (simulated).");
+                Read = index + 1;
+                return 0.5 + index;
+            }
+        }
+
+        public IEnumerator<double> GetEnumerator()
+        {
+            for (int i = 0; i < Count; i++) yield return this[i];
+        }
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }
