@@ -4,6 +4,7 @@ using System.CommandLine.Invocation;
 using System.IO;
 using NormalizingFlows.Cli.Commands;
 using NormalizingFlows.Cli.Help;
+using NormalizingFlows.Cli.Options;
 
 namespace NormalizingFlows.Cli;
 
@@ -15,6 +16,9 @@ public static class Program
     /// <returns>The exit code: 0 ok, 1 failure during the run, 2 bad usage, 130 interrupted.</returns>
     public static int Main(string[] args)
     {
+        // First, before anything loads libtorch: its OpenMP runtime reads the wait policy once, as it loads. Idle threads that
+        // spin made training about 10x slower on a machine busy with other work (see Threads).
+        NormalizingFlows.Runtime.Threads.UsePassiveWait();
         // Evaluating 100 000 points otherwise spends most of its time in page faults (see NativeAllocator).
         NormalizingFlows.Runtime.NativeAllocator.KeepLargeBuffers();
         return Run(args, new CliContext(Console.Out, Console.Error, Interactive: !Console.IsOutputRedirected), handleTermination: true);
@@ -36,8 +40,10 @@ public static class Program
 
     private static int Run(string[] args, CliContext context, bool handleTermination)
     {
+        var threads = CliOptions.Threads();
         var root = new RootCommand("Train and evaluate normalizing flows (NormalizingFlows on TorchSharp).")
         {
+            threads,
             DemoCommand.Create(context),
             TrainCommand.Create(context),
             FitTargetCommand.Create(context),
@@ -50,6 +56,10 @@ public static class Program
         var parseResult = root.Parse(args);
         if (parseResult.Action is ParseErrorAction)
             return CliHelp.ReportUsageErrors(parseResult, context.Error);
+
+        // Before the command runs, so that (in the tool) the count holds for every thread libtorch starts.
+        if (parseResult.GetValue(threads) is { } count)
+            NormalizingFlows.Runtime.Threads.Configure(count);
 
         return parseResult.Invoke(new InvocationConfiguration
         {
