@@ -37,15 +37,16 @@ public static class Threads
     /// unless it (or <c>GOMP_SPINCOUNT</c>) is already set, and only while libtorch is not loaded yet (its OpenMP runtime reads
     /// the variable once, as it loads). The library calls this itself when its assembly is first used.
     /// </summary>
-    /// <returns>True when idle threads will sleep: the policy is now, or already was, <c>PASSIVE</c> before libtorch loaded.
-    /// False when the environment chose otherwise, or libtorch was loaded before this call (too late: nothing is changed).</returns>
+    /// <returns>True when idle threads sleep: the environment already said <c>PASSIVE</c>, or this call set it before libtorch
+    /// loaded. False when the environment chose otherwise, or libtorch was loaded before this call (too late: nothing is
+    /// changed).</returns>
     public static bool UsePassiveWait()
     {
         lock (Gate)
         {
             string? policy = GetNative(WaitPolicyVariable);
             if (policy is not null || GetNative(SpinCountVariable) is not null)
-                return string.Equals(policy?.Trim(), "PASSIVE", StringComparison.OrdinalIgnoreCase) && !NativeRuntimeLoaded();
+                return string.Equals(policy?.Trim(), "PASSIVE", StringComparison.OrdinalIgnoreCase);
             if (NativeRuntimeLoaded()) return false;
             SetNative(WaitPolicyVariable, "PASSIVE");
             return true;
