@@ -52,6 +52,8 @@ dotnet build "$app" -c Release --nologo -v quiet
 bin="$app/bin/Release/net10.0"
 echo "bin/ of the Quick start app: $(du -sh "$bin" | cut -f1) ($(find "$bin" -name '*.so' -o -name '*.dll' -o -name '*.dylib' | grep -c runtimes/ || true) files under runtimes/)"
 if find "$bin" -name 'libtorch_python*' | grep -q .; then echo "libtorch_python was copied"; exit 1; fi
+platforms=$(ls "$bin/runtimes")
+if [ "$(echo "$platforms" | wc -l)" -ne 1 ]; then echo "native libraries of several platforms were copied:" $platforms; exit 1; fi
 "$bin/QuickStart" | tee "$scratch/quickstart.txt"
 grep -q "final loss" "$scratch/quickstart.txt"
 
