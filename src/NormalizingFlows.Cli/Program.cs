@@ -5,6 +5,7 @@ using System.IO;
 using System.Threading;
 using NormalizingFlows.Cli.Commands;
 using NormalizingFlows.Cli.Help;
+using NormalizingFlows.Cli.Options;
 using NormalizingFlows.Cli.Runtime;
 
 namespace NormalizingFlows.Cli;
@@ -17,6 +18,9 @@ public static class Program
     /// <returns>The exit code: 0 ok, 1 failure during the run, 2 bad usage (nothing was run), 130 interrupted.</returns>
     public static int Main(string[] args)
     {
+        // First, before anything loads libtorch: its OpenMP runtime reads the wait policy once, as it loads. Idle threads that
+        // spin made training about 10x slower on a machine busy with other work (see Threads).
+        NormalizingFlows.Runtime.Threads.UsePassiveWait();
         // Evaluating 100 000 points otherwise spends most of its time in page faults (see NativeAllocator).
         NormalizingFlows.Runtime.NativeAllocator.KeepLargeBuffers();
         // Ctrl+C and SIGTERM: the first stops training and writes the results; the second skips evaluation and figures, or
@@ -49,8 +53,10 @@ public static class Program
 
     private static int Run(string[] args, CliContext context, CancellationToken stop)
     {
+        var threads = CliOptions.Threads();
         var root = new RootCommand("Train and evaluate normalizing flows (NormalizingFlows on TorchSharp).")
         {
+            threads,
             DemoCommand.Create(context),
             TrainCommand.Create(context),
             FitTargetCommand.Create(context),
@@ -63,6 +69,10 @@ public static class Program
         var parseResult = root.Parse(args);
         if (parseResult.Action is ParseErrorAction)
             return CliHelp.ReportUsageErrors(parseResult, context.Error);
+
+        // Before the command runs, so that (in the tool) the count holds for every thread libtorch starts.
+        if (parseResult.GetValue(threads) is { } count)
+            NormalizingFlows.Runtime.Threads.Configure(count);
 
         // The commands run synchronously on this thread (TorchSharp's dispose scopes are thread-local).
         return parseResult.InvokeAsync(new InvocationConfiguration

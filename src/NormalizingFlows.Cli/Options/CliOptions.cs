@@ -98,6 +98,17 @@ internal static class CliOptions
         return option;
     }
 
+    /// <summary><c>--threads N</c>: libtorch's CPU threads (given to <see cref="NormalizingFlows.Runtime.Threads.Configure"/>); every
+    /// command takes it (it is recursive on the root command).</summary>
+    public static Option<int?> Threads() => new("--threads")
+    {
+        Description = "CPU threads for training and evaluation [default: libtorch's, one per core]; idle threads sleep " +
+            "(OMP_WAIT_POLICY=PASSIVE unless the environment sets it)",
+        HelpName = "count",
+        Recursive = true,
+        CustomParser = result => ParsePositive(result, 4096) is { } value ? (int)value : null,
+    };
+
     /// <summary><c>--device cpu|cuda|cuda:N</c>.</summary>
     public static Option<string> Device() => new("--device")
     {

@@ -196,7 +196,7 @@ public sealed class TrainCommandTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void Should_Train_On_Patches_Cut_From_A_Photograph()
     {
-        string photo = SharedDataFile("camera.png");
+        string photo = DataFile("camera.png");
         string run = folder.Combine("patches");
         var result = CliRun.Of("train", "--images", photo, "--patch", "4", "--patches", "3000", "--flow", "maf", "--layers", "2", "--hidden", "16",
             "--epochs", "20", "--lr", "3e-3", "-o", run);
@@ -210,11 +210,12 @@ public sealed class TrainCommandTests(ITestOutputHelper log) : IDisposable
         Assert.True(metrics.RootElement.GetProperty("best_validation_nll").GetDouble() < -10, "validation NLL of 4x4 photo patches");
     }
 
-    private static string SharedDataFile(string name)
+    /// <summary>A file of the repository's <c>data/</c> folder (the real data the tests use, vendored with its licence).</summary>
+    private static string DataFile(string name)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "NormalizingFlows.slnx")))
-                return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data", name));
+                return Path.Combine(dir.FullName, "data", name);
         throw new InvalidOperationException("The repository root (NormalizingFlows.slnx) was not found above the test binaries.");
     }
 

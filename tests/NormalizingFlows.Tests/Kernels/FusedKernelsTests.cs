@@ -31,7 +31,7 @@ public sealed class FusedKernelsTests
         // Tiled training's weight gradients take six units of a layer's input at a time: fewer than six (5), and a width whose
         // last six overlap the group before (13).
         ["blas-parallel-uneven"] = g => new Coupling(Masks.Alternating(4, 1), new ParallelMlp(2, 2, 2, new[] { 5, 13 }, generator: g), AffineTransform.Instance),
-        ["widest-fused"] = g => new Coupling(Masks.Halves(6), new Mlp(3, 6, new[] { Runtime.FusedKernels.MaximumWidth }, generator: g), AffineTransform.Instance),
+        ["widest-fused"] = g => new Coupling(Masks.Halves(6), new Mlp(3, 6, new[] { NormalizingFlows.Runtime.FusedKernels.MaximumWidth }, generator: g), AffineTransform.Instance),
     };
 
     public static IEnumerable<object[]> CouplingCases => Couplings.Keys.SelectMany(name => new[] { new object[] { name, false }, new object[] { name, true } });
@@ -170,7 +170,7 @@ public sealed class FusedKernelsTests
     [Fact]
     public void Should_Leave_Contextual_Networks_And_Splines_To_The_Operation_Path_And_Wide_Ones_Where_There_Is_No_Blas()
     {
-        using var wide = new Coupling(Masks.Halves(4), new Mlp(2, 4, new[] { Runtime.FusedKernels.MaximumWidth + 1 }), AffineTransform.Instance);
+        using var wide = new Coupling(Masks.Halves(4), new Mlp(2, 4, new[] { NormalizingFlows.Runtime.FusedKernels.MaximumWidth + 1 }), AffineTransform.Instance);
         using var contextual = new Coupling(Masks.Halves(4), new Mlp(2, 4, new[] { 4 }, contextFeatures: 2), AffineTransform.Instance);
         using var spline = Coupling.WithMlp(Masks.Halves(4), new[] { 4 }, transform: new RationalQuadraticSpline(4, 3.0));
         Assert.Equal(NormalizingFlows.Kernels.Blas.Available, wide.IsFusable);

@@ -6,7 +6,8 @@ using System.Linq;
 
 namespace NormalizingFlows.Tests.Support;
 
-/// <summary>The real data sets in <c>../shared/data</c> beside the repository (CI always has that folder there).</summary>
+/// <summary>The real data sets vendored in the repository's <c>data/</c> folder (sources and licences in <c>data/README.md</c>);
+/// tests never read outside the repository.</summary>
 public static class SharedData
 {
     /// <summary>The repository root: the nearest folder above the test binaries that holds <c>NormalizingFlows.slnx</c>.</summary>
@@ -17,12 +18,12 @@ public static class SharedData
         throw new InvalidOperationException($"No folder above {AppContext.BaseDirectory} holds NormalizingFlows.slnx.");
     }
 
-    /// <summary>The full path of a file in <c>../shared/data</c>; fails with the path it looked at when the file is absent.</summary>
+    /// <summary>The full path of a file in the repository's <c>data/</c> folder; fails with the path it looked at when the file is absent.</summary>
     public static string PathOf(string fileName)
     {
-        string path = Path.GetFullPath(Path.Combine(RepositoryRoot(), "..", "shared", "data", fileName));
+        string path = Path.GetFullPath(Path.Combine(RepositoryRoot(), "data", fileName));
         if (!File.Exists(path))
-            throw new FileNotFoundException($"The shared data file {fileName} is missing: expected it at {path} (the folder ../shared/data beside the repository).", path);
+            throw new FileNotFoundException($"The data file {fileName} is missing: expected it at {path} (the repository's data/ folder).", path);
         return path;
     }
 
