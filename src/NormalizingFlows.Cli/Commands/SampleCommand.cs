@@ -116,6 +116,6 @@ internal static class SampleCommand
     internal static long NonFiniteRows(torch.Tensor samples)
     {
         using var scope = torch.NewDisposeScope();
-        return samples.isfinite().all(1).logical_not().sum().ToInt64();
+        return NormalizingFlows.Internal.TensorValues.ToInt64(samples.isfinite().all(1).logical_not().sum());
     }
 }
