@@ -54,7 +54,9 @@ public sealed class Flow : Distribution
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
     /// <exception cref="ModelFileException">The file cannot be read as a flow: it holds another kind of model, or is not a model file,
     /// is truncated or corrupt, comes from a newer format version, or its weights do not fit its architecture (the message says which).</exception>
-    public static Flow Load(string path, Device? device = null) => ModelFile.LoadModule<Flow>(path, device);
+    /// <param name="limits">Bounds on what the file may ask to be built (widths, layers, parameters, inflated sizes); null for
+    /// <see cref="ModelFileLimits"/>' defaults, generous for real models.</param>
+    public static Flow Load(string path, Device? device = null, ModelFileLimits? limits = null) => ModelFile.LoadModule<Flow>(path, device, limits);
 
     /// <summary>The base distribution <c>p(z)</c>.</summary>
     public Distribution Base => @base;

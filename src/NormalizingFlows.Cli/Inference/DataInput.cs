@@ -21,7 +21,8 @@ internal static class DataInput
         if (path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
         {
             using var scope = torch.NewDisposeScope();
-            var array = NpyFile.Read(path);
+            // Read in the model's dtype: a value beyond its range fails naming the row and column.
+            var array = NpyFile.Read(path, dtype);
             if (array.dim() < 2) throw new InvalidDataException($"{path}: expected an array of rows ([rows, features]); got shape [{string.Join(", ", array.shape)}].");
             var rows = array.reshape(array.size(0), -1).to(dtype);
             if (!rows.isfinite().all().item<bool>()) throw new InvalidDataException($"{path}: the array holds NaN or infinite values.");
