@@ -19,9 +19,6 @@ namespace NormalizingFlows;
 /// open a dispose scope and return only tensors the caller owns.</remarks>
 public abstract class Distribution : nn.Module
 {
-    /// <summary>-inf as a Scalar held for the process (libtorch must never read a temporary one).</summary>
-    private protected static readonly Scalar NegativeInfinity = double.NegativeInfinity.ToScalar();
-    private static readonly Scalar NotANumber = double.NaN.ToScalar();
     private readonly long[] eventShape;
     private readonly PlacementCache placementCache = new();
 
@@ -143,17 +140,18 @@ public abstract class Distribution : nn.Module
     /// </summary>
     internal Tensor LogProbOfRows(Tensor x, Tensor? context)
     {
-        if (x.isfinite().all().item<bool>()) return LogProbCore(x, context);
-        var finiteRows = x.isfinite().flatten(1).all(1);
+        var finite = x.isfinite();
+        if (TensorValues.ToBoolean(finite.all())) return LogProbCore(x, context);
+        var finiteRows = finite.flatten(1).all(1);
         var nanRows = x.isnan().flatten(1).any(1);
         var rows = finiteRows.nonzero().flatten();
         var batch = new[] { x.size(0) };
         if (rows.size(0) == 0)
-            return torch.full(batch, NegativeInfinity, dtype: x.dtype, device: x.device).masked_fill(nanRows, NotANumber);
+            return torch.full(batch, Scalars.Of(double.NegativeInfinity), dtype: x.dtype, device: x.device).masked_fill(nanRows, Scalars.Of(double.NaN));
         var finiteLogProb = LogProbCore(x.index_select(0, rows), context?.index_select(0, rows));
-        return torch.full(batch, NegativeInfinity, dtype: finiteLogProb.dtype, device: finiteLogProb.device)
+        return torch.full(batch, Scalars.Of(double.NegativeInfinity), dtype: finiteLogProb.dtype, device: finiteLogProb.device)
             .index_copy(0, rows, finiteLogProb)
-            .masked_fill(nanRows, NotANumber);
+            .masked_fill(nanRows, Scalars.Of(double.NaN));
     }
 
     /// <inheritdoc />

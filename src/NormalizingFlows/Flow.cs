@@ -165,7 +165,7 @@ public sealed class Flow : Distribution
         var (z, logAbsDet) = bijector.InverseCore(x, context);
         var logProb = @base.LogProbCore(z, BaseContext(context)).add(logAbsDet, Scalars.One);
         // x is finite here (LogProb hands non-finite rows to no core; see Distribution.LogProbOfRows): a NaN is an overflow.
-        return logProb.masked_fill(logProb.isnan(), NegativeInfinity);
+        return logProb.masked_fill(logProb.isnan(), Scalars.Of(double.NegativeInfinity));
     }
 
     /// <summary>Runs <paramref name="evaluate"/> on all <paramref name="rows"/> at once, or, when evaluating without gradients in
