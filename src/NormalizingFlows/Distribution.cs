@@ -73,11 +73,14 @@ public abstract class Distribution : nn.Module
     /// <c>context[i]</c>. For <c>n</c> samples given one context, repeat its row: <c>context.expand(n, -1)</c>.</remarks>
     /// <exception cref="ArgumentException">The context is missing, has the wrong width, its rows differ from <paramref name="count"/>, or
     /// it is not of the model's dtype on its device.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> samples alone would exceed the memory of this process (on
+    /// the CPU; checked before anything is allocated).</exception>
     public Tensor Sample(long count, Tensor? context = null, Generator? generator = null)
     {
         Guard.Positive(count, nameof(count));
         CheckSampleContext(count, context);
         CheckPlacement(null, "x", context);
+        RequireSampleMemory(count);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         return scope.MoveToOuter(SampleCore(count, context, generator));
@@ -91,11 +94,14 @@ public abstract class Distribution : nn.Module
     /// <remarks>As <see cref="Sample"/>: with a context, one sample per context row.</remarks>
     /// <exception cref="ArgumentException">The context is missing, has the wrong width, its rows differ from <paramref name="count"/>, or
     /// it is not of the model's dtype on its device.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> samples alone would exceed the memory of this process (on
+    /// the CPU; checked before anything is allocated).</exception>
     public (Tensor Samples, Tensor LogProb) SampleWithLogProb(long count, Tensor? context = null, Generator? generator = null)
     {
         Guard.Positive(count, nameof(count));
         CheckSampleContext(count, context);
         CheckPlacement(null, "x", context);
+        RequireSampleMemory(count);
         using var scope = torch.NewDisposeScope();
         var (samples, logProb) = SampleWithLogProbCore(count, context, generator);
         return scope.MoveToOuter(samples, logProb);
@@ -115,6 +121,13 @@ public abstract class Distribution : nn.Module
     /// message names it and says how to register it); nothing is written.</exception>
     /// <exception cref="IOException">The file cannot be written.</exception>
     public void Save(string path, JsonObject? metadata = null) => ModelFile.Save(this, path, metadata);
+
+    /// <summary>A count whose samples alone exceed this process's memory fails here, naming it, before anything is allocated.</summary>
+    private void RequireSampleMemory(long count)
+    {
+        var placement = placementCache.Get(this);
+        MemoryBudget.RequireFits(count, EventSize, placement?.DType ?? ScalarType.Float32, placement?.DeviceType ?? DeviceType.CPU, nameof(count), "samples");
+    }
 
     private void CheckSampleContext(long count, Tensor? context)
     {

@@ -11,6 +11,20 @@ namespace NormalizingFlows.Tests;
 public sealed class FlowTests
 {
     [Fact]
+    public void Should_Refuse_A_Sample_Count_Beyond_Memory_Before_Allocating()
+    {
+        using var flow = Flows.RealNvp(2, 2, new[] { 8 });
+        // 2^60 rows of two float32 values: 8 EiB, more than any machine this runs on; a count that fits still samples after it.
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => flow.Sample(1L << 60));
+        Assert.Equal("count", e.ParamName);
+        Assert.Contains("samples of 2 Float32 values", e.Message);
+        var both = Assert.Throws<ArgumentOutOfRangeException>(() => flow.SampleWithLogProb(1L << 60));
+        Assert.Equal("count", both.ParamName);
+        using var scope = torch.NewDisposeScope();
+        Assert.Equal(new long[] { 10, 2 }, flow.Sample(10).shape);
+    }
+
+    [Fact]
     public void Should_Reject_A_Bijector_That_Changes_The_Event_Shape()
     {
         using var squeeze = new Squeeze(1, 4, 4);

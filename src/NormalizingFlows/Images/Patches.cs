@@ -34,6 +34,7 @@ public static class Patches
             throw new ArgumentOutOfRangeException(nameof(size), size,
                 $"size must be from 1 to the image's smaller side ({Math.Min(height, width)} for an image of shape {Guard.Shape(image.shape)}); got {size}.");
         Guard.Positive(count, nameof(count));
+        MemoryBudget.RequireFits(count, channels * size * size, image.dtype, image.device_type, nameof(count), "patches");
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var top = torch.randint(0, height - size + 1, new long[] { count, 1, 1 }, dtype: ScalarType.Int64, generator: generator);

@@ -14,6 +14,19 @@ public sealed class PatchesTests
         torch.arange(height * width, dtype: ScalarType.Float32).view(1, height, width).add(torch.arange(channels, dtype: ScalarType.Float32).mul(1000).view(channels, 1, 1));
 
     [Fact]
+    public void Should_Refuse_A_Count_Whose_Patches_Exceed_Memory_Before_Allocating()
+    {
+        using var scope = torch.NewDisposeScope();
+        var image = Numbered(3, 64, 64);
+        using var generator = new Generator(3);
+        // int.MaxValue patches of 3 x 32 x 32 float32 values: 24 TiB, more than any machine this runs on.
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Patches.Extract(image, 32, int.MaxValue, generator));
+        Assert.Equal("count", e.ParamName);
+        Assert.Contains("patches", e.Message);
+        Assert.Contains("GiB", e.Message);
+    }
+
+    [Fact]
     public void Should_Cut_Windows_Of_The_Image_When_Extracting()
     {
         using var scope = torch.NewDisposeScope();
