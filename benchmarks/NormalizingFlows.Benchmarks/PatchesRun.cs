@@ -20,9 +20,14 @@ namespace NormalizingFlows.Benchmarks;
 internal static class PatchesRun
 {
     private const int Size = 8;
-    private const int Dimensions = Size * Size - 1;
-    private static readonly string[] TrainingImages = { "camera.png", "astronaut.png", "coffee.png" };
-    private const string TestImage = "chelsea.png";
+    /// <summary>Values per prepared patch (the last pixel of a mean-free patch is dropped).</summary>
+    internal const int Dimensions = Size * Size - 1;
+
+    /// <summary>The photographs training and validation patches are cut from.</summary>
+    internal static readonly string[] TrainingImages = { "camera.png", "astronaut.png", "coffee.png" };
+
+    /// <summary>The photograph test patches are cut from (one the models never see).</summary>
+    internal const string TestImage = "chelsea.png";
 
     public static RealDataResult Execute(RealDataSettings settings)
     {
@@ -82,7 +87,7 @@ internal static class PatchesRun
     }
 
     /// <summary>Random 8 x 8 patches of a grey image of levels 0..255, dequantised to [0, 1), mean-free, last pixel dropped.</summary>
-    private static Tensor Prepare(Tensor image, int count, Generator generator)
+    internal static Tensor Prepare(Tensor image, int count, Generator generator)
     {
         using var patches = Patches.Extract(image, Size, count, generator);
         using var dequantised = Dequantization.Uniform(patches, 256, generator);

@@ -115,7 +115,31 @@ public static class Program
             return passed ? 0 : 1;
         });
 
-        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, chunks, memory, scaling, scalingPlot, realdata, soak };
+        var regressionSeeds = new Option<string>("--seeds") { DefaultValueFactory = _ => "0", Description = "Seeds, comma separated (check: the first; --derive: all, e.g. 0,1,2,3,4)" };
+        var derive = new Option<bool>("--derive") { Description = "Measure every seed and write the thresholds file (mean +- 3 sd) instead of checking" };
+        var thresholdsFile = new Option<string>("--thresholds") { DefaultValueFactory = _ => RegressionRun.ThresholdsFile(), Description = "The thresholds file" };
+        var tool = new Option<string>("--nflows") { DefaultValueFactory = _ => RegressionRun.DefaultTool(), Description = "The nflows tool to run the demos with" };
+        var regressionData = new Option<string>("--data") { DefaultValueFactory = _ => RegressionRun.RepositoryData(), Description = "Folder of the photographs (the repository's data/)" };
+        var regression = new Command("regression", "Statistical regression check: the tutorials' KL, a spline flow on two-moons and MAF on photograph patches against thresholds from five seeds; exit 1 when any is worse.")
+            { regressionSeeds, derive, thresholdsFile, tool, regressionData };
+        regression.SetAction(r =>
+        {
+            long[] seedList = r.GetValue(regressionSeeds)!.Split(',').Select(long.Parse).ToArray();
+            string path = r.GetValue(thresholdsFile)!;
+            if (r.GetValue(derive))
+            {
+                RegressionRun.Write(path, RegressionRun.Derive(seedList, r.GetValue(tool)!, r.GetValue(regressionData)!, Console.Out));
+                Console.WriteLine($"wrote {path}");
+                return 0;
+            }
+            var thresholds = System.Text.Json.Nodes.JsonNode.Parse(System.IO.File.ReadAllText(path)) as System.Text.Json.Nodes.JsonObject
+                             ?? throw new System.IO.InvalidDataException($"{path} is not a JSON object.");
+            int failures = RegressionRun.Check(seedList[0], thresholds, r.GetValue(tool)!, r.GetValue(regressionData)!, Console.Out);
+            Console.WriteLine(failures == 0 ? "regression check: every quantity within its threshold" : $"regression check: {failures} quantities worse than their thresholds");
+            return failures == 0 ? 0 : 1;
+        });
+
+        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, chunks, memory, scaling, scalingPlot, realdata, soak, regression };
         return root.Parse(args).Invoke();
     }
 }

@@ -20,7 +20,7 @@ internal static class DemoReport
             .AddConfiguration("trainable parameters", metrics.FlowParameters)
             .AddConfiguration("iterations", metrics.Iterations)
             .AddConfiguration("batch", metrics.Batch)
-            .AddConfiguration("optimizer", $"{metrics.Optimizer}, learning rate {F(metrics.LearningRate, "G")}, weight decay {F(metrics.WeightDecay, "G")}")
+            .AddConfiguration("optimizer", $"{metrics.Optimizer}, learning rate {F(metrics.LearningRate, "G")} ({metrics.Schedule}), weight decay {F(metrics.WeightDecay, "G")}")
             .AddConfiguration("seed", metrics.Seed)
             .AddMetric("KL(p||q)", $"{F(metrics.Kl, "F4")} nats")
             .AddMetric("test NLL", $"{F(metrics.TestNll, "F4")} nats")

@@ -38,6 +38,9 @@ internal sealed record RunMetrics
     /// <summary>Learning rate.</summary>
     public required double LearningRate { get; init; }
 
+    /// <summary>How the learning rate changed over the steps ("constant", "cosine to 1 % of the rate").</summary>
+    public required string Schedule { get; init; }
+
     /// <summary>Weight decay.</summary>
     public required double WeightDecay { get; init; }
 

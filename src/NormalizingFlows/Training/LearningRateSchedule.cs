@@ -33,17 +33,24 @@ public abstract record LearningRateSchedule
         return new CosineSchedule(finalFactor);
     }
 
+    /// <summary>How the schedule is written in reports: "constant", "cosine to 1 % of the rate", "x 0.1 every 100 steps".</summary>
+    public abstract override string ToString();
+
     /// <summary>The factor at step <paramref name="step"/> (0-based) of a schedule <paramref name="steps"/> long.</summary>
     public abstract double Factor(int step, int steps);
 
     private sealed record ConstantSchedule : LearningRateSchedule
     {
         public override double Factor(int step, int steps) => 1.0;
+
+        public override string ToString() => "constant";
     }
 
     private sealed record StepSchedule(int Every, double Gamma) : LearningRateSchedule
     {
         public override double Factor(int step, int steps) => Math.Pow(Gamma, step / Every);
+
+        public override string ToString() => FormattableString.Invariant($"x {Gamma:G} every {Every} steps");
     }
 
     private sealed record CosineSchedule(double FinalFactor) : LearningRateSchedule
@@ -53,5 +60,7 @@ public abstract record LearningRateSchedule
             double progress = steps <= 1 ? 1.0 : Math.Min(1.0, (double)step / (steps - 1));
             return FinalFactor + (1 - FinalFactor) * 0.5 * (1 + Math.Cos(Math.PI * progress));
         }
+
+        public override string ToString() => FormattableString.Invariant($"cosine to {FinalFactor * 100:G3} % of the rate");
     }
 }

@@ -39,7 +39,7 @@ public sealed class RunFilesTests
         var metrics = new RunMetrics
         {
             Target = "banana", Demo = "banana", Flow = "RealNvp", FlowParameters = 10, Iterations = 3, CompletedIterations = 3, Batch = 8,
-            Seed = 0, EvalSeed = 1, Optimizer = "Adam", LearningRate = 1e-3, WeightDecay = 0, SkippedSteps = 1,
+            Seed = 0, EvalSeed = 1, Optimizer = "Adam", LearningRate = 1e-3, Schedule = "constant", WeightDecay = 0, SkippedSteps = 1,
             TrainSeconds = 0.5, IterationsPerSecond = 6, FinalLoss = double.NaN, TestNll = 3.5, Kl = 0.1,
             EvalSamples = 100_000, EvalSeconds = 0.2, GridIntegral = 0.99, GridBox = new GridBoxJson(-10, 40, -20, 20, 400),
             Cancelled = false, StartedUtc = "2025-01-01T00:00:00Z",
@@ -54,6 +54,7 @@ public sealed class RunFilesTests
         Assert.Equal(3.5, root.GetProperty("test_nll").GetDouble());
         Assert.Equal("NaN", root.GetProperty("final_loss").GetString());
         Assert.Equal(400, root.GetProperty("grid_box").GetProperty("steps").GetInt32());
+        Assert.Equal("constant", root.GetProperty("schedule").GetString());
     }
 
     [Fact]

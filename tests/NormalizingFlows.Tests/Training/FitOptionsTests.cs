@@ -26,6 +26,14 @@ public sealed class FitOptionsTests
     }
 
     [Fact]
+    public void Should_Describe_Each_Schedule_In_Words_When_Reported()
+    {
+        Assert.Equal("constant", LearningRateSchedule.Constant.ToString());
+        Assert.Equal("cosine to 1 % of the rate", LearningRateSchedule.Cosine(0.01).ToString());
+        Assert.Equal("x 0.5 every 3 steps", LearningRateSchedule.Step(3, 0.5).ToString());
+    }
+
+    [Fact]
     public void Should_Keep_The_Rate_When_Constant()
     {
         var options = new FitOptions { LearningRate = 3e-4 };
