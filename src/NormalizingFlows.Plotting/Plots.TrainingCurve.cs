@@ -117,8 +117,10 @@ public static partial class Plots
     /// <summary>The loss axis's label: the unit, when there is one, and the scale.</summary>
     internal static string LossAxisLabel(bool log, string? unit)
     {
-        string prefix = string.IsNullOrWhiteSpace(unit) ? "" : unit + ", ";
-        return log ? $"loss ({prefix}log scale)" : $"loss ({prefix}linear scale: some losses \u2264 0)";
+        bool hasUnit = !string.IsNullOrWhiteSpace(unit);
+        return log
+            ? $"loss ({(hasUnit ? unit + ", " : "")}log scale)"
+            : $"loss ({(hasUnit ? unit + "; " : "")}linear scale: some losses \u2264 0)";
     }
 
     /// <summary>Centred moving average over the finite losses in each window; windows without one are left out.</summary>

@@ -13,12 +13,14 @@ namespace NormalizingFlows.Plotting.Internal;
 /// <para>The rule, for non-negative values (densities, counts): linear from 0 to the maximum, unless</para>
 /// <list type="bullet">
 /// <item>one spot dominates: the maximum exceeds <see cref="PeakRatio"/> times the <see cref="ClipQuantile"/> quantile of
-/// the cells. The scale is then clipped at that quantile (label "..., clipped at 99th percentile"); or</item>
+/// the cells. The scale is then clipped at that quantile (label "..., clipped at 99th percentile"), unless the clipped
+/// scale would hide much: more than <see cref="ClippedMass"/> of the total above its top (a peak that holds most of the
+/// mass, or a sharp core with long tails), or a quantile of 0 (almost every cell empty next to a peak); or</item>
 /// <item>the tails carry the picture: more than <see cref="HiddenMass"/> of the total lies in cells drawn in the bottom
-/// <see cref="DarkFraction"/> of the (possibly clipped) scale, i.e. nearly in the colour of an empty cell, or the quantile
-/// is 0 (almost every cell is empty next to a peak). The scale is then the log density over the <see cref="LogDepth"/>
-/// nats below the maximum (label "log ...").</item>
+/// <see cref="DarkFraction"/> of the (possibly clipped) scale, i.e. nearly in the colour of an empty cell.</item>
 /// </list>
+/// <para>In those two cases the scale is the log density over the <see cref="LogDepth"/> nats below the maximum (label
+/// "log ...").</para>
 /// <para>Signed values (differences) are linear and symmetric around 0, clipped at the quantile of the absolute values by
 /// the same peak rule; a logarithm has no meaning there.</para>
 /// </remarks>
@@ -35,6 +37,9 @@ internal sealed class ColorScale
 
     /// <summary>More than this share of the total in nearly-empty-looking cells picks the log scale.</summary>
     public const double HiddenMass = 0.2;
+
+    /// <summary>A clipped scale may leave at most this share of the total above its top; beyond it, the log scale.</summary>
+    public const double ClippedMass = 0.5;
 
     /// <summary>How far below the largest value (in nats, natural log) a log scale reaches: about 4.3 decades.</summary>
     public const double LogDepth = 10;
@@ -88,11 +93,14 @@ internal sealed class ColorScale
         double quantile = Quantile(cells, ClipQuantile);
         bool peak = max > PeakRatio * quantile;
         double top = peak ? quantile : max;
-        double hidden = 0;
+        double hidden = 0, above = 0;
         if (top > 0)
             foreach (double v in cells)
+            {
                 if (v < DarkFraction * top) hidden += v;
-        if (top > 0 && hidden <= HiddenMass * total)
+                else if (v > top) above += v - top;
+            }
+        if (top > 0 && hidden <= HiddenMass * total && above <= ClippedMass * total)
         {
             return peak
                 ? new ColorScale(ColorScaleKind.Clipped, 0, top, quantity + ClippedSuffix)

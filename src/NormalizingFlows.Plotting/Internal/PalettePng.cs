@@ -14,9 +14,9 @@ namespace NormalizingFlows.Plotting.Internal;
 /// palette for every frame of an animation, as APNG requires.
 /// </summary>
 /// <remarks>
-/// The palette is every colour the images use when there are at most 256 (lossless); otherwise the most frequent colours
-/// after rounding to 5 bits per channel, refined by two rounds of k-means over the images' colours, each pixel drawn in the
-/// nearest palette colour. Only for pictures of flat colours: a smooth gradient (a heatmap) would show bands. Pixels that
+/// The palette is every colour the images use when there are at most 256 (lossless); otherwise a median cut of the
+/// images' colours weighted by their pixel counts, refined by two rounds of k-means, each pixel drawn in the nearest
+/// palette colour. Only for pictures of flat colours: a smooth gradient (a heatmap) would show bands. Pixels that
 /// are not opaque are blended onto white first (the plots are drawn on an opaque white figure).
 /// </remarks>
 internal static class PalettePng
@@ -86,17 +86,24 @@ internal static class PalettePng
     {
         if (histogram.Count <= MaxColors) return histogram.Keys.OrderBy(k => k).ToArray();
 
-        // Popularity after rounding to 5 bits per channel: the mean colour of each of the most used boxes.
-        var boxes = new Dictionary<int, (long Count, long R, long G, long B)>();
-        foreach (var (rgb, count) in histogram)
+        // Median cut: split the box of colours with the most pixels times the widest channel range at the weighted median
+        // of that channel, until there are MaxColors boxes; each box's centre is its pixel-weighted mean colour.
+        var boxes = new List<ColourBox> { ColourBox.Of(histogram.Keys.ToArray(), histogram) };
+        while (boxes.Count < MaxColors)
         {
-            int key = ((rgb >> 19) & 31) << 10 | ((rgb >> 11) & 31) << 5 | ((rgb >> 3) & 31);
-            boxes.TryGetValue(key, out var box);
-            boxes[key] = (box.Count + count, box.R + count * ((rgb >> 16) & 255), box.G + count * ((rgb >> 8) & 255), box.B + count * (rgb & 255));
+            int split = -1;
+            double bestScore = 0;
+            for (int b = 0; b < boxes.Count; b++)
+            {
+                double score = (double)boxes[b].Weight * boxes[b].Range;
+                if (boxes[b].Colours.Length > 1 && boxes[b].Range > 0 && score > bestScore) (split, bestScore) = (b, score);
+            }
+            if (split < 0) break;
+            var (low, high) = boxes[split].Split(histogram);
+            boxes[split] = low;
+            boxes.Add(high);
         }
-        var centres = boxes.OrderByDescending(b => b.Value.Count).ThenBy(b => b.Key).Take(MaxColors)
-            .Select(b => new[] { (double)b.Value.R / b.Value.Count, (double)b.Value.G / b.Value.Count, (double)b.Value.B / b.Value.Count })
-            .ToArray();
+        var centres = boxes.Select(b => b.Mean(histogram)).ToArray();
 
         // Two rounds of k-means over the colours, weighted by their pixel counts.
         var colours = histogram.ToArray();
@@ -116,6 +123,59 @@ internal static class PalettePng
                 if (sums[k, 0] > 0) centres[k] = new[] { sums[k, 1] / sums[k, 0], sums[k, 2] / sums[k, 0], sums[k, 3] / sums[k, 0] };
         }
         return centres.Select(Pack).Distinct().ToArray();
+    }
+
+    /// <summary>Colours (0xRRGGBB) in a box of the median cut, with their total pixel count and widest channel.</summary>
+    private sealed record ColourBox(int[] Colours, long Weight, int Shift, int Range)
+    {
+        public static ColourBox Of(int[] colours, Dictionary<int, long> histogram)
+        {
+            long weight = 0;
+            int bestShift = 16, bestRange = -1;
+            foreach (int shift in new[] { 16, 8, 0 })
+            {
+                int min = 255, max = 0;
+                foreach (int rgb in colours)
+                {
+                    int v = (rgb >> shift) & 255;
+                    min = Math.Min(min, v);
+                    max = Math.Max(max, v);
+                }
+                if (max - min > bestRange) (bestShift, bestRange) = (shift, max - min);
+            }
+            foreach (int rgb in colours) weight += histogram[rgb];
+            return new ColourBox(colours, weight, bestShift, bestRange);
+        }
+
+        /// <summary>The two halves at the pixel-weighted median of the widest channel (neither empty).</summary>
+        public (ColourBox Low, ColourBox High) Split(Dictionary<int, long> histogram)
+        {
+            int shift = Shift;
+            var sorted = Colours.OrderBy(rgb => (rgb >> shift) & 255).ThenBy(rgb => rgb).ToArray();
+            long half = Weight / 2, running = 0;
+            int cut = 1;
+            for (int i = 0; i < sorted.Length - 1; i++)
+            {
+                running += histogram[sorted[i]];
+                cut = i + 1;
+                if (running >= half) break;
+            }
+            return (Of(sorted[..cut], histogram), Of(sorted[cut..], histogram));
+        }
+
+        /// <summary>The pixel-weighted mean colour, as red, green, blue.</summary>
+        public double[] Mean(Dictionary<int, long> histogram)
+        {
+            double r = 0, g = 0, b = 0;
+            foreach (int rgb in Colours)
+            {
+                long n = histogram[rgb];
+                r += n * ((rgb >> 16) & 255);
+                g += n * ((rgb >> 8) & 255);
+                b += n * (rgb & 255);
+            }
+            return new[] { r / Weight, g / Weight, b / Weight };
+        }
     }
 
     private static int Pack(double[] c) =>
