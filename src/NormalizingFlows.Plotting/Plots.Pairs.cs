@@ -16,7 +16,8 @@ public static partial class Plots
     /// <summary>
     /// Pair plots for data of two or more columns: model samples over data rows projected on every pair of the first
     /// <paramref name="maxColumns"/> columns, one panel per pair, each with the two columns' names on its axes. The view of
-    /// each panel holds the central 99.6 % of the data along each axis.
+    /// each panel holds the central 99.6 % of the data along each axis. Written as an 8-bit palette PNG (a scatter of two
+    /// colours needs no more), which keeps it small.
     /// </summary>
     /// <param name="path">The PNG file to write.</param>
     /// <param name="learned">Model samples <c>[n, D]</c>, drawn on top; D &gt;= 2.</param>
@@ -51,7 +52,7 @@ public static partial class Plots
         int rows = (plots.Length + columns - 1) / columns;
         int imageHeight = height ?? Math.Min(Figure.MaxPixels, (int)Math.Round((double)width / columns * rows));
         Figure.CheckSize(width, imageHeight);
-        return Figure.SavePng(Figure.Grid(plots, columns), path, width, imageHeight);
+        return Figure.SavePng(Figure.Grid(plots, columns), path, width, imageHeight, palette: true);
     }
 
     /// <summary>One panel per pair <c>(i, j)</c>, <c>i &lt; j &lt; columns</c>: column i across, column j up.</summary>

@@ -104,7 +104,11 @@ internal static class TrainReport
 
         var report = new RunReport($"nflows train {Text(metrics["flow"])} on {Path.GetFileName(Text(metrics["data"]))}").WithCommand(command);
         foreach (var (key, label) in ConfigurationKeys)
+        {
+            // A fresh run has nothing to say about resuming.
+            if (key == "resumed_at" && Text(metrics[key]) is "0" or "n/a") continue;
             if (metrics.ContainsKey(key)) report.AddConfiguration(label, Text(metrics[key]));
+        }
         foreach (var (key, label) in MetricKeys)
             if (metrics.ContainsKey(key)) report.AddMetric(label, Text(metrics[key]));
         foreach (var (file, caption) in figures) report.AddImage(file, caption);
@@ -129,13 +133,17 @@ internal static class TrainReport
         }
     }
 
-    /// <summary>A metrics.json value as the page shows it: strings as they are, numbers as written, null as "n/a".</summary>
-    private static string Text(JsonNode? node) => node switch
+    /// <summary>A metrics.json value as the page shows it: strings as they are, whole numbers as written, other numbers to
+    /// six significant digits, null as "n/a".</summary>
+    internal static string Text(JsonNode? node)
     {
-        null => "n/a",
-        JsonValue value when value.GetValueKind() == JsonValueKind.String => value.GetValue<string>(),
-        _ => node.ToJsonString(),
-    };
+        if (node is null) return "n/a";
+        if (node is JsonValue value && value.GetValueKind() == JsonValueKind.String) return value.GetValue<string>();
+        string raw = node.ToJsonString();
+        if (node is JsonValue number && number.GetValueKind() == JsonValueKind.Number && raw.IndexOfAny(new[] { '.', 'e', 'E' }) >= 0)
+            return double.Parse(raw, CultureInfo.InvariantCulture).ToString("G6", CultureInfo.InvariantCulture);
+        return raw;
+    }
 
     /// <summary><paramref name="count"/> samples of the flow in evaluation mode, without gradients (the mode is restored).</summary>
     private static Tensor Sample(Flow flow, int count, long seed)

@@ -32,6 +32,8 @@ public sealed class TrainReportTests(ITestOutputHelper log) : IDisposable
         return path;
     }
 
+    private static string G6(double value) => value.ToString("G6", System.Globalization.CultureInfo.InvariantCulture);
+
     private static int EmbeddedImages(string html) => Regex.Matches(html, "src=\"data:image/png;base64,").Count;
 
     [Fact]
@@ -58,8 +60,8 @@ public sealed class TrainReportTests(ITestOutputHelper log) : IDisposable
         Assert.Contains(WebUtility.HtmlEncode(root.GetProperty("command").GetString()!), html);
         Assert.Contains("<h2>Configuration</h2>", html);
         Assert.Contains("<h2>Metrics</h2>", html);
-        Assert.Contains(">training NLL (nats per row)</th><td class=\"value\">" + root.GetProperty("train_nll").GetRawText() + "</td>", html);
-        Assert.Contains(">best validation NLL (nats per row)</th><td class=\"value\">" + root.GetProperty("best_validation_nll").GetRawText() + "</td>", html);
+        Assert.Contains(">training NLL (nats per row)</th><td class=\"value\">" + G6(root.GetProperty("train_nll").GetDouble()) + "</td>", html);
+        Assert.Contains(">best validation NLL (nats per row)</th><td class=\"value\">" + G6(root.GetProperty("best_validation_nll").GetDouble()) + "</td>", html);
         Assert.Contains(">rows</th><td class=\"value\">1200</td>", html);
         Assert.Contains("validation loss", html);
         Assert.Equal(3, EmbeddedImages(html));
