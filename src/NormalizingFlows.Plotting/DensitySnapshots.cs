@@ -115,7 +115,8 @@ public sealed class DensitySnapshots : IProgress<TrainingProgress>
 
     /// <summary>Draws every record as a panel titled with its iteration, in iteration order, each with a colour bar.</summary>
     /// <param name="path">The PNG file to write.</param>
-    /// <param name="sharedScale">One colour scale for all panels (0 to the largest density of any record) instead of one per panel.</param>
+    /// <param name="sharedScale">One colour scale for all panels instead of one per panel. Either way the scale (linear, clipped
+    /// at the 99th percentile, or log density) is chosen from the values and named on the colour bar.</param>
     /// <param name="columns">Panels per row; 0 for up to 4.</param>
     /// <param name="width">Image width in pixels.</param>
     /// <param name="height">Image height in pixels; null for panels about 4:3 (wide for the colour bar).</param>
@@ -134,14 +135,14 @@ public sealed class DensitySnapshots : IProgress<TrainingProgress>
         int rows = (records.Length + columns - 1) / columns;
         int imageHeight = height ?? Math.Min(Figure.MaxPixels, (int)Math.Round(width / (double)columns * 0.8 * rows));
         Figure.CheckSize(width, imageHeight);
-        double top = records.Max(r => r.Density.Max);
+        var values = records.Select(r => r.Density.ToArray()).ToArray();
+        var shared = sharedScale ? ColorScale.Choose("density q(x)", null, values) : null;
         var plots = new Plot[records.Length];
         for (int i = 0; i < records.Length; i++)
         {
             var grid = records[i].Density;
             var plot = Figure.NewPlot();
-            var map = Panels.AddHeatmap(plot, grid.ToArray(), grid.Bounds, Panels.Density, 0, sharedScale ? top : grid.Max);
-            Panels.AddColorBar(plot, map, "density q(x)");
+            Panels.AddHeatmap(plot, values[i], grid.Bounds, Panels.Density, shared ?? ColorScale.Choose("density q(x)", null, values[i]));
             plot.Title(records[i].Iteration == 0 ? "iteration 0 (untrained)" : $"iteration {records[i].Iteration:N0}");
             plots[i] = plot;
         }

@@ -13,6 +13,9 @@ public static partial class Plots
     /// with one colour bar) and their difference <c>q - p</c> (a diverging colour map symmetric around zero, with its own
     /// colour bar). For an unnormalised target the difference means nothing: the figure then has two panels, the target's
     /// <c>exp(logDensity - max)</c> (titled "unnormalised") and <c>q</c>, each with its own colour bar.
+    /// Every colour scale is chosen from the values and named on its colour bar: linear; clipped at the 99th percentile when
+    /// one spot dominates (a learned density with a sharp peak); or the log density when much of the mass would be drawn
+    /// in the colour of an empty cell (long tails).
     /// </summary>
     /// <param name="path">The PNG file to write.</param>
     /// <param name="target">The 2-D target.</param>
@@ -57,41 +60,7 @@ public static partial class Plots
             throw new ArgumentException(
                 $"Expected learned on the target's grid ({target.Bounds}, {target.Steps} steps); got {learned.Bounds}, {learned.Steps} steps.",
                 nameof(learned));
-        string name = string.IsNullOrWhiteSpace(targetName) ? "" : $" ({targetName})";
-        var bounds = target.Bounds;
-        var pPlot = Figure.NewPlot();
-        var qPlot = Figure.NewPlot();
-        Plot[] plots;
-        if (target.IsNormalized)
-        {
-            double top = Math.Max(target.Max, learned.Max);
-            Panels.AddHeatmap(pPlot, target.ToArray(), bounds, Panels.Density, 0, top);
-            pPlot.Title($"target p(x){name}");
-            var qMap = Panels.AddHeatmap(qPlot, learned.ToArray(), bounds, Panels.Density, 0, top);
-            qPlot.Title("learned q(x)");
-            Panels.AddColorBar(qPlot, qMap, "density (shared scale)");
-
-            var difference = learned.Minus(target);
-            double extent = 0;
-            foreach (double v in difference)
-                if (double.IsFinite(v)) extent = Math.Max(extent, Math.Abs(v));
-            if (extent == 0) extent = 1e-12;
-            var dPlot = Figure.NewPlot();
-            var dMap = Panels.AddHeatmap(dPlot, difference, bounds, Panels.Difference, -extent, extent);
-            dPlot.Title("difference q(x) \u2212 p(x)");
-            Panels.AddColorBar(dPlot, dMap, "difference q(x) \u2212 p(x)");
-            plots = new[] { pPlot, qPlot, dPlot };
-        }
-        else
-        {
-            var pMap = Panels.AddHeatmap(pPlot, target.ToArray(), bounds, Panels.Density, 0, target.Max);
-            pPlot.Title($"target{name}, unnormalised");
-            Panels.AddColorBar(pPlot, pMap, "exp(log p \u2212 max)");
-            var qMap = Panels.AddHeatmap(qPlot, learned.ToArray(), bounds, Panels.Density, 0, learned.Max);
-            qPlot.Title("learned q(x)");
-            Panels.AddColorBar(qPlot, qMap, "density");
-            plots = new[] { pPlot, qPlot };
-        }
+        var plots = DensityPanels(target, learned, targetName);
         foreach (var plot in plots) Panels.FixMargins(plot);
         return Figure.SavePng(Figure.Grid(plots, plots.Length), path, width, height);
     }
@@ -138,6 +107,8 @@ public static partial class Plots
 
     /// <summary>
     /// One density grid as a heatmap with a colour bar; a grid that is not normalised gets ", unnormalised" after the title.
+    /// The colour scale (linear, clipped at the 99th percentile, or log density) is chosen from the values and named on the
+    /// colour bar.
     /// </summary>
     /// <param name="path">The PNG file to write.</param>
     /// <param name="grid">The density on a grid.</param>
@@ -154,13 +125,50 @@ public static partial class Plots
         return Figure.SavePng(DensityPlot(grid, title), path, width, height);
     }
 
+    /// <summary>
+    /// The panels of the comparison: p and q on one colour scale (chosen by <see cref="ColorScale"/> from both grids, its bar
+    /// beside q) and q - p on a symmetric one; for an unnormalised target, the two densities each on their own scale.
+    /// </summary>
+    internal static Plot[] DensityPanels(DensityGrid target, DensityGrid learned, string? targetName)
+    {
+        string name = string.IsNullOrWhiteSpace(targetName) ? "" : $" ({targetName})";
+        var bounds = target.Bounds;
+        var pPlot = Figure.NewPlot();
+        var qPlot = Figure.NewPlot();
+        var pValues = target.ToArray();
+        var qValues = learned.ToArray();
+        if (target.IsNormalized)
+        {
+            var shared = ColorScale.Choose("density (shared scale)", "log density (shared scale)", pValues, qValues);
+            Panels.AddHeatmap(pPlot, pValues, bounds, Panels.Density, shared, colorBar: false);
+            pPlot.Title($"target p(x){name}");
+            Panels.AddHeatmap(qPlot, qValues, bounds, Panels.Density, shared);
+            qPlot.Title("learned q(x)");
+
+            var difference = learned.Minus(target);
+            var dPlot = Figure.NewPlot();
+            Panels.AddHeatmap(dPlot, difference, bounds, Panels.Difference, ColorScale.ChooseSymmetric("difference q(x) \u2212 p(x)", difference));
+            dPlot.Title("difference q(x) \u2212 p(x)");
+            return new[] { pPlot, qPlot, dPlot };
+        }
+        Panels.AddHeatmap(pPlot, pValues, bounds, Panels.Density, UnnormalisedScale(pValues));
+        pPlot.Title($"target{name}, unnormalised");
+        Panels.AddHeatmap(qPlot, qValues, bounds, Panels.Density, ColorScale.Choose("density", null, qValues));
+        qPlot.Title("learned q(x)");
+        return new[] { pPlot, qPlot };
+    }
+
+    /// <summary>The scale of an unnormalised target's grid, <c>exp(log p - max)</c>.</summary>
+    private static ColorScale UnnormalisedScale(double[,] values) =>
+        ColorScale.Choose("exp(log p \u2212 max)", "log p \u2212 max", values);
+
     /// <summary>The single-panel density plot (for tests that map coordinates to pixels).</summary>
     internal static Plot DensityPlot(DensityGrid grid, string title)
     {
         var plot = Figure.NewPlot();
-        var map = Panels.AddHeatmap(plot, grid.ToArray(), grid.Bounds, Panels.Density, 0, grid.Max);
+        var values = grid.ToArray();
+        Panels.AddHeatmap(plot, values, grid.Bounds, Panels.Density, grid.IsNormalized ? ColorScale.Choose("density", null, values) : UnnormalisedScale(values));
         plot.Title(grid.IsNormalized ? title : $"{title}, unnormalised");
-        Panels.AddColorBar(plot, map, grid.IsNormalized ? "density" : "exp(log p \u2212 max)");
         return plot;
     }
 }

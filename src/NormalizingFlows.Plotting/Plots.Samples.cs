@@ -42,10 +42,7 @@ public static partial class Plots
         if (histogram)
         {
             var counts = Histogram2D(x, y, bounds, bins);
-            double max = 0;
-            foreach (double c in counts) max = Math.Max(max, c);
-            var map = Panels.AddHeatmap(plot, counts, bounds, Panels.Density, 0, Math.Max(max, 1));
-            Panels.AddColorBar(plot, map, "points per cell");
+            Panels.AddHeatmap(plot, counts, bounds, Panels.Density, ColorScale.Choose("points per cell", "log points per cell", counts));
             plot.Title($"{name} (n = {x.Length:N0}, 2-D histogram)");
         }
         else

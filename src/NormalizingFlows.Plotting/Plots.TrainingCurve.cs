@@ -22,13 +22,15 @@ public static partial class Plots
     /// smoothing under 50 steps); 0 or 1 turns smoothing off.</param>
     /// <param name="markSkipped">Whether to mark skipped steps.</param>
     /// <param name="title">The title; null for "training loss".</param>
+    /// <param name="unit">The loss's unit, shown on its axis, e.g. "nats per row" for a mean negative log-likelihood; null
+    /// for none.</param>
     /// <param name="width">Image width in pixels.</param>
     /// <param name="height">Image height in pixels.</param>
     /// <returns>The full path of the written file.</returns>
     /// <exception cref="ArgumentException">There are no losses or no finite one, the window is negative, or a size is out of range.</exception>
     public static string TrainingCurve(string path, IReadOnlyList<double> losses,
         IReadOnlyList<(int Iteration, double Loss)>? validation = null, int? smoothingWindow = null, bool markSkipped = true,
-        string? title = null, int width = 900, int height = 500)
+        string? title = null, string? unit = null, int width = 900, int height = 500)
     {
         Figure.CheckOutput(path, width, height);
         ArgumentNullException.ThrowIfNull(losses);
@@ -38,12 +40,12 @@ public static partial class Plots
             throw new ArgumentException($"Expected at least one finite loss in losses; all {losses.Count} are NaN or infinite.", nameof(losses));
         if (smoothingWindow < 0)
             throw new ArgumentOutOfRangeException(nameof(smoothingWindow), smoothingWindow, $"Expected a smoothing window of 0 or more steps; got {smoothingWindow}.");
-        return Figure.SavePng(TrainingCurvePlot(losses, validation, smoothingWindow, markSkipped, title), path, width, height);
+        return Figure.SavePng(TrainingCurvePlot(losses, validation, smoothingWindow, markSkipped, title, unit), path, width, height);
     }
 
     /// <summary>The training-curve plot (for tests and for callers that add to it).</summary>
     internal static Plot TrainingCurvePlot(IReadOnlyList<double> losses, IReadOnlyList<(int Iteration, double Loss)>? validation,
-        int? smoothingWindow, bool markSkipped, string? title)
+        int? smoothingWindow, bool markSkipped, string? title, string? unit = null)
     {
         var valid = (validation ?? Array.Empty<(int, double)>()).Where(v => double.IsFinite(v.Loss)).ToArray();
         var finiteLosses = losses.Where(double.IsFinite).ToArray();
@@ -106,10 +108,19 @@ public static partial class Plots
         plot.Axes.SetLimits(0, losses.Count + 1, bottom, top);
         if (log) plot.Axes.Left.TickGenerator = LogTicks(bottom, top);
         plot.XLabel("iteration");
-        plot.YLabel(log ? "loss (log scale)" : "loss (linear scale: some losses \u2264 0)");
+        plot.YLabel(LossAxisLabel(log, unit));
         plot.Title(title ?? "training loss");
         plot.ShowLegend(Alignment.UpperRight);
         return plot;
+    }
+
+    /// <summary>The loss axis's label: the unit, when there is one, and the scale.</summary>
+    internal static string LossAxisLabel(bool log, string? unit)
+    {
+        bool hasUnit = !string.IsNullOrWhiteSpace(unit);
+        return log
+            ? $"loss ({(hasUnit ? unit + ", " : "")}log scale)"
+            : $"loss ({(hasUnit ? unit + "; " : "")}linear scale: some losses \u2264 0)";
     }
 
     /// <summary>Centred moving average over the finite losses in each window; windows without one are left out.</summary>

@@ -15,6 +15,12 @@ public static partial class Plots
     /// <summary>Colour groups the points of a trajectory are drawn in (enough to look continuous).</summary>
     private const int ColorGroups = 48;
 
+    /// <summary>Most frames an animation gets when the frames between layers are chosen automatically.</summary>
+    public const int MaxAnimationFrames = 48;
+
+    /// <summary>Frames between layers an animation gets by default (fewer when it would exceed <see cref="MaxAnimationFrames"/>).</summary>
+    public const int DefaultFramesBetweenLayers = 3;
+
     /// <summary>Fraction of points along each axis that a trajectory view may leave out on each side (far outliers).</summary>
     private const double TrajectoryTail = 0.005;
 
@@ -73,27 +79,37 @@ public static partial class Plots
         int imageHeight = height ?? Math.Min(Figure.MaxPixels, (int)Math.Round((double)width / columns * rows));
         Figure.CheckSize(width, imageHeight);
 
+        var plots = TrajectoryPanels(points, titles, coloring, sharedLimits);
+        return Figure.SavePng(Figure.Grid(plots, columns), path, width, imageHeight, palette: true);
+    }
+
+    /// <summary>The panels of a trajectory grid: the base points (axes <c>z</c>), then each layer's output (axes <c>x</c>).</summary>
+    internal static Plot[] TrajectoryPanels((double[] X, double[] Y)[] points, IReadOnlyList<string> titles, TrajectoryColoring coloring, bool sharedLimits)
+    {
         var colors = ColorKeys(points[0].X, points[0].Y, coloring);
         var shared = sharedLimits ? SharedBounds(points) : null;
         var plots = new Plot[points.Length];
         for (int i = 0; i < points.Length; i++)
         {
-            plots[i] = TrajectoryFrame(points[i].X, points[i].Y, colors, coloring, shared ?? Panels.RobustBounds(points[i].X, points[i].Y, TrajectoryTail), titles[i]);
+            plots[i] = TrajectoryFrame(points[i].X, points[i].Y, colors, coloring, shared ?? Panels.RobustBounds(points[i].X, points[i].Y, TrajectoryTail), titles[i], baseSpace: i == 0);
         }
-        return Figure.SavePng(Figure.Grid(plots, columns), path, width, imageHeight);
+        return plots;
     }
 
     /// <summary>
     /// The path of samples through every layer as an animated PNG (APNG; see the remarks of this package's encoder): one
     /// frame per stage (base, each layer's output), optionally with interpolated frames between stages so the points glide
     /// from one to the next. All frames share one set of axis limits; points are coloured by their base position. The
-    /// animation loops forever and rests on each stage and longer on the last.
+    /// animation loops forever and rests on each stage and longer on the last. The frames are 8-bit palette images sharing
+    /// one palette of at most 256 colours (the points come in 48 colours), which keeps the file small.
     /// </summary>
     /// <param name="path">The file to write (an APNG: a <c>.png</c> that browsers animate).</param>
     /// <param name="flow">A 2-D unconditional flow.</param>
     /// <param name="count">Points to push through; positive.</param>
     /// <param name="seed">Seed of the generator the base points are drawn with.</param>
-    /// <param name="framesBetweenLayers">Interpolated frames between consecutive stages; 0 to 30.</param>
+    /// <param name="framesBetweenLayers">Interpolated frames between consecutive stages, 0 to 30; null for
+    /// <see cref="DefaultFramesBetweenLayers"/>, or fewer so that the animation has at most <see cref="MaxAnimationFrames"/>
+    /// frames (none between stages for a flow of many layers).</param>
     /// <param name="layerMilliseconds">How long each stage's own frame shows.</param>
     /// <param name="stepMilliseconds">How long each interpolated frame shows.</param>
     /// <param name="coloring">What the colour encodes.</param>
@@ -101,7 +117,7 @@ public static partial class Plots
     /// <param name="height">Frame height in pixels.</param>
     /// <returns>The full path of the written file.</returns>
     /// <exception cref="ArgumentException">The flow is not 2-D or is conditional, a count, delay or size is out of range.</exception>
-    public static string TrajectoryAnimation(string path, Flow flow, int count = 2_000, long seed = 0, int framesBetweenLayers = 3,
+    public static string TrajectoryAnimation(string path, Flow flow, int count = 2_000, long seed = 0, int? framesBetweenLayers = null,
         int layerMilliseconds = 700, int stepMilliseconds = 80, TrajectoryColoring coloring = TrajectoryColoring.Angle,
         int width = 640, int height = 640)
     {
@@ -113,14 +129,16 @@ public static partial class Plots
     }
 
     /// <summary>
-    /// The animation of <see cref="TrajectoryAnimation(string, Flow, int, long, int, int, int, TrajectoryColoring, int, int)"/>
+    /// The animation of <see cref="TrajectoryAnimation(string, Flow, int, long, int?, int, int, TrajectoryColoring, int, int)"/>
     /// from points already computed (<c>layers[0]</c> the base points, then each layer's output, all <c>[n, 2]</c>).
     /// The file has <c>layers.Count + (layers.Count - 1) * framesBetweenLayers</c> frames.
     /// </summary>
     /// <param name="path">The file to write (an APNG).</param>
     /// <param name="layers">Points per stage, each <c>[n, 2]</c> (the same n); at least one.</param>
     /// <param name="titles">One title per stage; null for "layer 0 (base)" ... "layer K (data)".</param>
-    /// <param name="framesBetweenLayers">Interpolated frames between consecutive stages; 0 to 30.</param>
+    /// <param name="framesBetweenLayers">Interpolated frames between consecutive stages, 0 to 30; null for
+    /// <see cref="DefaultFramesBetweenLayers"/>, or fewer so that the animation has at most <see cref="MaxAnimationFrames"/>
+    /// frames.</param>
     /// <param name="layerMilliseconds">How long each stage's own frame shows; 1 to 30000.</param>
     /// <param name="stepMilliseconds">How long each interpolated frame shows; 1 to 30000.</param>
     /// <param name="coloring">What the colour encodes.</param>
@@ -129,14 +147,15 @@ public static partial class Plots
     /// <returns>The full path of the written file.</returns>
     /// <exception cref="ArgumentException">No stages, stages of different shapes, titles that do not match, or a count, delay or size is out of range.</exception>
     public static string TrajectoryAnimation(string path, IReadOnlyList<Tensor> layers, IReadOnlyList<string>? titles = null,
-        int framesBetweenLayers = 3, int layerMilliseconds = 700, int stepMilliseconds = 80,
+        int? framesBetweenLayers = null, int layerMilliseconds = 700, int stepMilliseconds = 80,
         TrajectoryColoring coloring = TrajectoryColoring.Angle, int width = 640, int height = 640)
     {
         Figure.CheckOutput(path, width, height);
         var points = Stages(layers, nameof(layers));
         titles = Titles(titles, points.Length, nameof(titles));
-        if (framesBetweenLayers < 0 || framesBetweenLayers > 30)
+        if (framesBetweenLayers is < 0 or > 30)
             throw new ArgumentOutOfRangeException(nameof(framesBetweenLayers), framesBetweenLayers, $"Expected framesBetweenLayers between 0 and 30; got {framesBetweenLayers}.");
+        int between = framesBetweenLayers ?? AutomaticFramesBetween(points.Length);
         CheckDelay(layerMilliseconds, nameof(layerMilliseconds));
         CheckDelay(stepMilliseconds, nameof(stepMilliseconds));
 
@@ -144,20 +163,20 @@ public static partial class Plots
         var bounds = SharedBounds(points);
         var frames = new List<byte[]>();
         var delays = new List<int>();
-        void AddFrame(double[] x, double[] y, string title, int delay)
+        void AddFrame(double[] x, double[] y, string title, int delay, bool baseSpace = false)
         {
-            using var plot = TrajectoryFrame(x, y, colors, coloring, bounds, title);
+            using var plot = TrajectoryFrame(x, y, colors, coloring, bounds, title, baseSpace);
             frames.Add(plot.GetImageBytes(width, height, ImageFormat.Png));
             delays.Add(delay);
         }
         for (int stage = 0; stage < points.Length; stage++)
         {
             bool last = stage == points.Length - 1;
-            AddFrame(points[stage].X, points[stage].Y, titles[stage], last ? Math.Min(30_000, 3 * layerMilliseconds) : layerMilliseconds);
+            AddFrame(points[stage].X, points[stage].Y, titles[stage], last ? Math.Min(30_000, 3 * layerMilliseconds) : layerMilliseconds, baseSpace: stage == 0);
             if (last) break;
-            for (int step = 1; step <= framesBetweenLayers; step++)
+            for (int step = 1; step <= between; step++)
             {
-                double t = (double)step / (framesBetweenLayers + 1);
+                double t = (double)step / (between + 1);
                 var (from, to) = (points[stage], points[stage + 1]);
                 var x = new double[from.X.Length];
                 var y = new double[from.X.Length];
@@ -169,8 +188,15 @@ public static partial class Plots
                 AddFrame(x, y, $"{titles[stage]} \u2192 {stage + 1}", stepMilliseconds);
             }
         }
-        return Figure.Write(path, AnimatedPng.Encode(frames, delays));
+        return Figure.Write(path, AnimatedPng.Encode(PalettePng.Encode(frames), delays));
     }
+
+    /// <summary>
+    /// <see cref="DefaultFramesBetweenLayers"/>, or fewer so that <paramref name="stages"/> stages and the frames between them
+    /// make at most <see cref="MaxAnimationFrames"/> frames (0 when the stages alone reach it).
+    /// </summary>
+    internal static int AutomaticFramesBetween(int stages) =>
+        stages <= 1 ? 0 : Math.Clamp((MaxAnimationFrames - stages) / (stages - 1), 0, DefaultFramesBetweenLayers);
 
     /// <summary>Base points and every layer's output of <paramref name="flow"/> (in evaluation mode), with panel titles.</summary>
     private static (Tensor[] Layers, string[] Titles) Walk(Flow flow, int count, long seed)
@@ -192,8 +218,9 @@ public static partial class Plots
         return (path, titles);
     }
 
-    /// <summary>One panel of a trajectory: the points in colour groups, over fixed bounds.</summary>
-    private static Plot TrajectoryFrame(double[] x, double[] y, int[] group, TrajectoryColoring coloring, Box bounds, string title)
+    /// <summary>One panel of a trajectory: the points in colour groups, over fixed bounds; axes <c>z</c> for the base points,
+    /// <c>x</c> otherwise.</summary>
+    private static Plot TrajectoryFrame(double[] x, double[] y, int[] group, TrajectoryColoring coloring, Box bounds, string title, bool baseSpace)
     {
         var plot = Figure.NewPlot();
         IColormap colormap = coloring == TrajectoryColoring.Angle ? new ScottPlot.Colormaps.Phase() : Panels.Density;
@@ -211,7 +238,7 @@ public static partial class Plots
             var color = colormap.GetColor((g + 0.5) / ColorGroups).WithOpacity(0.85);
             plot.Add.Markers(byGroup[g, 0].ToArray(), byGroup[g, 1].ToArray(), MarkerShape.FilledCircle, size, color);
         }
-        Panels.SetBounds(plot, bounds);
+        Panels.SetBounds(plot, bounds, baseSpace);
         plot.Title(title);
         return plot;
     }

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using NormalizingFlows.Distributions;
 using NormalizingFlows.Plotting.Tests.Support;
 using NormalizingFlows.Targets;
@@ -90,6 +91,81 @@ public sealed class PlotsDensitiesTests : IDisposable
         var learned = DensityGrid.Evaluate(new GaussianTarget(0, 0, 1, 1), new Box(-3, 3, -3, 3), 21);
         Assert.Throws<ArgumentException>("learned", () => Plots.Densities(folder.File("x.png"), target, learned));
     }
+
+    [Fact]
+    public void Should_Say_Clipped_On_The_Shared_Colour_Bar_When_The_Learned_Density_Is_A_Sharp_Peak()
+    {
+        var box = new Box(-3, 3, -3, 3);
+        var target = DensityGrid.Evaluate(new GaussianTarget(0, 0, 1, 1), box, 60);
+        var spike = new double[60, 60];
+        spike[30, 31] = 100 * target.Max;
+        var learned = DensityGrid.FromValues(box, spike);
+        var panels = Plots.DensityPanels(target, learned, "gaussian");
+        try
+        {
+            Assert.Empty(ColorBarLabels(panels[0]));
+            Assert.Equal(new[] { "density (shared scale), clipped at 99th percentile" }, ColorBarLabels(panels[1]));
+            Assert.Equal(new[] { "difference q(x) \u2212 p(x), clipped at 99th percentile" }, ColorBarLabels(panels[2]));
+        }
+        finally
+        {
+            foreach (var panel in panels) panel.Dispose();
+        }
+        Picture.Load(Plots.Densities(folder.File("spike.png"), target, learned, width: 900, height: 300)).AssertPlot(900, 300);
+    }
+
+    [Fact]
+    public void Should_Say_Density_On_A_Linear_Colour_Bar_When_Both_Densities_Are_Smooth()
+    {
+        var box = new Box(-4, 4, -4, 4);
+        var target = DensityGrid.Evaluate(new GaussianTarget(0, 0, 1, 1), box, 60);
+        var learned = DensityGrid.Evaluate(new GaussianTarget(0.3, 0, 1.1, 0.9), box, 60);
+        var panels = Plots.DensityPanels(target, learned, null);
+        try
+        {
+            Assert.Equal(new[] { "density (shared scale)" }, ColorBarLabels(panels[1]));
+            Assert.Equal(new[] { "difference q(x) \u2212 p(x)" }, ColorBarLabels(panels[2]));
+        }
+        finally
+        {
+            foreach (var panel in panels) panel.Dispose();
+        }
+    }
+
+    [Fact]
+    public void Should_Say_Log_Density_On_The_Colour_Bar_When_The_Density_Has_Long_Tails()
+    {
+        // A bivariate Cauchy density on a wide box: most of its mass lies where it is under 5 % of its peak.
+        var box = new Box(-40, 40, -40, 40);
+        var values = new double[80, 80];
+        for (int row = 0; row < 80; row++)
+            for (int column = 0; column < 80; column++)
+            {
+                double x = -39.5 + column, y = -39.5 + row;
+                values[row, column] = Math.Pow(1 + x * x + y * y, -1.5) / (2 * Math.PI);
+            }
+        using var plot = Plots.DensityPlot(DensityGrid.FromValues(box, values), "cauchy");
+        Assert.Equal(new[] { "log density" }, ColorBarLabels(plot));
+        Picture.Decode(plot.GetImageBytes(500, 400, ImageFormat.Png)).AssertPlot(500, 400);
+    }
+
+    [Fact]
+    public void Should_Name_The_Unnormalised_Log_Scale_When_An_Unnormalised_Target_Has_Long_Tails()
+    {
+        var box = new Box(-40, 40, -40, 40);
+        var values = new double[80, 80];
+        for (int row = 0; row < 80; row++)
+            for (int column = 0; column < 80; column++)
+            {
+                double x = -39.5 + column, y = -39.5 + row;
+                values[row, column] = Math.Pow(1 + x * x + y * y, -1.5);
+            }
+        using var plot = Plots.DensityPlot(DensityGrid.FromValues(box, values, isNormalized: false), "cauchy");
+        Assert.Equal(new[] { "log p \u2212 max" }, ColorBarLabels(plot));
+    }
+
+    private static string[] ColorBarLabels(Plot plot) =>
+        plot.Axes.GetPanels().OfType<ScottPlot.Panels.ColorBar>().Select(bar => bar.Label).ToArray();
 
     /// <summary>Renders the single-panel density plot and checks that its brightest data pixel lies at (x, y) to within two cells.</summary>
     private static void AssertBrightestAt(DensityGrid grid, double x, double y)

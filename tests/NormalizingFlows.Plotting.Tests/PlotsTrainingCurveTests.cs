@@ -32,6 +32,17 @@ public sealed class PlotsTrainingCurveTests : IDisposable
     }
 
     [Fact]
+    public void Should_Show_The_Unit_On_The_Loss_Axis_When_One_Is_Given()
+    {
+        using var log = Plots.TrainingCurvePlot(Losses(100), null, null, true, null, unit: "nats per row");
+        Assert.Equal("loss (nats per row, log scale)", log.Axes.Left.Label.Text);
+        using var linear = Plots.TrainingCurvePlot(Losses(100, shift: -5), null, null, true, null, unit: "nats per row");
+        Assert.StartsWith("loss (nats per row; linear scale", linear.Axes.Left.Label.Text);
+        using var none = Plots.TrainingCurvePlot(Losses(100), null, null, true, null);
+        Assert.Equal("loss (log scale)", none.Axes.Left.Label.Text);
+    }
+
+    [Fact]
     public void Should_Use_A_Linear_Scale_When_A_Loss_Is_Negative_And_Say_So()
     {
         using var plot = Plots.TrainingCurvePlot(Losses(100, shift: -5), null, null, true, null);

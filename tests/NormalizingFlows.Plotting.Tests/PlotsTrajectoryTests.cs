@@ -79,6 +79,69 @@ public sealed class PlotsTrajectoryTests : IDisposable
     }
 
     [Fact]
+    public void Should_Label_The_Base_Panel_Z_And_The_Layer_Panels_X()
+    {
+        var z = (new[] { 0.0, 1, -1, 0.5 }, new[] { 0.0, -1, 1, 0.2 });
+        var x = (new[] { 1.0, 2, 0, 1.5 }, new[] { 3.0, 2, 4, 3.2 });
+        var panels = Plots.TrajectoryPanels(new[] { z, x, x }, new[] { "base", "layer 1", "data" }, TrajectoryColoring.Angle, sharedLimits: false);
+        try
+        {
+            Assert.Equal("z\u2081", panels[0].Axes.Bottom.Label.Text);
+            Assert.Equal("z\u2082", panels[0].Axes.Left.Label.Text);
+            foreach (var panel in panels.Skip(1))
+            {
+                Assert.Equal("x\u2081", panel.Axes.Bottom.Label.Text);
+                Assert.Equal("x\u2082", panel.Axes.Left.Label.Text);
+            }
+        }
+        finally
+        {
+            foreach (var panel in panels) panel.Dispose();
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(2, 3)]
+    [InlineData(9, 3)]   // RealNVP with 8 couplings: 33 frames
+    [InlineData(13, 2)]
+    [InlineData(33, 0)]  // 16 x [coupling + LU linear]: the 33 stages alone
+    [InlineData(60, 0)]
+    public void Should_Choose_Fewer_Frames_Between_Layers_When_A_Flow_Has_Many_Layers(int stages, int expected)
+    {
+        int between = Plots.AutomaticFramesBetween(stages);
+        Assert.Equal(expected, between);
+        int frames = stages + (stages - 1) * between;
+        Assert.True(frames <= Plots.MaxAnimationFrames || between == 0, $"{stages} stages give {frames} frames.");
+    }
+
+    [Fact]
+    public void Should_Write_Palette_Frames_Within_The_Frame_Cap_When_The_Flow_Has_Many_Layers()
+    {
+        // 20 stages: by default 1 frame between stages (20 + 19 = 39 frames, under the cap of 48), all 8-bit palette images.
+        using var z = torch.randn(300, 2, generator: new torch.Generator(5));
+        var layers = Enumerable.Range(0, 20).Select(i => z.mul(1 + 0.1 * i)).ToArray();
+        try
+        {
+            string path = Plots.TrajectoryAnimation(folder.File("many.png"), layers, width: 240, height: 200);
+            var apng = ApngFile.Read(File.ReadAllBytes(path));
+            Assert.Equal(39, apng.DeclaredFrames);
+            var header = apng.Chunks.Single(c => c.Type == "IHDR").Data;
+            Assert.Equal(8, header[8]);
+            Assert.Equal(3, header[9]);
+            int paletteColors = apng.Chunks.Single(c => c.Type == "PLTE").Data.Length / 3;
+            Assert.InRange(paletteColors, 50, 256);
+            var frames = apng.Frames();
+            Picture.Decode(frames[0]).AssertPlot(240, 200);
+            Picture.Decode(frames[^1]).AssertPlot(240, 200);
+        }
+        finally
+        {
+            foreach (var layer in layers) layer.Dispose();
+        }
+    }
+
+    [Fact]
     public void Should_Throw_Naming_The_Argument_When_Inputs_Are_Wrong()
     {
         using var flow3 = new Flow(new StandardNormal(3), new Shift(new[] { 0.0, 0, 0 }));

@@ -10,7 +10,7 @@ namespace NormalizingFlows.Cli.Commands;
 
 /// <summary>
 /// <c>nflows train --data FILE</c>: fits a catalogue flow to the rows of a CSV, whitespace-separated or .npy file by maximum
-/// likelihood, with a validation split, early stopping and optional checkpoints; writes the model, metrics.json and losses.csv.
+/// likelihood, with a validation split, early stopping and optional checkpoints; writes the model, metrics.json, losses.csv and report.html.
 /// </summary>
 internal static class TrainCommand
 {
@@ -88,12 +88,13 @@ internal static class TrainCommand
             CustomParser = result => CliOptions.ParsePositive(result, int.MaxValue) is { } value ? (int)value : null,
         };
         var resume = new Option<FileInfo?>("--resume") { Description = "Continue the run saved in this checkpoint (same data and options)", HelpName = "checkpoint" };
-        var output = CliOptions.OutDirectory("Folder for model.nflow, metrics.json and losses.csv [default: ./runs/train-<file>-<yyyyMMdd-HHmmss>]");
+        var output = CliOptions.OutDirectory("Folder for model.nflow, metrics.json, losses.csv, the figures and report.html [default: ./runs/train-<file>-<yyyyMMdd-HHmmss>]");
 
         var command = new Command("train",
             "Fit a flow to the rows of a data file by maximum likelihood (shuffled minibatches, Adam, cosine learning rate, validation " +
             "split with early stopping that keeps the best model), then write model.nflow (architecture and weights; load it with " +
-            "Flow.Load or the sample, logprob and eval commands), metrics.json and losses.csv.")
+            "Flow.Load or the sample, logprob and eval commands), metrics.json, losses.csv and report.html with its figures (the loss " +
+            "curve; for two columns the learned density and flow samples over the data, for more, samples over the data on pairs of columns).")
         {
             data, npy, images, patch, patches, flow, layers, hidden, epochs, batch, learningRate, constant, warmup, clip, validation, patience, noStandardize,
             seed, device, dtype, checkpointEvery, resume, output,

@@ -22,13 +22,13 @@ internal static class DemoFigures
         return new List<(string, string)>
         {
             (Plots.Samples(P("target-samples.png"), target, 5_000, seed + 2, box), "5 000 samples of the target."),
-            (Plots.Densities(P("densities.png"), target, flow, box), "The exact target density p, the learned density q on the same colour scale, and q - p."),
-            (Plots.TrainingCurve(P("training.png"), fit.Losses, null, smoothingWindow: 25), "The loss (negative log-likelihood of each batch) at every step, and its moving average."),
+            (Plots.Densities(P("densities.png"), target, flow, box), "The exact target density p, the learned density q on the same colour scale, and q - p (each colour bar says whether its scale is linear, clipped at the 99th percentile or logarithmic)."),
+            (Plots.TrainingCurve(P("training.png"), fit.Losses, null, smoothingWindow: 25, unit: "nats per sample"), "The loss (mean negative log-likelihood of each batch, in nats per sample) at every step, and its moving average."),
             (snapshots.Save(P("snapshots.png")), "The learned density during training (each panel on its own colour scale)."),
             (Plots.Marginals(P("marginals.png"), target, flow, box), "1-D marginals: the true ones (numerically integrated) against the learned ones."),
             (Plots.SamplesOverTarget(P("samples.png"), flow, target, 2_000, seed + 3, box), "Samples of the flow over samples of the target."),
-            (Plots.Trajectory(P("trajectory.png"), flow, 2_000, seed + 4), "Base samples pushed through every layer (sampling direction), coloured by their angle in the base."),
-            (Plots.TrajectoryAnimation(P("trajectory.apng.png"), flow, 1_000, seed + 4), "The same path as an animation (animated PNG)."),
+            (Plots.Trajectory(P("trajectory.png"), flow, 2_000, seed + 4), "Base samples z pushed through every layer (sampling direction) to x, coloured by their angle in the base."),
+            (Plots.TrajectoryAnimation(P("trajectory.apng.png"), flow, 1_000, seed + 4), "The same path as an animation (animated PNG, 256 colours, at most 48 frames)."),
         };
     }
 }

@@ -117,7 +117,7 @@ internal static class DigitsDemo
                 (Plots.ImageGrid(Path.Combine(directory, "test-digits.png"), test.narrow(0, 0, 64), columns: 8), "64 test digits (dequantised)."),
                 (Plots.ImageGrid(Path.Combine(directory, "samples.png"), samples, columns: 8), "64 samples of the flow."),
                 (Plots.ImageGrid(Path.Combine(directory, "samples-t0.7.png"), cooler, columns: 8), "64 samples at temperature 0.7 (base scaled by 0.7)."),
-                (Plots.TrainingCurve(Path.Combine(directory, "training.png"), fit.Losses, fit.Validation.Select(v => (v.Iteration, v.Loss)).ToArray()),
+                (Plots.TrainingCurve(Path.Combine(directory, "training.png"), fit.Losses, fit.Validation.Select(v => (v.Iteration, v.Loss)).ToArray(), unit: "nats per image"),
                     "Loss per step (negative log-likelihood of the dequantised [0, 1] images, nats) and validation loss."),
             };
             string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);

@@ -27,9 +27,10 @@ internal static class TrainRunner
 
     /// <summary>The names of the files a run writes in its output folder.</summary>
     public static readonly string[] OutputFileNames =
-    {
+    [
         ModelFileName, CheckpointFileName, System.IO.Path.GetFileName(ResumeRecord.PathFor(CheckpointFileName)), RunFiles.Metrics, RunFiles.Losses, RunFiles.Report,
-    };
+        .. TrainReport.FigureNames,
+    ];
 
     /// <summary>Runs the fit described by <paramref name="settings"/>.</summary>
     /// <returns>An exit code: <see cref="ExitCodes.Ok"/>; <see cref="ExitCodes.Failure"/> (a fit that failed after it started
@@ -212,6 +213,7 @@ internal static class TrainRunner
             }
             double trainNll = Metrics.NegativeLogLikelihood(flow, data);
             WriteResults(trainNll);
+            string? report = TrainReport.TryWrite(directory, settings.Command, flow, data, columns, fit, settings.Seed, context.Error);
             string F(double value) => value.ToString("F4", CultureInfo.InvariantCulture);
             KeyValueTable.Write(console, new[]
             {
@@ -223,7 +225,7 @@ internal static class TrainRunner
                 ("best validation NLL", fit.Validation.Count > 0 ? $"{F(fit.Best.Loss)} nats (step {fit.Best.Iteration.ToString(CultureInfo.InvariantCulture)})" : "n/a"),
                 ("training NLL", $"{F(trainNll)} nats ({F(Metrics.BitsPerDimension(trainNll, features))} bits/dim)"),
             });
-            context.Output.WriteLine($"wrote {ModelFileName}, {RunFiles.Metrics} and {RunFiles.Losses} to {directory}");
+            context.Output.WriteLine($"wrote {ModelFileName}, {RunFiles.Metrics}, {RunFiles.Losses}{(report is null ? "" : $" and {RunFiles.Report}")} to {directory}");
             return fit.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;
         }
         catch (ResumeMismatchException e)

@@ -21,7 +21,7 @@ internal static class RunFiles
     /// <summary>The trained model: architecture and weights (load it with <c>Flow.Load</c>).</summary>
     public const string Model = "model.nflow";
 
-    /// <summary>The self-contained HTML report of a demo run.</summary>
+    /// <summary>The self-contained HTML report of a demo or train run.</summary>
     public const string Report = "report.html";
 
     /// <summary>

@@ -138,7 +138,8 @@ internal static class AnimatedPng
         return data;
     }
 
-    private static void WriteChunk(Stream output, string type, byte[] data)
+    /// <summary>Writes one PNG chunk: length, type, data and CRC.</summary>
+    internal static void WriteChunk(Stream output, string type, byte[] data)
     {
         Span<byte> word = stackalloc byte[4];
         BinaryPrimitives.WriteInt32BigEndian(word, data.Length);

@@ -52,12 +52,18 @@ internal static class Figure
     }
 
     /// <summary>Renders <paramref name="figure"/> to a PNG file (creating its folder), disposes its plots, and returns the file's full path.</summary>
-    public static string SavePng(Multiplot figure, string path, int width, int height)
+    /// <param name="figure">The figure.</param>
+    /// <param name="path">The file.</param>
+    /// <param name="width">Width in pixels.</param>
+    /// <param name="height">Height in pixels.</param>
+    /// <param name="palette">Write an 8-bit palette PNG (<see cref="PalettePng"/>): for pictures of flat colours, e.g. scatter plots.</param>
+    public static string SavePng(Multiplot figure, string path, int width, int height, bool palette = false)
     {
         try
         {
             using var image = figure.Render(width, height);
-            return Write(path, image.GetImageBytes(ImageFormat.Png));
+            byte[] png = image.GetImageBytes(ImageFormat.Png);
+            return Write(path, palette ? PalettePng.Encode(new[] { png })[0] : png);
         }
         finally
         {

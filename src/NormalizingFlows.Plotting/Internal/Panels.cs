@@ -15,6 +15,12 @@ internal static class Panels
     /// <summary>Label of the second coordinate.</summary>
     public const string YLabel = "x\u2082";
 
+    /// <summary>Label of the first coordinate of the base space (a flow's <c>z</c>).</summary>
+    public const string BaseXLabel = "z\u2081";
+
+    /// <summary>Label of the second coordinate of the base space.</summary>
+    public const string BaseYLabel = "z\u2082";
+
     /// <summary>The colour map for densities: viridis (perceptually uniform, readable in grey and by colour-blind viewers).</summary>
     public static IColormap Density => new ScottPlot.Colormaps.Viridis();
 
@@ -39,6 +45,17 @@ internal static class Panels
         return heatmap;
     }
 
+    /// <summary>
+    /// Draws values (row 0 at the bottom) as a heatmap on <paramref name="scale"/> (see <see cref="ColorScale"/>); the colour
+    /// bar, when added, is labelled with the scale's label.
+    /// </summary>
+    public static Heatmap AddHeatmap(Plot plot, double[,] bottomUp, Box bounds, IColormap colormap, ColorScale scale, bool colorBar = true)
+    {
+        var heatmap = AddHeatmap(plot, scale.Display(bottomUp), bounds, colormap, scale.Low, scale.High);
+        if (colorBar) AddColorBar(plot, heatmap, scale.Label);
+        return heatmap;
+    }
+
     /// <summary>Adds a colour bar on the right of the plot for <paramref name="source"/>.</summary>
     public static void AddColorBar(Plot plot, IHasColorAxis source, string label)
     {
@@ -46,11 +63,12 @@ internal static class Panels
         bar.Label = label;
     }
 
-    /// <summary>Labels the axes <c>x1</c> and <c>x2</c> and shows exactly <paramref name="bounds"/>.</summary>
-    public static void SetBounds(Plot plot, Box bounds)
+    /// <summary>Labels the axes <c>x1</c> and <c>x2</c> (or <c>z1</c> and <c>z2</c> for the base space) and shows exactly
+    /// <paramref name="bounds"/>.</summary>
+    public static void SetBounds(Plot plot, Box bounds, bool baseSpace = false)
     {
-        plot.XLabel(XLabel);
-        plot.YLabel(YLabel);
+        plot.XLabel(baseSpace ? BaseXLabel : XLabel);
+        plot.YLabel(baseSpace ? BaseYLabel : YLabel);
         plot.Axes.SetLimits(bounds.XMin, bounds.XMax, bounds.YMin, bounds.YMax);
     }
 

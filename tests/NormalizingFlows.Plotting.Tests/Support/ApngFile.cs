@@ -58,23 +58,24 @@ public sealed class ApngFile
     public IEnumerable<double> Delays => FrameControls.Select(c =>
         1000.0 * BinaryPrimitives.ReadUInt16BigEndian(c.Data.AsSpan(20, 2)) / BinaryPrimitives.ReadUInt16BigEndian(c.Data.AsSpan(22, 2)));
 
-    /// <summary>Each frame as a standalone PNG: the header, then that frame's image data as IDAT.</summary>
+    /// <summary>Each frame as a standalone PNG: the header (and the palette, for a palette image), then that frame's image data as IDAT.</summary>
     public List<byte[]> Frames()
     {
         var header = Chunks.Single(c => c.Type == "IHDR").Data;
+        var palette = Chunks.Where(c => c.Type is "PLTE" or "tRNS").ToList();
         var frames = new List<byte[]>();
         List<byte[]>? current = null;
         foreach (var (type, data) in Chunks)
         {
             if (type == "fcTL")
             {
-                if (current is not null) frames.Add(Png(header, current));
+                if (current is not null) frames.Add(Png(header, palette, current));
                 current = new List<byte[]>();
             }
             else if (type == "IDAT" && current is not null) current.Add(data);
             else if (type == "fdAT" && current is not null) current.Add(data.AsSpan(4).ToArray());
         }
-        if (current is not null) frames.Add(Png(header, current));
+        if (current is not null) frames.Add(Png(header, palette, current));
         return frames;
     }
 
@@ -89,11 +90,12 @@ public sealed class ApngFile
         return ~crc;
     }
 
-    private static byte[] Png(byte[] header, List<byte[]> data)
+    private static byte[] Png(byte[] header, List<(string Type, byte[] Data)> palette, List<byte[]> data)
     {
         using var output = new MemoryStream();
         output.Write(Signature);
         WriteChunk(output, "IHDR", header);
+        foreach (var (type, chunk) in palette) WriteChunk(output, type, chunk);
         foreach (var d in data) WriteChunk(output, "IDAT", d);
         WriteChunk(output, "IEND", Array.Empty<byte>());
         return output.ToArray();
