@@ -55,7 +55,7 @@ internal static class EvalCommand
                 KeyValueTable.Write(context.CreateConsole(), new[]
                 {
                     ("rows", rows.ToString(CultureInfo.InvariantCulture)),
-                    ("NLL", $"{nll.Format("F4")} nats per row"),
+                    ("NLL (nats per row)", nll.Format("F4")),
                     ("bits/dim", bits.Format("F4")),
                     ("log-density", result.IsExact ? "exact" : string.Create(CultureInfo.InvariantCulture, $"stochastic estimate, mean of {result.Evaluations} evaluations")),
                     ("rows with zero density", zero.ToString(CultureInfo.InvariantCulture)),
