@@ -70,6 +70,13 @@ public abstract class Bijector : nn.Module
     /// <summary>Width of the context tensor this bijector takes; 0 when it takes none.</summary>
     public int ContextFeatures { get; }
 
+    /// <summary>Whether the <c>LogAbsDet</c> this bijector returns is a stochastic estimate rather than the exact
+    /// <c>log|det J|</c> (e.g. a <see cref="Bijectors.ResidualBlock"/> in <see cref="Bijectors.ResidualLogDet.PowerSeries"/>
+    /// mode). The default is true when any bijector or distribution among this module's submodules says so, so composites
+    /// (<see cref="Bijectors.Chain"/>, <see cref="Bijectors.Invert"/>) answer for their parts; a layer whose own log-det is an
+    /// estimate overrides it.</summary>
+    public virtual bool LogDetIsEstimate => EstimateFlags.AnyPartEstimates(this);
+
     /// <summary>Maps base to data: returns <c>y = f(x)</c> and <c>log|det df/dx|</c> per row.</summary>
     /// <param name="x">Batch of shape <c>[batch, ...EventShape]</c>.</param>
     /// <param name="context">Context of shape <c>[batch, ContextFeatures]</c>, or null when <see cref="ContextFeatures"/> is 0.</param>

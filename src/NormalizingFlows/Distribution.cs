@@ -46,6 +46,14 @@ public abstract class Distribution : nn.Module
     /// <summary>Width of the context this distribution takes; 0 when it takes none.</summary>
     public int ContextFeatures { get; }
 
+    /// <summary>Whether <see cref="LogProb"/> (and the log-densities of <see cref="SampleWithLogProb"/>) are stochastic
+    /// estimates rather than exact values: true for a flow with a <see cref="Bijectors.ResidualBlock"/> in
+    /// <see cref="Bijectors.ResidualLogDet.PowerSeries"/> mode. The default is true when any bijector or distribution among
+    /// this module's submodules says so (a <see cref="Flow"/>: its base or its bijector). Evaluate such a model inside
+    /// <see cref="Diagnostics.ExactEvaluation.Enter"/> to get exact values where that is affordable; the
+    /// <see cref="Diagnostics.Metrics"/> do so themselves.</summary>
+    public virtual bool LogProbIsEstimate => EstimateFlags.AnyPartEstimates(this);
+
     /// <summary>Log-density of each row of <paramref name="x"/>; shape <c>[batch]</c>. Differentiable.</summary>
     /// <param name="x">Points of shape <c>[batch, ...EventShape]</c>, of the model's dtype on its device.</param>
     /// <param name="context">Context of shape <c>[batch, ContextFeatures]</c>, of the model's dtype on its device, or null.</param>

@@ -64,6 +64,10 @@ public sealed class Flow : Distribution
     /// <summary>The bijector from base to data.</summary>
     public Bijector Bijector => bijector;
 
+    /// <inheritdoc />
+    /// <remarks>For a flow: its base's log-density or its bijector's log-det is an estimate.</remarks>
+    public override bool LogProbIsEstimate => @base.LogProbIsEstimate || bijector.LogDetIsEstimate;
+
     /// <summary>
     /// Pushes base points through the bijector and returns every layer's output in sampling order
     /// (the input first, then one tensor per layer of a <see cref="Chain"/>, the last being the data).

@@ -4,7 +4,7 @@ public static partial class FlowCatalog
 {
     private static readonly FlowPreset[] ResidualPresets =
     {
-        new("residual", "Residual flow (i-ResNet): invertible residual blocks with spectrally normalised MLPs, trainable diagonal Gaussian base; stochastic power-series log-dets.", true,
+        new("residual", "Residual flow (i-ResNet): invertible residual blocks with spectrally normalised MLPs, trainable diagonal Gaussian base; stochastic power-series log-dets in training, exact ones in evaluation up to 16 features.", true,
             o => { NoContext(o, "residual"); return Flows.ResidualFlow(o.Features, o.Layers ?? 8, o.HiddenFeatures, seed: o.Seed); }),
     };
 

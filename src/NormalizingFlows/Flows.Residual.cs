@@ -17,8 +17,12 @@ public static partial class Flows
     /// and the log-det series, and sampling inverts each block by fixed-point iteration. The base is a trainable
     /// diagonal Gaussian (it supplies the global shift and scale that Lipschitz-constrained blocks cannot make cheaply).
     /// </summary>
-    /// <remarks>With <see cref="ResidualLogDet.PowerSeries"/> (the default) log-densities are stochastic estimates, biased by
-    /// the truncation; for evaluation in small dimensions switch to exact log-dets with
+    /// <remarks>With <see cref="ResidualLogDet.PowerSeries"/> (the default) <see cref="Distribution.LogProb"/> is a stochastic
+    /// estimate, biased by the truncation, and the flow says so (<see cref="Distribution.LogProbIsEstimate"/>). The library's
+    /// evaluations (<see cref="Diagnostics.Metrics"/>, grid marginals, importance sampling, validation losses) and the
+    /// <c>nflows</c> commands evaluate it inside <see cref="Diagnostics.ExactEvaluation.Enter"/>, exact up to
+    /// <see cref="Diagnostics.ExactEvaluation.MaximumExactFeatures"/> features; do the same for your own evaluations
+    /// (<c>using (ExactEvaluation.Enter(flow)) { ... }</c>), or switch for good with
     /// <c>ResidualBlock.SetLogDet(flow, ResidualLogDet.Exact)</c>.</remarks>
     /// <param name="features">Number of dimensions.</param>
     /// <param name="layers">Number of residual blocks.</param>

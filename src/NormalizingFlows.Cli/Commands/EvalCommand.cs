@@ -2,6 +2,7 @@ using System;
 using System.CommandLine;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Threading.Tasks;
 using NormalizingFlows.Cli.Help;
 using NormalizingFlows.Cli.Inference;
@@ -39,17 +40,24 @@ internal static class EvalCommand
             try
             {
                 using var scope = torch.NewDisposeScope();
-                var (logProb, rows, dims) = LogProbs.OfFile(modelPath, dataPath, parseResult.GetValue(device)!, cancellationToken);
-                if (logProb is null) return Task.FromResult(ExitCodes.Interrupted);
+                if (LogProbs.OfFile(modelPath, dataPath, parseResult.GetValue(device)!, cancellationToken) is not { } result)
+                    return Task.FromResult(ExitCodes.Interrupted);
+                long rows = result.Rows, dims = result.Columns;
+                // An estimate: the NLL of each evaluation, their mean and its standard error; exact: the one evaluation.
+                var nll = result.IsExact
+                    ? new MetricEstimate(-result.MeanPerEvaluation[0], 0, true, 1)
+                    : MetricEstimate.FromRepeats(result.MeanPerEvaluation.Select(m => -m).ToArray());
+                double scale = Metrics.BitsPerDimension(1, dims);
+                var bits = nll with { Value = nll.Value * scale, StandardError = nll.StandardError * scale };
                 // item<T> on a CPU copy: TorchSharp's ToDouble()/ToInt64() read through a temporary Scalar (build/BannedSymbols.txt).
-                double nll = -logProb.mean().to(torch.ScalarType.Float64).cpu().item<double>();
-                long zero = logProb.isinf().sum().cpu().item<long>();
-                string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+                long zero = result.LogProb.isinf().sum().cpu().item<long>();
+                if (!result.IsExact) context.Output.WriteLine($"note: {result.EstimateNote}");
                 KeyValueTable.Write(context.CreateConsole(), new[]
                 {
                     ("rows", rows.ToString(CultureInfo.InvariantCulture)),
-                    ("NLL", $"{F(nll)} nats per row"),
-                    ("bits/dim", F(Metrics.BitsPerDimension(nll, dims))),
+                    ("NLL (nats per row)", nll.Format("F4")),
+                    ("bits/dim", bits.Format("F4")),
+                    ("log-density", result.IsExact ? "exact" : string.Create(CultureInfo.InvariantCulture, $"stochastic estimate, mean of {result.Evaluations} evaluations")),
                     ("rows with zero density", zero.ToString(CultureInfo.InvariantCulture)),
                 });
                 return Task.FromResult(ExitCodes.Ok);

@@ -2,17 +2,21 @@ using System;
 using System.CommandLine;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Threading.Tasks;
 using NormalizingFlows.Cli.Help;
 using NormalizingFlows.Cli.Inference;
 using NormalizingFlows.Cli.Options;
 using NormalizingFlows.Cli.Runtime;
 using NormalizingFlows.Data;
+using NormalizingFlows.Diagnostics;
 using TorchSharp;
 
 namespace NormalizingFlows.Cli.Commands;
 
-/// <summary><c>nflows logprob --model M --data FILE --out FILE.csv</c>: the log-density of every row, in the data's own units.</summary>
+/// <summary><c>nflows logprob --model M --data FILE --out FILE.csv</c>: the log-density of every row, in the data's own units; exact
+/// wherever <see cref="ExactEvaluation"/> affords it, otherwise the mean of several evaluations of the estimate with each row's
+/// standard error.</summary>
 internal static class LogProbCommand
 {
     /// <summary>Example command lines shown in <c>nflows logprob --help</c>.</summary>
@@ -27,7 +31,7 @@ internal static class LogProbCommand
         var model = ModelInput.Option();
         var data = new Option<FileInfo>("--data", "-d") { Description = "Rows to evaluate (same columns as the training data)", HelpName = "file", Required = true };
         var device = CliOptions.Device();
-        var output = new Option<FileInfo>("--out", "-o") { Description = "The CSV file to write: one column log_prob, one row per input row", HelpName = "file", Required = true };
+        var output = new Option<FileInfo>("--out", "-o") { Description = "The CSV file to write: one column log_prob, one row per input row (and log_prob_se, the standard error, where the log-density is a stochastic estimate)", HelpName = "file", Required = true };
         var command = new Command("logprob", "Write the log-density (nats) of every row of a data file under a trained model.") { model, data, device, output };
         command.Validators.Add(result =>
         {
@@ -44,10 +48,22 @@ internal static class LogProbCommand
             try
             {
                 using var scope = torch.NewDisposeScope();
-                var (logProb, rows, _) = LogProbs.OfFile(modelPath, dataPath, parseResult.GetValue(device)!, cancellationToken);
-                if (logProb is null) return Task.FromResult(ExitCodes.Interrupted);
-                TabularFile.Write(outPath, logProb.unsqueeze(1), new[] { "log_prob" });
-                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {rows} log-densities to {outPath}"));
+                if (LogProbs.OfFile(modelPath, dataPath, parseResult.GetValue(device)!, cancellationToken) is not { } result)
+                    return Task.FromResult(ExitCodes.Interrupted);
+                if (result.StandardError is { } standardError)
+                {
+                    // An estimate: the mean of several evaluations and each row's standard error, in a second column.
+                    TabularFile.Write(outPath, torch.stack(new[] { result.LogProb, standardError }, 1), new[] { "log_prob", "log_prob_se" });
+                    var mean = MetricEstimate.FromRepeats(result.MeanPerEvaluation.ToArray());
+                    context.Output.WriteLine($"note: {result.EstimateNote}; column log_prob_se holds each row's standard error");
+                    context.Output.WriteLine($"mean log-density: {mean.Format("F4")} nats per row");
+                }
+                else
+                {
+                    TabularFile.Write(outPath, result.LogProb.unsqueeze(1), new[] { "log_prob" });
+                }
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"wrote {result.Rows} {(result.IsExact ? "exact" : "estimated")} log-densities to {outPath}"));
                 return Task.FromResult(ExitCodes.Ok);
             }
             catch (Exception e) when (e is not OutOfMemoryException)

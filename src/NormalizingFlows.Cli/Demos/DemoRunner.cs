@@ -73,7 +73,7 @@ internal static class DemoRunner
             using (torch.NewDisposeScope()) parameterCount = flow.parameters().Sum(p => p.numel());
             bool modelSaved = false;
             // The model, losses.csv and metrics.json (evaluation fields NaN until there is one).
-            RunMetrics WriteResults(double kl, double testNll, double gridIntegral, double evalSeconds)
+            RunMetrics WriteResults(MetricEstimate kl, MetricEstimate testNll, double gridIntegral, double evalSeconds)
             {
                 if (!modelSaved)
                 {
@@ -106,8 +106,12 @@ internal static class DemoRunner
                     TrainSeconds = trainSeconds,
                     IterationsPerSecond = trainSeconds > 0 ? fit.Iterations / trainSeconds : 0,
                     FinalLoss = fit.FinalLoss,
-                    TestNll = testNll,
-                    Kl = kl,
+                    TestNll = testNll.Value,
+                    Kl = kl.Value,
+                    Exact = kl.IsExact && testNll.IsExact,
+                    EvalRepeats = kl.Evaluations,
+                    TestNllStandardError = testNll.StandardError,
+                    KlStandardError = kl.StandardError,
                     EvalSamples = settings.EvalSamples,
                     EvalSeconds = evalSeconds,
                     GridIntegral = gridIntegral,
@@ -123,7 +127,8 @@ internal static class DemoRunner
             if (fit.Cancelled)
             {
                 // What a first Ctrl+C promised, on disk before the evaluation: a second Ctrl+C from here on ends the run at once.
-                WriteResults(double.NaN, double.NaN, double.NaN, 0);
+                var none = new MetricEstimate(double.NaN, double.NaN, ExactEvaluation.IsAffordable(flow), 0);
+                WriteResults(none, none, double.NaN, 0);
                 context.ResultsWritten();
                 if (context.Hurry.IsCancellationRequested)
                 {
@@ -136,11 +141,13 @@ internal static class DemoRunner
             }
 
             var evalClock = Stopwatch.StartNew();
-            double kl, testNll, gridIntegral;
+            MetricEstimate kl, testNll;
+            double gridIntegral;
             using (torch.NewDisposeScope())
             {
-                kl = Metrics.KlDivergence(target, flow, settings.EvalSamples, settings.EvalSeed);
-                testNll = Metrics.TestNegativeLogLikelihood(target, flow, settings.EvalSamples, settings.EvalSeed);
+                // Exact log-dets where affordable; otherwise means of repeated estimates with their standard errors.
+                kl = Metrics.KlDivergenceEstimate(target, flow, settings.EvalSamples, settings.EvalSeed);
+                testNll = Metrics.TestNegativeLogLikelihoodEstimate(target, flow, settings.EvalSamples, settings.EvalSeed);
                 var box = preset.Grid;
                 gridIntegral = Metrics.GridIntegral(flow, box.XMin, box.XMax, box.YMin, box.YMax, box.Steps);
             }

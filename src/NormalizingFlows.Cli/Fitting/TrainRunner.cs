@@ -135,7 +135,7 @@ internal static class TrainRunner
             }
             bool modelSaved = false;
             // The model (not for a failed fit), losses.csv and metrics.json (train_nll null until it is computed).
-            void WriteResults(double trainNll)
+            void WriteResults(double trainNll, double trainNllStandardError = double.NaN)
             {
                 if (failure is null && !modelSaved)
                 {
@@ -175,6 +175,8 @@ internal static class TrainRunner
                     ["final_loss"] = Finite(fit.FinalLoss),
                     ["train_nll"] = Finite(trainNll),
                     ["train_bits_per_dim"] = Finite(Metrics.BitsPerDimension(trainNll, features)),
+                    ["train_nll_standard_error"] = Finite(trainNllStandardError),
+                    ["exact"] = ExactEvaluation.IsAffordable(flow),
                     ["skipped_steps"] = fit.SkippedSteps,
                     ["train_seconds"] = fit.Elapsed.TotalSeconds,
                     ["seed"] = settings.Seed,
@@ -211,8 +213,10 @@ internal static class TrainRunner
                 context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"interrupted after {fit.Iterations} of {steps} steps: wrote {saved}, {RunFiles.Losses} and {RunFiles.Metrics}; evaluating"));
             }
-            double trainNll = Metrics.NegativeLogLikelihood(flow, data);
-            WriteResults(trainNll);
+            // Exact where affordable; otherwise the mean of repeated estimates and its standard error.
+            var trainEstimate = Metrics.NegativeLogLikelihoodEstimate(flow, data);
+            double trainNll = trainEstimate.Value;
+            WriteResults(trainNll, trainEstimate.StandardError);
             string? report = TrainReport.TryWrite(directory, settings.Command, flow, data, columns, fit, settings.Seed, context.Error);
             string F(double value) => value.ToString("F4", CultureInfo.InvariantCulture);
             KeyValueTable.Write(console, new[]
@@ -223,7 +227,8 @@ internal static class TrainRunner
                 ("skipped steps", fit.SkippedSteps.ToString(CultureInfo.InvariantCulture)),
                 ("train time", $"{fit.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s"),
                 ("best validation NLL", fit.Validation.Count > 0 ? $"{F(fit.Best.Loss)} nats (step {fit.Best.Iteration.ToString(CultureInfo.InvariantCulture)})" : "n/a"),
-                ("training NLL", $"{F(trainNll)} nats ({F(Metrics.BitsPerDimension(trainNll, features))} bits/dim)"),
+                ("training NLL", $"{trainEstimate.Format("F4")} nats ({F(Metrics.BitsPerDimension(trainNll, features))} bits/dim)"),
+                ("log-densities", ExactEvaluation.IsAffordable(flow) ? "exact" : "stochastic estimates (residual blocks too wide for exact log-dets)"),
             });
             context.Output.WriteLine($"wrote {ModelFileName}, {RunFiles.Metrics}, {RunFiles.Losses}{(report is null ? "" : $" and {RunFiles.Report}")} to {directory}");
             return fit.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;

@@ -62,6 +62,28 @@ internal sealed record RunMetrics
     /// <summary>KL(p || q) in nats, estimated on the same fresh samples.</summary>
     public required double Kl { get; init; }
 
+    /// <summary>Whether <see cref="TestNll"/>, <see cref="Kl"/> and <see cref="GridIntegral"/> come from exact log-densities
+    /// (always, up to <see cref="NormalizingFlows.Diagnostics.ExactEvaluation.MaximumExactFeatures"/> features); false when they
+    /// are means of <see cref="EvalRepeats"/> evaluations of a stochastic estimate.</summary>
+    public bool Exact { get; init; } = true;
+
+    /// <summary>Evaluations behind <see cref="TestNll"/> and <see cref="Kl"/> (1 when exact).</summary>
+    public int EvalRepeats { get; init; } = 1;
+
+    /// <summary>Standard error of <see cref="TestNll"/> over the estimator's randomness; 0 when exact.</summary>
+    public double TestNllStandardError { get; init; }
+
+    /// <summary>Standard error of <see cref="Kl"/> over the estimator's randomness; 0 when exact.</summary>
+    public double KlStandardError { get; init; }
+
+    /// <summary><see cref="TestNll"/> with its standard error, for printing.</summary>
+    [JsonIgnore]
+    public NormalizingFlows.Diagnostics.MetricEstimate TestNllEstimate => new(TestNll, TestNllStandardError, Exact, EvalRepeats);
+
+    /// <summary><see cref="Kl"/> with its standard error, for printing.</summary>
+    [JsonIgnore]
+    public NormalizingFlows.Diagnostics.MetricEstimate KlEstimate => new(Kl, KlStandardError, Exact, EvalRepeats);
+
     /// <summary>Number of fresh samples behind <see cref="TestNll"/> and <see cref="Kl"/>.</summary>
     public required long EvalSamples { get; init; }
 

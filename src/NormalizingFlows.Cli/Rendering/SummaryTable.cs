@@ -22,8 +22,8 @@ internal static class SummaryTable
         Row("skipped steps", metrics.SkippedSteps.ToString(CultureInfo.InvariantCulture));
         Row("train time", $"{F(metrics.TrainSeconds, "F1")} s ({F(metrics.IterationsPerSecond, "F1")} it/s)");
         Row("final loss", F(metrics.FinalLoss, "F4"));
-        Row("test NLL", $"{F(metrics.TestNll, "F4")} nats");
-        Row("KL(p||q)", $"{F(metrics.Kl, "F4")} nats");
+        Row("test NLL", $"{metrics.TestNllEstimate.Format("F4")} nats");
+        Row("KL(p||q)", $"{metrics.KlEstimate.Format("F4")} nats");
         Row("grid integral of q", F(metrics.GridIntegral, "F4"));
         Row("eval samples", metrics.EvalSamples.ToString(CultureInfo.InvariantCulture));
         console.Write(table);

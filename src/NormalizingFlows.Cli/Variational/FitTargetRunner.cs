@@ -69,7 +69,7 @@ internal static class FitTargetRunner
             }
             string? modelFile = null;
             // The model, losses.csv and metrics.json (evaluation fields null until there is one).
-            void WriteResults(ImportanceEstimate estimate, double? kl, double evalSeconds)
+            void WriteResults(ImportanceEstimate estimate, MetricEstimate? kl, double evalSeconds)
             {
                 modelFile ??= ModelOutput.Save(flow, directory, new JsonObject
                 {
@@ -101,7 +101,9 @@ internal static class FitTargetRunner
                     ["log_z"] = Finite(estimate.LogNormalizer),
                     ["elbo"] = Finite(estimate.EvidenceLowerBound),
                     ["reverse_kl"] = Finite(estimate.ReverseKl),
-                    ["kl"] = kl is { } k ? Finite(k) : null,
+                    ["kl"] = kl is { } k ? Finite(k.Value) : null,
+                    ["kl_standard_error"] = kl is { } ks ? Finite(ks.StandardError) : null,
+                    ["exact"] = ExactEvaluation.IsAffordable(flow),
                     ["cancelled"] = fit.Cancelled,
                     ["started_utc"] = started.ToString("O", CultureInfo.InvariantCulture),
                 };
@@ -126,11 +128,11 @@ internal static class FitTargetRunner
 
             var clock = Stopwatch.StartNew();
             ImportanceEstimate estimate;
-            double? kl = null;
+            MetricEstimate? kl = null;
             using (torch.NewDisposeScope())
             {
                 estimate = ImportanceSampling.Estimate(flow, target, settings.EvalSamples, unchecked(settings.Seed + 1));
-                if (target.IsNormalized && preset.HasDensity) kl = Metrics.KlDivergence(target, flow, settings.EvalSamples, unchecked(settings.Seed + 1));
+                if (target.IsNormalized && preset.HasDensity) kl = Metrics.KlDivergenceEstimate(target, flow, settings.EvalSamples, unchecked(settings.Seed + 1));
             }
             clock.Stop();
             WriteResults(estimate, kl, clock.Elapsed.TotalSeconds);
@@ -147,7 +149,8 @@ internal static class FitTargetRunner
                 ("effective sample size", $"{F(estimate.EffectiveSampleFraction * 100, "F1")} % of {settings.EvalSamples.ToString(CultureInfo.InvariantCulture)}"),
                 ("log Z (importance sampling)", F(estimate.LogNormalizer, "F4")),
                 ("KL(q||p)", $"{F(estimate.ReverseKl, "F4")} nats"),
-                ("KL(p||q)", kl is { } value ? $"{F(value, "F4")} nats" : "n/a (unnormalised target or no inverse)"),
+                ("log-densities", ExactEvaluation.IsAffordable(flow) ? "exact" : "stochastic estimates (residual blocks too wide for exact log-dets)"),
+                ("KL(p||q)", kl is { } value ? $"{value.Format("F4")} nats" : "n/a (unnormalised target or no inverse)"),
             });
             context.Output.WriteLine($"wrote {RunFiles.Metrics}, {RunFiles.Losses} and {RunFiles.Model} to {directory}");
             return fit.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using System.Threading;
 using NormalizingFlows.Conditioners;
 using NormalizingFlows.Internal;
 using TorchSharp;
@@ -51,6 +52,7 @@ public sealed class ResidualBlock : Bijector
     private int evaluationPowerIterations = 20;
     private double inverseTolerance = 1e-6;
     private int inverseMaxIterations = 1000;
+    private int exactEvaluations;
 
     /// <summary>Creates a residual block <c>y = x + g(x)</c>.</summary>
     /// <param name="features">Number of features <c>D</c>.</param>
@@ -104,12 +106,31 @@ public sealed class ResidualBlock : Bijector
     /// <summary>Bound on each linear layer's spectral norm.</summary>
     public double LipschitzCoefficient => coefficient;
 
-    /// <summary>How the log-determinant is computed; switch to <see cref="ResidualLogDet.Exact"/> to evaluate a trained model in small dimensions.</summary>
+    /// <summary>How the log-determinant is computed (the mode that is saved with the model); switch to
+    /// <see cref="ResidualLogDet.Exact"/> to evaluate a trained model in small dimensions, or evaluate inside
+    /// <see cref="Diagnostics.ExactEvaluation.Enter"/>, which does so for the duration of the evaluation without changing this
+    /// property.</summary>
     public ResidualLogDet LogDet
     {
         get => logDet;
         set => logDet = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), value, $"Unknown log-det mode {value}.");
     }
+
+    /// <summary>The mode the block computes its log-determinant with now: <see cref="ResidualLogDet.Exact"/> while an
+    /// <see cref="Diagnostics.ExactEvaluation"/> scope holds the block, otherwise <see cref="LogDet"/>.</summary>
+    public ResidualLogDet EffectiveLogDet => Volatile.Read(ref exactEvaluations) > 0 ? ResidualLogDet.Exact : logDet;
+
+    /// <inheritdoc />
+    /// <remarks>True when <see cref="EffectiveLogDet"/> is <see cref="ResidualLogDet.PowerSeries"/>: the log-det is then a
+    /// Hutchinson estimate (random, and biased by the series' truncation).</remarks>
+    public override bool LogDetIsEstimate => EffectiveLogDet == ResidualLogDet.PowerSeries;
+
+    /// <summary>Makes the block compute exact log-dets until a matching <see cref="EndExactEvaluation"/> (counted, so overlapping
+    /// scopes on several threads nest: the block stays exact until the last one ends).</summary>
+    internal void BeginExactEvaluation() => Interlocked.Increment(ref exactEvaluations);
+
+    /// <summary>Ends one <see cref="BeginExactEvaluation"/>.</summary>
+    internal void EndExactEvaluation() => Interlocked.Decrement(ref exactEvaluations);
 
     /// <summary>Terms of the power series (and of the Neumann series for the inverse's gradient); at least 1. Default 8.</summary>
     public int SeriesTerms
@@ -170,15 +191,17 @@ public sealed class ResidualBlock : Bijector
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context)
     {
+        var mode = EffectiveLogDet;
         var weights = NormalizedWeights();
         var (gx, slopes) = Residual(x, weights);
-        return (x.add(gx, Scalars.One), LogDetAt(weights, slopes, x));
+        return (x.add(gx, Scalars.One), LogDetAt(weights, slopes, x, mode));
     }
 
     /// <inheritdoc />
     /// <exception cref="InvalidOperationException">The fixed-point iteration did not converge within <see cref="InverseMaxIterations"/>.</exception>
     protected internal override (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context)
     {
+        var mode = EffectiveLogDet;
         var weights = NormalizedWeights();
         Tensor fixedPoint;
         using (torch.no_grad())
@@ -191,7 +214,7 @@ public sealed class ResidualBlock : Bijector
         var frozenWeights = weights.Select(w => w.detach()).ToArray();
         var frozenSlopes = slopesStar.Select(s => s.detach()).ToArray();
         Tensor correction;
-        if (logDet == ResidualLogDet.Exact)
+        if (mode == ResidualLogDet.Exact)
         {
             var matrix = Jacobian(frozenWeights, frozenSlopes).add(torch.eye(EventShape[0], dtype: y.dtype, device: y.device), Scalars.One);
             correction = torch.linalg.solve(matrix, residual.unsqueeze(-1)).squeeze(-1);
@@ -209,7 +232,7 @@ public sealed class ResidualBlock : Bijector
         }
         var x = fixedPoint.add(correction, Scalars.One);
         var (_, slopes) = Residual(x, weights);
-        return (x, LogDetAt(weights, slopes, x).neg());
+        return (x, LogDetAt(weights, slopes, x, mode).neg());
     }
 
     /// <inheritdoc />
@@ -285,10 +308,10 @@ public sealed class ResidualBlock : Bijector
         return weights[^1].matmul(product);
     }
 
-    private Tensor LogDetAt(Tensor[] weights, Tensor[] slopes, Tensor x)
+    private Tensor LogDetAt(Tensor[] weights, Tensor[] slopes, Tensor x, ResidualLogDet mode)
     {
         long features = EventShape[0];
-        if (logDet == ResidualLogDet.Exact)
+        if (mode == ResidualLogDet.Exact)
         {
             var jacobian = Jacobian(weights, slopes).add(torch.eye(features, dtype: x.dtype, device: x.device), Scalars.One);
             return torch.linalg.slogdet(jacobian).Item2;

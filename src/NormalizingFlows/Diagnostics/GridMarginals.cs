@@ -31,6 +31,7 @@ public sealed record GridMarginals(double[] X, double[] Y, double[] MarginalX, d
             throw new ArgumentException($"Marginals on a grid need an unconditional 2-D model; this one has event shape {Guard.Shape(model.EventShape)}.", nameof(model));
         bool training = model.training;
         model.eval();
+        using var exact = ExactEvaluation.Enter(model);
         try
         {
             var (dtype, device) = ModuleTensors.Placement(model);

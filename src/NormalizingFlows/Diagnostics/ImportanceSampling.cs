@@ -11,7 +11,7 @@ namespace NormalizingFlows.Diagnostics;
 public static class ImportanceSampling
 {
     /// <summary>Draws <paramref name="samples"/> points from <paramref name="model"/> and weighs them by <c>p~(x) / q(x)</c>,
-    /// in chunks, in inference mode, in float64 sums.</summary>
+    /// in chunks, in inference mode, in float64 sums, with exact log-densities where <see cref="ExactEvaluation"/> affords them.</summary>
     /// <param name="model">The proposal: an unconditional model with a sampler.</param>
     /// <param name="logDensity">The unnormalised target log-density: <c>[batch, ...EventShape] -> [batch]</c>.</param>
     /// <param name="samples">Number of draws; positive.</param>
@@ -26,6 +26,7 @@ public static class ImportanceSampling
             throw new ArgumentException($"Importance sampling needs an unconditional model; this one takes a context of {model.ContextFeatures} features.", nameof(model));
         bool training = model.training;
         model.eval();
+        using var exact = ExactEvaluation.Enter(model);
         try
         {
             using var generator = new Generator((ulong)seed);

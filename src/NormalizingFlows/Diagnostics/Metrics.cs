@@ -10,10 +10,18 @@ namespace NormalizingFlows.Diagnostics;
 /// Measures of how well a model matches data or a target. All run without gradients, in chunks so that
 /// large evaluations stay within memory, and return plain doubles.
 /// </summary>
+/// <remarks>Every measure evaluates the model inside <see cref="ExactEvaluation.Enter"/>: a model whose log-density is a
+/// stochastic estimate (<see cref="Distribution.LogProbIsEstimate"/>, e.g. a residual flow) is measured with exact log-dets
+/// wherever that is affordable. Where it is not, the plain measures return one evaluation of the estimate; the
+/// <c>...Estimate</c> variants (<see cref="NegativeLogLikelihoodEstimate"/>, <see cref="KlDivergenceEstimate"/>) repeat it
+/// with fresh probes and return the mean with its standard error, and say whether the value is exact.</remarks>
 public static class Metrics
 {
     /// <summary>Rows evaluated per chunk.</summary>
     public const long ChunkSize = 65_536;
+
+    /// <summary>Evaluations the <c>...Estimate</c> measures average when the log-density is an estimate.</summary>
+    public const int DefaultRepeats = 5;
 
     /// <summary>Mean negative log-likelihood <c>-mean(log q(x))</c> of <paramref name="data"/> under <paramref name="model"/>, in nats.</summary>
     /// <param name="model">The model.</param>
@@ -25,6 +33,27 @@ public static class Metrics
         ArgumentNullException.ThrowIfNull(model);
         Guard.Shaped(data, model.EventShape, nameof(data));
         model.CheckPlacement(data, nameof(data), null);
+        using var exact = ExactEvaluation.Enter(model);
+        return NegativeLogLikelihoodCore(model, data);
+    }
+
+    /// <summary>As <see cref="NegativeLogLikelihood"/>, with its standard error where the model's log-density stays an estimate
+    /// (see <see cref="MetricEstimate"/>).</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="data">Rows <c>[batch, ...EventShape]</c>, of the model's dtype on its device.</param>
+    /// <param name="repeats">Evaluations to average when the log-density is an estimate; at least 2.</param>
+    /// <exception cref="ArgumentException">The shape of <paramref name="data"/> is wrong, or it is not of the model's dtype on its device.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="repeats"/> is below 2.</exception>
+    public static MetricEstimate NegativeLogLikelihoodEstimate(Distribution model, Tensor data, int repeats = DefaultRepeats)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Guard.Shaped(data, model.EventShape, nameof(data));
+        model.CheckPlacement(data, nameof(data), null);
+        return Repeated(model, repeats, () => NegativeLogLikelihoodCore(model, data));
+    }
+
+    private static double NegativeLogLikelihoodCore(Distribution model, Tensor data)
+    {
         double sum = 0;
         ForEachChunk(data, chunk =>
         {
@@ -34,7 +63,8 @@ public static class Metrics
         return -sum / data.size(0);
     }
 
-    /// <summary>Test negative log-likelihood on <paramref name="samples"/> fresh samples of <paramref name="target"/>.</summary>
+    /// <summary>Test negative log-likelihood on <paramref name="samples"/> fresh samples of <paramref name="target"/> (exact where
+    /// <see cref="ExactEvaluation"/> affords it, as <see cref="NegativeLogLikelihood"/>).</summary>
     public static double TestNegativeLogLikelihood(ITarget target, Distribution model, long samples = 100_000, long seed = 1)
     {
         ArgumentNullException.ThrowIfNull(target);
@@ -43,6 +73,24 @@ public static class Metrics
         using var generator = new Generator((ulong)seed);
         using var x = target.Sample(samples, generator, dtype, device);
         return NegativeLogLikelihood(model, x);
+    }
+
+    /// <summary>As <see cref="TestNegativeLogLikelihood"/>, with its standard error where the model's log-density stays an
+    /// estimate (the same samples in every repeat; see <see cref="MetricEstimate"/>).</summary>
+    /// <param name="target">The target to sample.</param>
+    /// <param name="model">The model.</param>
+    /// <param name="samples">Number of fresh samples; positive.</param>
+    /// <param name="seed">Seed of the samples.</param>
+    /// <param name="repeats">Evaluations to average when the log-density is an estimate; at least 2.</param>
+    public static MetricEstimate TestNegativeLogLikelihoodEstimate(ITarget target, Distribution model, long samples = 100_000, long seed = 1, int repeats = DefaultRepeats)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(model);
+        Guard.Positive(samples, nameof(samples));
+        var (dtype, device) = ModuleTensors.Placement(model);
+        using var generator = new Generator((ulong)seed);
+        using var x = target.Sample(samples, generator, dtype, device);
+        return NegativeLogLikelihoodEstimate(model, x, repeats);
     }
 
     /// <summary>
@@ -56,6 +104,29 @@ public static class Metrics
         Guard.Positive(samples, nameof(samples));
         if (!target.IsNormalized)
             throw new ArgumentException($"KL(p||q) needs a normalised target log-density; {target.Name}'s is unnormalised.", nameof(target));
+        using var exact = ExactEvaluation.Enter(model);
+        return KlDivergenceCore(target, model, samples, seed);
+    }
+
+    /// <summary>As <see cref="KlDivergence"/>, with its standard error where the model's log-density stays an estimate (the same
+    /// target samples in every repeat, so the error is the estimator's, not the sampling's; see <see cref="MetricEstimate"/>).</summary>
+    /// <param name="target">The target <c>p</c>; its log-density must be normalised.</param>
+    /// <param name="model">The model <c>q</c>.</param>
+    /// <param name="samples">Number of fresh target samples; positive.</param>
+    /// <param name="seed">Seed of the samples.</param>
+    /// <param name="repeats">Evaluations to average when the log-density is an estimate; at least 2.</param>
+    public static MetricEstimate KlDivergenceEstimate(ITarget target, Distribution model, long samples = 100_000, long seed = 1, int repeats = DefaultRepeats)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(model);
+        Guard.Positive(samples, nameof(samples));
+        if (!target.IsNormalized)
+            throw new ArgumentException($"KL(p||q) needs a normalised target log-density; {target.Name}'s is unnormalised.", nameof(target));
+        return Repeated(model, repeats, () => KlDivergenceCore(target, model, samples, seed));
+    }
+
+    private static double KlDivergenceCore(ITarget target, Distribution model, long samples, long seed)
+    {
         var (dtype, device) = ModuleTensors.Placement(model);
         using var generator = new Generator((ulong)seed);
         using var x = target.Sample(samples, generator, dtype, device);
@@ -68,6 +139,19 @@ public static class Metrics
             sum += TensorValues.ToDouble(logP.sub(logQ).sum());
         });
         return sum / samples;
+    }
+
+    /// <summary>One evaluation inside an exact scope when that makes the model exact; otherwise <paramref name="repeats"/>
+    /// evaluations (each draws fresh probes from the model's estimator generators) and their mean and standard error.</summary>
+    private static MetricEstimate Repeated(Distribution model, int repeats, Func<double> evaluate)
+    {
+        if (repeats < 2)
+            throw new ArgumentOutOfRangeException(nameof(repeats), repeats, $"repeats must be at least 2 to give a standard error; got {repeats}.");
+        using var exact = ExactEvaluation.Enter(model);
+        if (exact.IsExact) return new MetricEstimate(evaluate(), 0, true, 1);
+        var values = new double[repeats];
+        for (int i = 0; i < repeats; i++) values[i] = evaluate();
+        return MetricEstimate.FromRepeats(values);
     }
 
     /// <summary>Converts a mean negative log-likelihood in nats per example into bits per dimension:
@@ -94,6 +178,7 @@ public static class Metrics
         if (!(yMax > yMin)) throw new ArgumentException($"yMax ({yMax}) must exceed yMin ({yMin}).", nameof(yMax));
         Guard.Positive(steps, nameof(steps));
         using var scope = torch.NewDisposeScope();
+        using var exact = ExactEvaluation.Enter(model);
         var (dtype, device) = ModuleTensors.Placement(model);
         using var grid = Grid(xMin, xMax, yMin, yMax, steps, dtype, device);
         double sum = 0;

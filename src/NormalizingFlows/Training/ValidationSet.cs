@@ -21,11 +21,14 @@ internal sealed class ValidationSet : IDisposable
 
     public long Rows => data.size(0);
 
-    /// <summary>Mean negative log-likelihood in nats, in inference mode and in chunks; the model is put in eval mode and back.</summary>
+    /// <summary>Mean negative log-likelihood in nats, in inference mode and in chunks; the model is put in eval mode and back.
+    /// Exact log-dets where <see cref="Diagnostics.ExactEvaluation"/> affords them (a residual flow's validation loss, and so
+    /// early stopping, is then not noise).</summary>
     public double Loss(Distribution model)
     {
         bool training = model.training;
         model.eval();
+        using var exact = Diagnostics.ExactEvaluation.Enter(model);
         try
         {
             using var inference = torch.inference_mode();

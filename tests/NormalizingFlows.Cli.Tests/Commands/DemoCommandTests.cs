@@ -47,6 +47,11 @@ public sealed class DemoCommandTests(ITestOutputHelper log)
         Assert.InRange(root.GetProperty("grid_integral").GetDouble(), 0.9, 1.05);
         Assert.True(root.GetProperty("kl").GetDouble() > -0.02, "KL(p||q) cannot be clearly negative.");
         Assert.False(root.GetProperty("cancelled").GetBoolean());
+        // A coupling flow's log-density is exact: no standard errors, one evaluation.
+        Assert.True(root.GetProperty("exact").GetBoolean());
+        Assert.Equal(1, root.GetProperty("eval_repeats").GetInt32());
+        Assert.Equal(0.0, root.GetProperty("kl_standard_error").GetDouble());
+        Assert.Equal(0.0, root.GetProperty("test_nll_standard_error").GetDouble());
 
         Assert.True(new FileInfo(folder.Combine("model.nflow")).Length > 0, "model.nflow is missing or empty.");
         var losses = File.ReadAllLines(folder.Combine("losses.csv"));

@@ -32,8 +32,28 @@ public sealed class FitTargetCommandTests(ITestOutputHelper log)
         Assert.True(root.GetProperty("reverse_kl").GetDouble() < 0.2);
         Assert.InRange(root.GetProperty("log_z").GetDouble(), -0.05, 0.05);
         Assert.Equal(JsonValueKind.Number, root.GetProperty("kl").ValueKind);
+        Assert.True(root.GetProperty("exact").GetBoolean());
+        Assert.Equal(0.0, root.GetProperty("kl_standard_error").GetDouble());
         Assert.True(File.Exists(folder.Combine("losses.csv")));
         Assert.Contains("effective sample size", run.Output);
+    }
+
+    [Fact]
+    public void Should_Report_Exact_Evaluation_When_A_2D_Residual_Flow_Is_Fitted()
+    {
+        using var folder = new TempFolder();
+        var run = CliRun.Of("fit-target", "--target", "banana", "--flow", "residual", "--layers", "2", "--hidden", "16", "-n", "20",
+            "--eval-samples", "2000", "-o", folder.Path);
+        log.WriteLine(run.Output);
+        log.WriteLine(run.Error);
+        Assert.Equal(0, run.ExitCode);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(folder.Combine("metrics.json")));
+        var root = metrics.RootElement;
+        Assert.Equal("residual", root.GetProperty("flow").GetString());
+        // The residual flow estimates its log-dets in training; its 2-D evaluation is exact, so the KL has no standard error.
+        Assert.True(root.GetProperty("exact").GetBoolean());
+        Assert.Equal(0.0, root.GetProperty("kl_standard_error").GetDouble());
+        Assert.DoesNotContain("+-", run.Output);
     }
 
     [Theory]

@@ -35,6 +35,16 @@ public sealed class BijectorPropertyTests
     }
 
     [Theory]
+    [MemberData(nameof(BijectorRegistry.Names), MemberType = typeof(BijectorRegistry))]
+    public void Should_Report_An_Exact_LogDet_When_Registered(string name)
+    {
+        // The suite checks every registered log-det against the autograd Jacobian: none of them may call itself an estimate.
+        using var generator = new Generator(1);
+        using var bijector = BijectorRegistry.Get(name).Create(generator);
+        Assert.False(bijector.LogDetIsEstimate, $"{name} says its log-det is an estimate, but the suite checks it as exact.");
+    }
+
+    [Theory]
     [MemberData(nameof(BijectorRegistry.InvertibleNames), MemberType = typeof(BijectorRegistry))]
     public void Should_Recover_Input_When_Inverse_Follows_Forward(string name)
     {
