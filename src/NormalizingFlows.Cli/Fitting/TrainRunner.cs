@@ -199,7 +199,7 @@ internal static class TrainRunner
                     ["bits_per_dim_scale"] = scale,
                     ["dequantize"] = dequantized.Count > 0 ? "uniform" : "none",
                     ["dequantized_columns"] = new JsonArray(dequantized.Select(c => (JsonNode?)c).ToArray()),
-                    ["density_of"] = dequantized.Count > 0 ? "dequantised data: integer columns + U[0, 1) (train_nll: one draw per value, seed + 2; validation: one fixed draw, seed + 1)"
+                    ["density_of"] = dequantized.Count > 0 ? "dequantised data: integer columns plus U[0, 1) noise (train_nll: one draw per value, generator seed plus 2; validation: one fixed draw, seed plus 1)"
                         : settings.Patches is not null ? "dequantised pixels (level + u) / 256" : "the data as given",
                     ["skipped_steps"] = fit.SkippedSteps,
                     ["train_seconds"] = fit.Elapsed.TotalSeconds,
