@@ -253,6 +253,11 @@ public sealed class TrainReportingTests(ITestOutputHelper log) : IDisposable
             Assert.True(Math.Abs(NormalizingFlows.Diagnostics.Metrics.NegativeLogLikelihood(flow, noisy) - e.GetProperty("nll").GetDouble()) < 1e-4);
         }
 
+        // logprob gives densities at the values as given, and says that they are not probabilities of the levels.
+        var logprob = CliRun.Of("logprob", "-m", model, "-d", data, "-o", folder.Combine("logprob.csv"));
+        Assert.Equal(0, logprob.ExitCode);
+        Assert.Contains("trained on dequantised data", logprob.Error);
+
         // A file whose dequantised column holds a non-integer cannot be scored that way: one line naming the column and row.
         string bad = folder.Combine("bad.csv");
         File.WriteAllText(bad, "visits,income,insured\n1,0.5,0\n2.5,0.1,1\n");
