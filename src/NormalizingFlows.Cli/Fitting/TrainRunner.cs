@@ -217,7 +217,7 @@ internal static class TrainRunner
 
             if (failure is not null)
             {
-                WriteResults(double.NaN, double.NaN);
+                WriteResults(double.NaN, fit.FinalValidationLoss);
                 context.Error.WriteLine($"error: train failed after {fit.Iterations.ToString(CultureInfo.InvariantCulture)} steps: {failure}");
                 context.Error.WriteLine($"wrote {RunFiles.Losses} and {RunFiles.Metrics}{(checkpointPath is null ? "" : $" (and the last {CheckpointFileName})")} to {directory}");
                 return ExitCodes.Failure;
@@ -225,7 +225,7 @@ internal static class TrainRunner
             if (fit.Cancelled)
             {
                 // What a first Ctrl+C promised, on disk before the evaluation: a second Ctrl+C from here on ends the run at once.
-                WriteResults(double.NaN, double.NaN);
+                WriteResults(double.NaN, fit.FinalValidationLoss);
                 context.ResultsWritten();
                 string saved = fit.RestoredBest ? "the best model so far" : "what was trained";
                 if (context.Hurry.IsCancellationRequested)
