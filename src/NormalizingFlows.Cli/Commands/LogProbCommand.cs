@@ -64,6 +64,10 @@ internal static class LogProbCommand
                 }
                 context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"wrote {result.Rows} {(result.IsExact ? "exact" : "estimated")} log-densities to {outPath}"));
+                // A model trained with --dequantize uniform is a density of k + u: at the given values it is the density at each cell's corner.
+                if (NormalizingFlows.Serialization.ModelFile.ReadMetadata(modelPath)?["dequantize"]?.GetValue<string>() == "uniform")
+                    context.Error.WriteLine("note: the model was trained on dequantised data (integer columns + U[0, 1)); these are its densities at the values " +
+                                            "as given, not probabilities of the integer levels. For the dequantised NLL use nflows eval, which adds the noise.");
                 return Task.FromResult(ExitCodes.Ok);
             }
             catch (Exception e) when (e is not OutOfMemoryException)

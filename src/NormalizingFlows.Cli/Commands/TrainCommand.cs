@@ -22,6 +22,7 @@ internal static class TrainCommand
         "nflows train --npy features.npy --flow nsf-coupling --checkpoint-every 500 --out runs/nsf",
         "nflows train --data data.csv --out runs/mine --resume runs/mine/checkpoint.nflow",
         "nflows train --images photos/ --patch 8 --patches 50000 --flow maf --out runs/patches",
+        "nflows train --data counts.csv --dequantize uniform --flow maf --out runs/counts",
     };
 
     /// <summary>Builds the command; its action writes to <paramref name="context"/>.</summary>
@@ -77,6 +78,14 @@ internal static class TrainCommand
             HelpName = "epochs",
             CustomParser = result => CliOptions.ParsePositive(result, int.MaxValue) is { } value ? (int)value : null,
         };
+        var dequantize = new Option<string>("--dequantize")
+        {
+            Description = "uniform: add fresh noise u ~ U[0, 1) to every integer-valued column at every step (counts, levels, indicators), " +
+                          "so that the flow fits a density of the dequantised data instead of spikes on repeated values; none: use the values as they are",
+            DefaultValueFactory = _ => "none",
+            HelpName = "none|uniform",
+        };
+        dequantize.AcceptOnlyFromAmong("none", "uniform");
         var noStandardize = new Option<bool>("--no-standardize") { Description = "Do not standardise the columns (by default their mean and scale are learned from the file and kept in the model)" };
         var seed = CliOptions.Seed("Seed of the initial weights, the validation split and the minibatch order");
         var device = CliOptions.Device();
@@ -96,8 +105,8 @@ internal static class TrainCommand
             "Flow.Load or the sample, logprob and eval commands), metrics.json, losses.csv and report.html with its figures (the loss " +
             "curve; for two columns the learned density and flow samples over the data, for more, samples over the data on pairs of columns).")
         {
-            data, npy, images, patch, patches, flow, layers, hidden, epochs, batch, learningRate, constant, warmup, clip, validation, patience, noStandardize,
-            seed, device, dtype, checkpointEvery, resume, output,
+            data, npy, images, patch, patches, flow, layers, hidden, epochs, batch, learningRate, constant, warmup, clip, validation, patience, dequantize,
+            noStandardize, seed, device, dtype, checkpointEvery, resume, output,
         };
         command.Validators.Add(result =>
         {
@@ -105,7 +114,11 @@ internal static class TrainCommand
             if (inputs != 1) result.AddError("train needs exactly one of --data FILE, --npy FILE or --images DIR.");
             if (result.GetValue(npy) is { } file && !file.Name.EndsWith(".npy", System.StringComparison.OrdinalIgnoreCase))
                 result.AddError($"--npy expects a .npy file; got '{file.Name}'.");
-            if (result.GetValue(patience) is not null && result.GetValue(validation) == 0)
+            if (result.GetValue(images) is not null && result.GetValue(dequantize) == "uniform")
+                result.AddError("--dequantize uniform is for tables of integer-valued columns; --images patches are already dequantised as (level + u) / 256.");
+            // Only an explicit --val-fraction 0 conflicts: in a command validator GetValue of an option left out reads 0 (default(T)),
+            // not its default of 0.1, which refused --patience on its own.
+            if (result.GetValue(patience) is not null && result.GetResult(validation) is { Implicit: false } && result.GetValue(validation) == 0)
                 result.AddError("--patience needs a validation split: set --val-fraction above 0.");
             // A data file inside the output folder under the name of a file the run writes would be overwritten.
             if (result.GetValue(output) is { } outFolder && (result.GetValue(data) ?? result.GetValue(npy)) is { } input)
@@ -147,6 +160,7 @@ internal static class TrainCommand
                 CommandLineText.Of(parseResult))
             {
                 Patches = imagePatches,
+                Dequantize = parseResult.GetValue(dequantize) == "uniform",
             };
             return Task.FromResult(TrainRunner.Run(settings, context, cancellationToken));
         });

@@ -46,6 +46,7 @@ internal sealed record ResumeRecord(DataFingerprint Data, IReadOnlyDictionary<st
             ["--seed"] = settings.Seed.ToString(CultureInfo.InvariantCulture),
             ["--dtype"] = settings.Dtype,
         };
+        if (settings.Dequantize) options["--dequantize"] = "uniform";
         if (settings.Patches is { } patches)
         {
             options["--patch"] = patches.Size.ToString(CultureInfo.InvariantCulture);

@@ -68,14 +68,18 @@ internal static class TrainRunner
                     throw new ResumeMismatchException(resumeFrom, differences);
             }
 
+            // Discrete-looking columns: a warning with the counts; with --dequantize uniform, the integer-valued columns get noise per step.
+            var dequantized = DequantizedColumns(settings, rows, columns, context.Error);
+            string scale = BitsPerDimScale.Of(features, dequantized.Count, settings.Patches is not null);
             var preset = FlowCatalog.Get(settings.Flow);
             var inner = preset.Create(new PresetOptions(features, Layers: settings.Layers, HiddenFeatures: settings.Hidden, Seed: settings.Seed));
             inner.to(dtype);
-            Flow flow = settings.Standardize ? inner.Standardized(rows) : inner;
+            Flow flow = settings.Standardize ? inner.Standardized(dequantized.Count > 0 ? Dequantized(rows, dequantized, settings.Seed + 3) : rows) : inner;
             flow.to(device);
             var data = rows.to(device);
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"train {preset.Name} on {settings.DataPath}: {rows.size(0)} rows x {features} columns{(settings.Standardize ? " (standardised)" : "")}, " +
+                $"train {preset.Name} on {settings.DataPath}: {rows.size(0)} rows x {features} columns{(settings.Standardize ? " (standardised)" : "")}" +
+                $"{(dequantized.Count > 0 ? $", {dequantized.Count} integer columns dequantised (+ U[0, 1) per step)" : "")}, " +
                 $"{settings.Epochs} epochs x batch {settings.BatchSize}, validation {settings.ValidationFraction:P0}, seed {settings.Seed}, {settings.Device}/{settings.Dtype}"));
             context.Output.WriteLine($"writing to {directory}");
 
@@ -93,8 +97,9 @@ internal static class TrainRunner
                 CheckpointPath = checkpointPath,
                 CheckpointInterval = settings.CheckpointEvery ?? 0,
                 ResumeFrom = settings.ResumeFrom,
+                DequantizeColumns = dequantized.Count > 0 ? dequantized : null,
             };
-            long trainRows = settings.ValidationFraction > 0 ? rows.size(0) - (long)Math.Round(rows.size(0) * settings.ValidationFraction) : rows.size(0);
+            long trainRows = Fit.SplitSizes(rows.size(0), settings.ValidationFraction).Training;
             int steps = (int)Math.Min(int.MaxValue, (long)settings.Epochs * Math.Max(1, trainRows / Math.Min(settings.BatchSize, trainRows)));
             options = options with { ProgressInterval = TrainingProgressView.ReportInterval(steps, context.Interactive) };
             // The data's fingerprint and the options, beside the checkpoint, for --resume to check.
@@ -135,7 +140,7 @@ internal static class TrainRunner
             }
             bool modelSaved = false;
             // The model (not for a failed fit), losses.csv and metrics.json (train_nll null until it is computed).
-            void WriteResults(double trainNll, double trainNllStandardError = double.NaN)
+            void WriteResults(double trainNll, double validationNll, double trainNllStandardError = double.NaN)
             {
                 if (failure is null && !modelSaved)
                 {
@@ -146,6 +151,18 @@ internal static class TrainRunner
                         ["columns"] = new JsonArray(columns.Select(c => (JsonNode?)JsonValue.Create(c)).ToArray()),
                         ["flow"] = preset.Name,
                         ["standardized"] = settings.Standardize,
+                        ["dequantize"] = dequantized.Count > 0 ? "uniform" : "none",
+                        ["dequantized_columns"] = new JsonArray(dequantized.Select(c => (JsonNode?)c).ToArray()),
+                        ["bits_per_dim_scale"] = scale,
+                        ["fit"] = new JsonObject
+                        {
+                            ["completed_steps"] = fit.Iterations,
+                            ["skipped_steps"] = fit.SkippedSteps,
+                            ["training_rows"] = fit.TrainingRows,
+                            ["validation_rows"] = fit.ValidationRows,
+                            ["best_step"] = fit.Validation.Count > 0 ? fit.Best.Iteration : null,
+                            ["restored_best"] = fit.RestoredBest,
+                        },
                     };
                     flow.Save(Path.Combine(directory, ModelFileName), metadata);
                     modelSaved = true;
@@ -167,16 +184,26 @@ internal static class TrainRunner
                     ["learning_rate"] = settings.LearningRate,
                     ["schedule"] = settings.Cosine ? "cosine" : "constant",
                     ["validation_fraction"] = settings.ValidationFraction,
+                    ["training_rows"] = fit.TrainingRows,
+                    ["validation_rows"] = fit.ValidationRows,
                     ["patience"] = settings.Patience,
                     ["stopped_early"] = fit.StoppedEarly,
                     ["restored_best"] = fit.RestoredBest,
                     ["best_iteration"] = fit.Validation.Count > 0 ? fit.Best.Iteration : null,
+                    ["best_step_restored"] = fit.RestoredBest ? fit.Best.Iteration : null,
                     ["best_validation_nll"] = Finite(fit.Best.Loss),
                     ["final_loss"] = Finite(fit.FinalLoss),
                     ["train_nll"] = Finite(trainNll),
-                    ["train_bits_per_dim"] = Finite(Metrics.BitsPerDimension(trainNll, features)),
+                    ["train_bits_per_dim"] = Finite(BitsPerDimScale.Value(scale, trainNll, features)),
                     ["train_nll_standard_error"] = Finite(trainNllStandardError),
                     ["exact"] = ExactEvaluation.IsAffordable(flow),
+                    ["validation_nll"] = Finite(validationNll),
+                    ["validation_bits_per_dim"] = Finite(BitsPerDimScale.Value(scale, validationNll, features)),
+                    ["bits_per_dim_scale"] = scale,
+                    ["dequantize"] = dequantized.Count > 0 ? "uniform" : "none",
+                    ["dequantized_columns"] = new JsonArray(dequantized.Select(c => (JsonNode?)c).ToArray()),
+                    ["density_of"] = dequantized.Count > 0 ? "dequantised data: integer columns plus U[0, 1) noise (train_nll: one draw per value, generator seed plus 2; validation: one fixed draw, seed plus 1)"
+                        : settings.Patches is not null ? "dequantised pixels (level + u) / 256" : "the data as given",
                     ["skipped_steps"] = fit.SkippedSteps,
                     ["train_seconds"] = fit.Elapsed.TotalSeconds,
                     ["seed"] = settings.Seed,
@@ -193,7 +220,7 @@ internal static class TrainRunner
 
             if (failure is not null)
             {
-                WriteResults(double.NaN);
+                WriteResults(double.NaN, fit.FinalValidationLoss);
                 context.Error.WriteLine($"error: train failed after {fit.Iterations.ToString(CultureInfo.InvariantCulture)} steps: {failure}");
                 context.Error.WriteLine($"wrote {RunFiles.Losses} and {RunFiles.Metrics}{(checkpointPath is null ? "" : $" (and the last {CheckpointFileName})")} to {directory}");
                 return ExitCodes.Failure;
@@ -201,7 +228,7 @@ internal static class TrainRunner
             if (fit.Cancelled)
             {
                 // What a first Ctrl+C promised, on disk before the evaluation: a second Ctrl+C from here on ends the run at once.
-                WriteResults(double.NaN);
+                WriteResults(double.NaN, fit.FinalValidationLoss);
                 context.ResultsWritten();
                 string saved = fit.RestoredBest ? "the best model so far" : "what was trained";
                 if (context.Hurry.IsCancellationRequested)
@@ -213,10 +240,17 @@ internal static class TrainRunner
                 context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"interrupted after {fit.Iterations} of {steps} steps: wrote {saved}, {RunFiles.Losses} and {RunFiles.Metrics}; evaluating"));
             }
-            // Exact where affordable; otherwise the mean of repeated estimates and its standard error.
-            var trainEstimate = Metrics.NegativeLogLikelihoodEstimate(flow, data);
+            // On the training rows only (the fit's own split), dequantised once when the fit added noise; exact where affordable,
+            // otherwise the mean of repeated estimates and its standard error. The validation NLL is the fit's.
+            MetricEstimate trainEstimate;
+            using (var split = torch.NewDisposeScope())
+            {
+                var (trainingRows, _) = Fit.SplitRows(data, options);
+                trainEstimate = Metrics.NegativeLogLikelihoodEstimate(flow, dequantized.Count > 0 ? Dequantized(trainingRows, dequantized, settings.Seed + 2) : trainingRows);
+            }
             double trainNll = trainEstimate.Value;
-            WriteResults(trainNll, trainEstimate.StandardError);
+            double validationNll = fit.FinalValidationLoss;
+            WriteResults(trainNll, validationNll, trainEstimate.StandardError);
             string? report = TrainReport.TryWrite(directory, settings.Command, flow, data, columns, fit, settings.Seed, context.Error);
             string F(double value) => value.ToString("F4", CultureInfo.InvariantCulture);
             KeyValueTable.Write(console, new[]
@@ -224,10 +258,15 @@ internal static class TrainRunner
                 ("flow", preset.Name),
                 ("steps", $"{fit.Iterations.ToString(CultureInfo.InvariantCulture)} of {steps.ToString(CultureInfo.InvariantCulture)}" +
                           (fit.StoppedEarly ? " (early stop)" : fit.Cancelled ? " (interrupted)" : "")),
-                ("skipped steps", fit.SkippedSteps.ToString(CultureInfo.InvariantCulture)),
+                ("skipped steps", $"{fit.SkippedSteps.ToString(CultureInfo.InvariantCulture)} (non-finite loss or gradient)"),
+                ("rows", $"{fit.TrainingRows.ToString(CultureInfo.InvariantCulture)} training, {fit.ValidationRows.ToString(CultureInfo.InvariantCulture)} validation"),
                 ("train time", $"{fit.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s"),
                 ("best validation NLL", fit.Validation.Count > 0 ? $"{F(fit.Best.Loss)} nats (step {fit.Best.Iteration.ToString(CultureInfo.InvariantCulture)})" : "n/a"),
-                ("training NLL", $"{trainEstimate.Format("F4")} nats ({F(Metrics.BitsPerDimension(trainNll, features))} bits/dim)"),
+                ("restored step", fit.RestoredBest ? $"{fit.Best.Iteration.ToString(CultureInfo.InvariantCulture)} (best validation)" : "none (last step kept)"),
+                ("training NLL", $"{trainEstimate.Format("F4")} nats, training rows only; {BitsPerDimScale.Text(scale, trainNll, features)}"),
+                ("validation NLL", fit.ValidationRows > 0 ? $"{F(validationNll)} nats, final model; {BitsPerDimScale.Text(scale, validationNll, features)}" : "n/a"),
+                ("bits/dim scale", BitsPerDimScale.Describe(scale)),
+                ("density of", dequantized.Count > 0 ? $"dequantised data ({dequantized.Count} integer columns + U[0, 1))" : settings.Patches is not null ? "dequantised pixels" : "the data as given"),
                 ("log-densities", ExactEvaluation.IsAffordable(flow) ? "exact" : "stochastic estimates (residual blocks too wide for exact log-dets)"),
             });
             context.Output.WriteLine($"wrote {ModelFileName}, {RunFiles.Metrics}, {RunFiles.Losses}{(report is null ? "" : $" and {RunFiles.Report}")} to {directory}");
@@ -265,6 +304,28 @@ internal static class TrainRunner
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
         }
+    }
+
+    /// <summary>The columns to dequantise (none without <c>--dequantize uniform</c>, and never for image patches), after printing the
+    /// warning about discrete-looking columns.</summary>
+    /// <exception cref="ArgumentException"><c>--dequantize uniform</c> and no column holds only integers.</exception>
+    private static IReadOnlyList<int> DequantizedColumns(TrainSettings settings, torch.Tensor rows, IReadOnlyList<string> columns, TextWriter error)
+    {
+        if (settings.Patches is not null) return Array.Empty<int>();
+        var counts = DiscreteColumns.Count(rows);
+        DiscreteDataWarning.Write(error, counts, columns, settings.Dequantize);
+        if (!settings.Dequantize) return Array.Empty<int>();
+        var integer = counts.Where(c => c.IntegerValued).Select(c => c.Column).ToArray();
+        if (integer.Length == 0)
+            throw new ArgumentException($"--dequantize uniform: no column of {settings.DataPath} holds only integers; dequantisation adds U[0, 1) to integer values.");
+        return integer;
+    }
+
+    /// <summary>One seeded draw of the dequantisation noise on <paramref name="columns"/>.</summary>
+    private static torch.Tensor Dequantized(torch.Tensor rows, IReadOnlyList<int> columns, long seed)
+    {
+        using var generator = new torch.Generator(unchecked((ulong)seed));
+        return DiscreteColumns.Dequantize(rows, columns, generator);
     }
 
     private static JsonNode? Finite(double value) => double.IsFinite(value) ? JsonValue.Create(value) : null;

@@ -28,6 +28,10 @@ internal sealed record TrainSettings(
 {
     /// <summary>With <c>--images</c>: the patch side and count; null when <see cref="DataPath"/> is a table or array.</summary>
     public PatchSettings? Patches { get; init; }
+
+    /// <summary>With <c>--dequantize uniform</c>: fresh uniform noise in [0, 1) is added to every integer-valued column at every
+    /// training step, and the reported densities are those of the dequantised data.</summary>
+    public bool Dequantize { get; init; }
 }
 
 /// <summary>How training rows are cut from images.</summary>

@@ -113,6 +113,8 @@ public static partial class Fit
         if (options.ValidationFraction != 0)
             throw new ArgumentException("ValidationFraction splits in-memory data; with a sampler, set ValidationSize (rows drawn once for validation).", nameof(options));
         RequireValidationForPatience(options, options.ValidationSize > 0);
+        if (options.DequantizeColumns is { Count: > 0 })
+            throw new ArgumentException("DequantizeColumns applies to in-memory data; a sampler adds its own noise.", nameof(options));
         ValidationSet? validation = null;
         if (options.ValidationSize > 0)
         {
@@ -158,16 +160,31 @@ public static partial class Fit
         if (options.ValidationSize != 0)
             throw new ArgumentException("ValidationSize draws validation rows from a sampler; with in-memory data, set ValidationFraction.", nameof(options));
         RequireValidationForPatience(options, options.ValidationFraction > 0);
+        using var noiseMask = DequantizationMask(model, data, options);
         using var rows = RowBatches.Create(data, context, options);
         int stepsPerEpoch = rows.StepsPerEpoch;
         int iterations = options.Epochs is { } epochs ? checked(epochs * stepsPerEpoch) : options.Iterations;
         using var loop = new TrainingLoop(model, options, iterations, stepsPerEpoch, (generator, _) =>
         {
             var (batch, batchContext) = rows.Next(generator);
+            // Fresh dequantisation noise every step, from the fit's generator (so that a resumed fit continues exactly).
+            if (noiseMask is not null) batch = Data.DiscreteColumns.AddNoise(batch, noiseMask, generator);
             var loss = model.LogProbCore(batch, batchContext).mean().neg();
             return (loss, loss);
         }, rows.TakeValidation(), rows);
         return loop.Run(progress, cancellationToken);
+    }
+
+    /// <summary>The <c>[columns]</c> noise mask of <see cref="FitOptions.DequantizeColumns"/> (detached; the caller disposes it), or
+    /// null; checks that the data is a table whose chosen columns hold integers.</summary>
+    private static Tensor? DequantizationMask(Distribution model, Tensor data, FitOptions options)
+    {
+        if (options.DequantizeColumns is not { Count: > 0 } columns) return null;
+        if (model.EventShape.Count != 1)
+            throw new ArgumentException($"DequantizeColumns needs rows of shape [rows, columns]; the model's event shape is {Guard.Shape(model.EventShape)}.", nameof(options));
+        if (!data.is_floating_point()) throw new ArgumentException($"DequantizeColumns needs floating-point data; got {data.dtype}.", nameof(data));
+        Data.DiscreteColumns.RequireIntegers(data, columns, nameof(data));
+        return Data.DiscreteColumns.Mask(columns, data.size(1), data.dtype, data.device).DetachFromDisposeScope();
     }
 
     private static void RequireValidationForPatience(FitOptions options, bool hasValidation)

@@ -49,6 +49,15 @@ public sealed record FitOptions
     /// validation loss; 0 for none.</summary>
     public double ValidationFraction { get; init; }
 
+    /// <summary>
+    /// For fits to in-memory data of shape <c>[rows, columns]</c>: columns holding integers (counts, levels, indicators) to which
+    /// fresh uniform noise <c>u ~ U[0, 1)</c> is added at every step (uniform dequantisation, see
+    /// <see cref="Data.DiscreteColumns"/>), drawn from the fit's generator; the validation rows get one fixed draw (a generator
+    /// seeded <c>Seed + 1</c>), so that their loss is comparable from step to step. The model then fits, and its losses
+    /// measure, a density of the dequantised data. Null or empty for none.
+    /// </summary>
+    public System.Collections.Generic.IReadOnlyList<int>? DequantizeColumns { get; init; }
+
     /// <summary>For fits to a sampler or target: rows drawn once, before training, as a fixed validation set; 0 for none.</summary>
     public int ValidationSize { get; init; }
 
@@ -94,6 +103,11 @@ public sealed record FitOptions
         if (!(ValidationFraction >= 0 && ValidationFraction < 1))
             throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, $"ValidationFraction must be in [0, 1); got {ValidationFraction}.");
         Guard.NonNegative(ValidationSize, nameof(ValidationSize));
+        if (DequantizeColumns is { } dequantize)
+            for (int i = 0; i < dequantize.Count; i++)
+                if (dequantize[i] < 0 || System.Linq.Enumerable.Count(dequantize, c => c == dequantize[i]) > 1)
+                    throw new ArgumentOutOfRangeException(nameof(DequantizeColumns), dequantize[i],
+                        $"DequantizeColumns must hold distinct column indices of at least 0; got {dequantize[i]} at position {i}.");
         if (ValidationInterval is { } interval) Guard.Positive(interval, nameof(ValidationInterval));
         if (Patience is { } patience) Guard.Positive(patience, nameof(Patience));
         Guard.NonNegative(MinimumImprovement, nameof(MinimumImprovement));

@@ -25,6 +25,16 @@ public sealed record FitResult(IReadOnlyList<double> Losses, int SkippedSteps, T
     /// <summary>Whether the parameters of <see cref="Best"/> were put back at the end (<see cref="FitOptions.RestoreBest"/>).</summary>
     public bool RestoredBest { get; init; }
 
+    /// <summary>Rows the fit trained on (after the validation split); 0 for a fit to a sampler, which draws fresh rows every step.</summary>
+    public long TrainingRows { get; init; }
+
+    /// <summary>Rows held out for validation; 0 without a validation set.</summary>
+    public long ValidationRows { get; init; }
+
+    /// <summary>The validation loss of the parameters the model holds when the fit returns (after <see cref="RestoredBest"/>, this
+    /// is <see cref="Best"/>'s loss evaluated again); NaN without a validation set.</summary>
+    public double FinalValidationLoss { get; init; } = double.NaN;
+
     /// <summary>Steps that were run before this fit resumed from a checkpoint (0 for a fresh fit); <see cref="Losses"/> holds all steps.</summary>
     public int ResumedAt { get; init; }
 

@@ -29,25 +29,26 @@ internal sealed class RowBatches : IDisposable
         position = Rows;
     }
 
-    /// <summary>Splits off the validation rows (if any) and prepares the batches.</summary>
+    /// <summary>Splits off the validation rows (if any; <see cref="Fit.SplitIndices"/>) and prepares the batches. With
+    /// <see cref="FitOptions.DequantizeColumns"/>, the validation rows get one fixed draw of noise (a generator seeded <c>Seed + 1</c>).</summary>
     public static RowBatches Create(Tensor data, Tensor? context, FitOptions options)
     {
         long rows = data.size(0);
         if (options.ValidationFraction == 0)
             return new RowBatches(data.alias().DetachFromDisposeScope(), context?.alias().DetachFromDisposeScope(), Math.Min(options.BatchSize, rows), null);
-        long held = (long)Math.Round(rows * options.ValidationFraction);
-        if (held < 1 || held >= rows)
-            throw new ArgumentException(
-                $"ValidationFraction {options.ValidationFraction} of {rows} rows leaves {held} validation and {rows - held} training rows; both need at least one.", nameof(options));
         using var scope = torch.NewDisposeScope();
-        using var splitGenerator = new Generator((ulong)options.Seed);
-        var permutation = torch.randperm(rows, ScalarType.Int64, generator: splitGenerator).to(data.device);
-        var validationRows = permutation.narrow(0, 0, held);
-        var trainingRows = permutation.narrow(0, held, rows - held);
-        var validation = new ValidationSet(data.index_select(0, validationRows), context?.index_select(0, validationRows));
+        var (trainingRows, validationRows) = Fit.SplitIndices(rows, options, data.device);
+        var validationData = data.index_select(0, validationRows);
+        if (options.DequantizeColumns is { Count: > 0 } columns)
+        {
+            using var noiseGenerator = new Generator((ulong)(options.Seed + 1));
+            using var noGrad = torch.no_grad();
+            validationData = Data.DiscreteColumns.AddNoise(validationData, Data.DiscreteColumns.Mask(columns, data.size(1), data.dtype, data.device), noiseGenerator);
+        }
+        var validation = new ValidationSet(validationData, context?.index_select(0, validationRows));
         var training = data.index_select(0, trainingRows).DetachFromDisposeScope();
         var trainingContext = context?.index_select(0, trainingRows).DetachFromDisposeScope();
-        return new RowBatches(training, trainingContext, Math.Min(options.BatchSize, rows - held), validation);
+        return new RowBatches(training, trainingContext, Math.Min(options.BatchSize, trainingRows.size(0)), validation);
     }
 
     private long Rows => data.size(0);

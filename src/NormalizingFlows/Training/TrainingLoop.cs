@@ -213,10 +213,22 @@ internal sealed class TrainingLoop : IDisposable
             StoppedEarly = stoppedEarly,
             RestoredBest = restoredBest,
             ResumedAt = resumedAt,
+            TrainingRows = rows?.TrainingRows ?? 0,
+            ValidationRows = validation?.Rows ?? 0,
+            FinalValidationLoss = validation?.Loss(model) ?? double.NaN,
         };
 
     /// <summary>The settings that decide the sequence of steps: a checkpoint resumes only under the same ones.</summary>
-    private JsonObject Settings() => new()
+    private JsonObject Settings()
+    {
+        var settings = BaseSettings();
+        // Only when set, so that checkpoints written before the option existed still resume.
+        if (options.DequantizeColumns is { Count: > 0 } columns)
+            settings["dequantizeColumns"] = new JsonArray(columns.Select(c => (JsonNode?)c).ToArray());
+        return settings;
+    }
+
+    private JsonObject BaseSettings() => new()
     {
         ["seed"] = options.Seed,
         ["iterations"] = iterations,

@@ -67,6 +67,34 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void Should_Continue_The_Dequantisation_Noise_Exactly_When_Resumed_And_Refuse_Other_Columns()
+    {
+        // Integer rows (banana scaled by 3 and rounded), noise on both columns every step from the fit's generator.
+        using var raw = Data();
+        using var data = raw.mul(3).round();
+        var options = Options with { Epochs = 4, DequantizeColumns = new[] { 0, 1 } };
+        using var reference = Flows.RealNvp(2, 4, new[] { 16 }, seed: 1);
+        var full = Fit.ToData(reference, data, options);
+
+        string checkpoint = Path.Combine(folder, "dequantized.nflow");
+        using (var first = Flows.RealNvp(2, 4, new[] { 16 }, seed: 1))
+        using (var cancellation = new CancellationTokenSource())
+        {
+            var progress = new SynchronousProgress(p => { if (p.Iteration == 13) cancellation.Cancel(); });
+            Fit.ToData(first, data, options with { CheckpointPath = checkpoint, ProgressInterval = 1 }, progress, cancellation.Token);
+        }
+        using var resumed = Flows.RealNvp(2, 4, new[] { 16 }, seed: 99);
+        var rest = Fit.ToData(resumed, data, options with { ResumeFrom = checkpoint });
+        Assert.Equal(full.Losses, rest.Losses);
+        Assert.Equal(full.Validation, rest.Validation);
+        Assert.Equal(Parameters(reference), Parameters(resumed));
+
+        using var other = Flows.RealNvp(2, 4, new[] { 16 }, seed: 1);
+        var e = Assert.Throws<ArgumentException>(() => Fit.ToData(other, data, options with { DequantizeColumns = new[] { 0 }, ResumeFrom = checkpoint }));
+        Assert.Contains("dequantizeColumns", e.Message);
+    }
+
+    [Fact]
     public void Should_Write_Checkpoints_That_Load_As_Flows()
     {
         using var data = Data();
