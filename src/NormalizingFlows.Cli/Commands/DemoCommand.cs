@@ -64,9 +64,10 @@ internal static class DemoCommand
         var command = new Command("demo",
             "Reproduce a source tutorial: train its flow on its target, then write metrics.json, losses.csv, model.nflow, the figures " +
             "(target, p / q / q - p, loss, q during training, marginals, samples, the path through every layer, animated) and report.html. " +
-            "uniform-normal: 16 x [affine coupling + LU linear], Adam, weight decay 1e-5. " +
-            "banana: RealNVP with 8 couplings, Adam. leaky-coupling: 9 x [learnable leaky ReLU + tanh-bounded coupling], AdamW, weight decay 1e-4. " +
-            "Learning rate 1e-3; metrics: test NLL and KL(p||q) in nats on fresh samples, the grid integral of q, timings.")
+            "uniform-normal: 16 x [affine coupling + LU linear], Adam, learning rate 1e-3, weight decay 1e-5. " +
+            "banana: RealNVP with 8 couplings, Adam, learning rate 1e-3. " +
+            "leaky-coupling: 9 x [learnable leaky ReLU + tanh-bounded coupling], AdamW, learning rate 3e-3 annealed to 1 % (cosine), weight decay 1e-4, batches of 2048. " +
+            "Metrics: test NLL and KL(p||q) in nats on fresh samples, the grid integral of q, timings.")
         {
             target,
             flow,
