@@ -112,6 +112,8 @@ public static partial class Fit
             throw new ArgumentException("Epochs counts passes over in-memory data; a sampler has no epochs: set Iterations instead.", nameof(options));
         if (options.ValidationFraction != 0)
             throw new ArgumentException("ValidationFraction splits in-memory data; with a sampler, set ValidationSize (rows drawn once for validation).", nameof(options));
+        if (options.BatchTransform is not null)
+            throw new ArgumentException("BatchTransform applies to in-memory data; a sampler draws every batch itself: transform the batch there.", nameof(options));
         RequireValidationForPatience(options, options.ValidationSize > 0);
         ValidationSet? validation = null;
         if (options.ValidationSize > 0)
@@ -161,13 +163,35 @@ public static partial class Fit
         using var rows = RowBatches.Create(data, context, options);
         int stepsPerEpoch = rows.StepsPerEpoch;
         int iterations = options.Epochs is { } epochs ? checked(epochs * stepsPerEpoch) : options.Iterations;
+        var validation = rows.TakeValidation();
+        var transform = options.BatchTransform;
+        if (transform is not null && validation is not null)
+        {
+            using var validationGenerator = new Generator((ulong)(options.Seed + 1));
+            validation = validation.Transformed(held => Transformed(model, transform, held, validationGenerator, "BatchTransform (validation rows)"));
+        }
+        bool first = true;
         using var loop = new TrainingLoop(model, options, iterations, stepsPerEpoch, (generator, _) =>
         {
             var (batch, batchContext) = rows.Next(generator);
+            if (transform is not null)
+            {
+                batch = first ? Transformed(model, transform, batch, generator, "BatchTransform") : transform(batch, generator);
+                first = false;
+            }
             var loss = model.LogProbCore(batch, batchContext).mean().neg();
             return (loss, loss);
-        }, rows.TakeValidation(), rows);
+        }, validation, rows);
         return loop.Run(progress, cancellationToken);
+    }
+
+    /// <summary>Applies a batch transform and checks that what it returns still fits the model (shape, dtype, device).</summary>
+    private static Tensor Transformed(Distribution model, Func<Tensor, Generator, Tensor> transform, Tensor batch, Generator generator, string source)
+    {
+        var result = transform(batch, generator) ?? throw new InvalidOperationException($"{source} returned null.");
+        Guard.Shaped(result, model.EventShape, source);
+        model.CheckPlacement(result, source, null);
+        return result;
     }
 
     private static void RequireValidationForPatience(FitOptions options, bool hasValidation)

@@ -1,5 +1,7 @@
 using System;
 using NormalizingFlows.Internal;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace NormalizingFlows.Training;
 
@@ -51,6 +53,13 @@ public sealed record FitOptions
 
     /// <summary>For fits to a sampler or target: rows drawn once, before training, as a fixed validation set; 0 for none.</summary>
     public int ValidationSize { get; init; }
+
+    /// <summary>For fits to in-memory data: a transform applied to every training batch before its loss, given the batch and the
+    /// fit's generator, returning a new tensor of the batch's shape, dtype and device (e.g. fresh dequantisation noise every step:
+    /// <c>(x, g) =&gt; Dequantization.Uniform(x, 17, g)</c>, so that the model never sees the same noise twice). The validation rows
+    /// get it once, before training, with a generator seeded <c>Seed + 1</c>, so that every validation loss is computed on the same
+    /// values. For a resumed fit to continue exactly, it must draw its randomness from the generator it is given. Null for none.</summary>
+    public Func<Tensor, Generator, Tensor>? BatchTransform { get; init; }
 
     /// <summary>Steps between two validation losses; null for once per epoch (in-memory data) or every 100 steps (sampler).</summary>
     public int? ValidationInterval { get; init; }
