@@ -106,7 +106,7 @@ internal static class DemoCommand
                 return Task.FromResult(result);
             }
             if (targetName == DigitsDemo.Name)
-                return Task.FromResult(DigitsDemo.Run(parseResult.GetValue(iterations) ?? 3000, parseResult.GetValue(batch) ?? 128, parseResult.GetValue(seed),
+                return Task.FromResult(DigitsDemo.Run(parseResult.GetValue(iterations) ?? DigitsDemo.DefaultIterations, parseResult.GetValue(batch) ?? DigitsDemo.DefaultBatchSize, parseResult.GetValue(seed),
                     outDirectory, command, context, cancellationToken));
             var preset = DemoPreset.Find(targetName)!;
             if (flowName is not null) preset = preset.WithFlow(FlowCatalog.Get(flowName));

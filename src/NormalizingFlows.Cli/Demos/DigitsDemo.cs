@@ -19,16 +19,35 @@ using static TorchSharp.torch;
 namespace NormalizingFlows.Cli.Demos;
 
 /// <summary>
-/// <c>nflows demo digits</c>: a multi-scale RealNVP on the 8x8 handwritten digits (17 grey levels, uniformly dequantised), with
-/// early stopping on a validation split; test bits per dimension on the discrete scale against diagonal and full-covariance
-/// Gaussians fitted to the same training digits; sheets of test digits and samples; report.html.
+/// <c>nflows demo digits</c>: a multi-scale RealNVP on the 8x8 handwritten digits (17 grey levels), with early stopping on a
+/// validation split; test bits per dimension on the discrete scale against diagonal and full-covariance Gaussians fitted to the
+/// same training digits; sheets of test digits and samples; report.html. Training draws fresh uniform dequantisation noise for
+/// every batch (<see cref="FitOptions.BatchTransform"/>): with one fixed draw the flow learns the noise and overfits within a few
+/// hundred steps. The validation and test images get one seeded draw each, so that their losses are comparable step to step.
 /// </summary>
 internal static class DigitsDemo
 {
     /// <summary>The demo's name.</summary>
     public const string Name = "digits";
 
+    /// <summary>Default upper bound on the training steps.</summary>
+    public const int DefaultIterations = 1000;
+
+    /// <summary>Default rows per step.</summary>
+    public const int DefaultBatchSize = 128;
+
+    /// <summary>Fraction of the digits held out for validation (early stopping).</summary>
+    public const double ValidationFraction = 0.10;
+
+    /// <summary>Fraction of the digits held out for the test figures.</summary>
+    public const double TestFraction = 0.15;
+
+    /// <summary>The scale of every bits/dim figure the demo prints.</summary>
+    public const string BitsScale = "discrete, 17 levels";
+
     private const int Levels = 17;
+    private const double LearningRate = 2e-3;
+    private const double WeightDecay = 0;
 
     /// <summary>Runs the demo; <paramref name="iterations"/> bounds the steps (early stopping may end sooner).</summary>
     public static int Run(int iterations, int batchSize, long seed, string? outputDirectory, string command, CliContext context, CancellationToken cancellationToken)
@@ -43,16 +62,21 @@ internal static class DigitsDemo
             using var scope = torch.NewDisposeScope();
             using var table = ReadDigits();
             var pixels = table.Values.narrow(1, 0, 64);
-            using var split = DataSplit.Create(pixels, 0.1, 0.15, seed);
+            using var split = DataSplit.Create(pixels, ValidationFraction, TestFraction, seed);
             using var generator = new Generator((ulong)seed);
-            Tensor Images(Tensor levels) => Dequantization.Uniform(levels.to(ScalarType.Int64), Levels, generator).reshape(-1, 1, 8, 8);
-            var train = Images(split.Train);
-            var validation = Images(split.Validation);
-            var test = Images(split.Test);
-            var trainAndValidation = torch.cat(new[] { train, validation }, 0);
-            double validationFraction = (double)validation.size(0) / trainAndValidation.size(0);
+            // Levels 0..16 as float32 images; dequantised for training by the fit, a fresh draw every step.
+            Tensor LevelImages(Tensor levels) => levels.reshape(-1, 1, 8, 8);
+            Tensor Dequantised(Tensor levels, Generator g) => Dequantization.Uniform(levels.to(ScalarType.Int64), Levels, g).reshape(-1, 1, 8, 8);
+            long trainCount = split.Train.size(0), validationCount = split.Validation.size(0), testCount = split.Test.size(0);
+            // The fit holds out round(rows x fraction) of these rows for validation: exactly the split's validation count.
+            var trainAndValidation = LevelImages(torch.cat(new[] { split.Train, split.Validation }, 0));
+            double validationFraction = (double)validationCount / (trainCount + validationCount);
+            // One seeded draw for the test images (and for the Gaussians' training digits): the test figure is the usual bound.
+            var train = Dequantised(split.Train, generator);
+            var test = Dequantised(split.Test, generator);
+            string splitText = SplitText(trainCount, validationCount, testCount);
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"digits: {train.size(0)} training, {validation.size(0)} validation, {test.size(0)} test images (1 x 8 x 8, {Levels} levels); multiscale RealNVP, up to {iterations} steps x batch {batchSize}"));
+                $"digits: {splitText} training/validation/test images (1 x 8 x 8, {Levels} levels, fresh dequantisation noise every step); multiscale RealNVP, up to {iterations} steps x batch {batchSize}"));
             context.Output.WriteLine($"writing to {directory}");
 
             using var flow = Flows.MultiscaleRealNvp(seed: seed);
@@ -60,13 +84,15 @@ internal static class DigitsDemo
             {
                 Iterations = iterations,
                 BatchSize = batchSize,
-                LearningRate = 2e-3,
+                LearningRate = LearningRate,
+                WeightDecay = WeightDecay,
                 Schedule = LearningRateSchedule.Cosine(0.05),
                 WarmupIterations = 50,
                 ValidationFraction = validationFraction,
-                ValidationInterval = 100,
-                Patience = 5,
+                ValidationInterval = ValidationInterval,
+                Patience = Patience,
                 Seed = seed,
+                BatchTransform = (levels, g) => Dequantization.Uniform(levels, Levels, g),
                 ProgressInterval = TrainingProgressView.ReportInterval(iterations, context.Interactive),
             };
             FitResult fit;
@@ -90,6 +116,8 @@ internal static class DigitsDemo
                 {
                     ["command"] = command, ["demo"] = Name, ["iterations"] = iterations, ["completed_iterations"] = fit.Iterations,
                     ["train_seconds"] = fit.Elapsed.TotalSeconds, ["seed"] = seed, ["cancelled"] = true,
+                    ["skipped_steps"] = fit.SkippedSteps, ["best_iteration"] = fit.Best.Iteration, ["restored_best"] = fit.RestoredBest,
+                    ["train_images"] = trainCount, ["validation_images"] = validationCount, ["test_images"] = testCount,
                 });
                 context.ResultsWritten();
                 if (context.Hurry.IsCancellationRequested)
@@ -118,21 +146,29 @@ internal static class DigitsDemo
                 (Plots.ImageGrid(Path.Combine(directory, "samples.png"), samples, columns: 8), "64 samples of the flow."),
                 (Plots.ImageGrid(Path.Combine(directory, "samples-t0.7.png"), cooler, columns: 8), "64 samples at temperature 0.7 (base scaled by 0.7)."),
                 (Plots.TrainingCurve(Path.Combine(directory, "training.png"), fit.Losses, fit.Validation.Select(v => (v.Iteration, v.Loss)).ToArray(), unit: "nats per image"),
-                    "Loss per step (negative log-likelihood of the dequantised [0, 1] images, nats) and validation loss."),
+                    $"Training loss per step (negative log-likelihood of the dequantised [0, 1] images in nats, fresh noise every step) and validation loss every {ValidationInterval} steps (one fixed noise draw); " +
+                    (fit.RestoredBest ? $"the model keeps the weights of step {fit.Best.Iteration}, the best validation loss." : "no best step was restored.")),
             };
             string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
             var metrics = new JsonObject
             {
                 ["command"] = command,
                 ["demo"] = Name,
-                ["train_images"] = train.size(0),
-                ["validation_images"] = validation.size(0),
-                ["test_images"] = test.size(0),
+                ["train_images"] = trainCount,
+                ["validation_images"] = validationCount,
+                ["test_images"] = testCount,
+                ["split"] = splitText,
+                ["dequantisation"] = "uniform; training: fresh noise every step; validation and test: one seeded draw",
                 ["iterations"] = iterations,
                 ["completed_iterations"] = fit.Iterations,
+                ["skipped_steps"] = fit.SkippedSteps,
                 ["stopped_early"] = fit.StoppedEarly,
                 ["best_iteration"] = fit.Best.Iteration,
+                ["best_validation_nll_nats"] = double.IsFinite(fit.Best.Loss) ? fit.Best.Loss : null,
+                ["restored_best"] = fit.RestoredBest,
+                ["weight_decay"] = WeightDecay,
                 ["train_seconds"] = fit.Elapsed.TotalSeconds,
+                ["bits_per_dim_scale"] = BitsScale,
                 ["test_bits_per_dim"] = flowBits,
                 ["diagonal_gaussian_bits_per_dim"] = diagonalBits,
                 ["full_gaussian_bits_per_dim"] = fullBits,
@@ -143,19 +179,26 @@ internal static class DigitsDemo
             RunFiles.WriteLosses(Path.Combine(directory, RunFiles.Losses), fit.Losses, fit.Validation);
             var report = new RunReport("nflows demo digits").WithCommand(command)
                 .AddConfiguration("flow", "Flows.MultiscaleRealNvp(1, 8, 8): 3 scales x 3 affine couplings (checkerboard, then channel), ConvNet conditioners, logit preprocessing")
-                .AddConfiguration("data", $"UCI digits, {train.size(0)}/{validation.size(0)}/{test.size(0)} images, uniform dequantisation over {Levels} levels")
-                .AddConfiguration("training", $"up to {iterations} steps x {batchSize}, Adam 2e-3 cosine, early stopping (patience 5 x 100 steps)")
-                .AddMetric("test bits/dim: flow", F(flowBits))
-                .AddMetric("test bits/dim: full-covariance Gaussian", F(fullBits))
-                .AddMetric("test bits/dim: diagonal Gaussian", F(diagonalBits))
-                .AddMetric("test bits/dim: uniform over the levels", F(uniformBits))
-                .AddMetric("steps", fit.Iterations + (fit.StoppedEarly ? $" (early stop; best at {fit.Best.Iteration})" : ""));
+                .AddConfiguration("data", $"UCI digits, {splitText} training/validation/test images; uniform dequantisation over {Levels} levels, fresh noise every training step, one seeded draw for validation and test")
+                .AddConfiguration("training", string.Create(CultureInfo.InvariantCulture,
+                    $"up to {iterations} steps x {batchSize}, Adam {LearningRate} cosine{(WeightDecay > 0 ? $", weight decay {WeightDecay}" : "")}, early stopping (patience {Patience} x {ValidationInterval} steps)"))
+                .AddMetric($"test bits/dim ({BitsScale}): flow", F(flowBits))
+                .AddMetric($"test bits/dim ({BitsScale}): full-covariance Gaussian", F(fullBits))
+                .AddMetric($"test bits/dim ({BitsScale}): diagonal Gaussian", F(diagonalBits))
+                .AddMetric($"test bits/dim ({BitsScale}): uniform over the levels", F(uniformBits))
+                .AddMetric("steps", StepsText(fit))
+                .AddMetric("skipped steps (non-finite loss or gradient; parameters left as they were)", fit.SkippedSteps.ToString(CultureInfo.InvariantCulture))
+                .AddMetric("best step restored", BestText(fit));
             foreach (var (file, caption) in figures) report.AddImage(file, caption);
             report.Write(Path.Combine(directory, RunFiles.Report));
 
             KeyValueTable.Write(console, new[]
             {
-                ("steps", fit.Iterations.ToString(CultureInfo.InvariantCulture) + (fit.StoppedEarly ? " (early stop)" : "")),
+                ("split train/val/test", splitText),
+                ("steps", StepsText(fit)),
+                ("skipped steps", fit.SkippedSteps.ToString(CultureInfo.InvariantCulture) + " (non-finite)"),
+                ("best step restored", BestText(fit)),
+                ("bits/dim scale", BitsScale),
                 ("test bits/dim: flow", F(flowBits)),
                 ("full-covariance Gaussian", F(fullBits)),
                 ("diagonal Gaussian", F(diagonalBits)),
@@ -171,6 +214,25 @@ internal static class DigitsDemo
             return ExitCodes.Failure;
         }
     }
+
+    private const int ValidationInterval = 100;
+    private const int Patience = 5;
+
+    /// <summary>"1347/180/270 (75/10/15 %)": the numbers of training, validation and test images actually used.</summary>
+    internal static string SplitText(long train, long validation, long test)
+    {
+        double total = train + validation + test;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{train}/{validation}/{test} ({100 * train / total:F0}/{100 * validation / total:F0}/{100 * test / total:F0} %)");
+    }
+
+    private static string StepsText(FitResult fit) =>
+        fit.Iterations.ToString(CultureInfo.InvariantCulture) + (fit.StoppedEarly ? " (early stop)" : fit.Cancelled ? " (cancelled)" : "");
+
+    private static string BestText(FitResult fit) =>
+        fit.RestoredBest
+            ? string.Create(CultureInfo.InvariantCulture, $"step {fit.Best.Iteration} (val {fit.Best.Loss:F2} nats)")
+            : "none (no validation loss)";
 
     private static TabularData ReadDigits()
     {

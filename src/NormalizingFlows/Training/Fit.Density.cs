@@ -34,8 +34,8 @@ public static partial class Fit
         options.Validate();
         variational ??= new VariationalOptions();
         variational.Validate();
-        if (options.Epochs is not null || options.ValidationFraction != 0 || options.ValidationSize != 0 || options.Patience is not null)
-            throw new ArgumentException("Epochs, validation and early stopping apply to fits to data, not to a density; leave them unset.", nameof(options));
+        if (options.Epochs is not null || options.ValidationFraction != 0 || options.ValidationSize != 0 || options.Patience is not null || options.BatchTransform is not null)
+            throw new ArgumentException("Epochs, validation, early stopping and BatchTransform apply to fits to data, not to a density; leave them unset.", nameof(options));
         bool first = true;
         using var loop = new TrainingLoop(model, options, options.Iterations, 0, (generator, iteration) =>
         {

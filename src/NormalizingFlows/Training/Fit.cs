@@ -112,6 +112,8 @@ public static partial class Fit
             throw new ArgumentException("Epochs counts passes over in-memory data; a sampler has no epochs: set Iterations instead.", nameof(options));
         if (options.ValidationFraction != 0)
             throw new ArgumentException("ValidationFraction splits in-memory data; with a sampler, set ValidationSize (rows drawn once for validation).", nameof(options));
+        if (options.BatchTransform is not null)
+            throw new ArgumentException("BatchTransform applies to in-memory data; a sampler draws every batch itself: transform the batch there.", nameof(options));
         RequireValidationForPatience(options, options.ValidationSize > 0);
         if (options.DequantizeColumns is { Count: > 0 })
             throw new ArgumentException("DequantizeColumns applies to in-memory data; a sampler adds its own noise.", nameof(options));
@@ -164,14 +166,27 @@ public static partial class Fit
         using var rows = RowBatches.Create(data, context, options);
         int stepsPerEpoch = rows.StepsPerEpoch;
         int iterations = options.Epochs is { } epochs ? checked(epochs * stepsPerEpoch) : options.Iterations;
+        var validation = rows.TakeValidation();
+        var transform = options.BatchTransform;
+        if (transform is not null && validation is not null)
+        {
+            using var validationGenerator = new Generator((ulong)(options.Seed + 1));
+            validation = validation.Transformed(held => Transformed(model, transform, held, validationGenerator, "BatchTransform (validation rows)"));
+        }
+        bool first = true;
         using var loop = new TrainingLoop(model, options, iterations, stepsPerEpoch, (generator, _) =>
         {
             var (batch, batchContext) = rows.Next(generator);
             // Fresh dequantisation noise every step, from the fit's generator (so that a resumed fit continues exactly).
             if (noiseMask is not null) batch = Data.DiscreteColumns.AddNoise(batch, noiseMask, generator);
+            if (transform is not null)
+            {
+                batch = first ? Transformed(model, transform, batch, generator, "BatchTransform") : transform(batch, generator);
+                first = false;
+            }
             var loss = model.LogProbCore(batch, batchContext).mean().neg();
             return (loss, loss);
-        }, rows.TakeValidation(), rows);
+        }, validation, rows);
         return loop.Run(progress, cancellationToken);
     }
 
@@ -185,6 +200,15 @@ public static partial class Fit
         if (!data.is_floating_point()) throw new ArgumentException($"DequantizeColumns needs floating-point data; got {data.dtype}.", nameof(data));
         Data.DiscreteColumns.RequireIntegers(data, columns, nameof(data));
         return Data.DiscreteColumns.Mask(columns, data.size(1), data.dtype, data.device).DetachFromDisposeScope();
+    }
+
+    /// <summary>Applies a batch transform and checks that what it returns still fits the model (shape, dtype, device).</summary>
+    private static Tensor Transformed(Distribution model, Func<Tensor, Generator, Tensor> transform, Tensor batch, Generator generator, string source)
+    {
+        var result = transform(batch, generator) ?? throw new InvalidOperationException($"{source} returned null.");
+        Guard.Shaped(result, model.EventShape, source);
+        model.CheckPlacement(result, source, null);
+        return result;
     }
 
     private static void RequireValidationForPatience(FitOptions options, bool hasValidation)

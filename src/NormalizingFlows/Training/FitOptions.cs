@@ -1,5 +1,7 @@
 using System;
 using NormalizingFlows.Internal;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace NormalizingFlows.Training;
 
@@ -54,12 +56,20 @@ public sealed record FitOptions
     /// fresh uniform noise <c>u ~ U[0, 1)</c> is added at every step (uniform dequantisation, see
     /// <see cref="Data.DiscreteColumns"/>), drawn from the fit's generator; the validation rows get one fixed draw (a generator
     /// seeded <c>Seed + 1</c>), so that their loss is comparable from step to step. The model then fits, and its losses
-    /// measure, a density of the dequantised data. Null or empty for none.
+    /// measure, a density of the dequantised data. For noise of another kind (image levels scaled to [0, 1), other cell widths)
+    /// use <see cref="BatchTransform"/>; with both, this noise is added first. Null or empty for none.
     /// </summary>
     public System.Collections.Generic.IReadOnlyList<int>? DequantizeColumns { get; init; }
 
     /// <summary>For fits to a sampler or target: rows drawn once, before training, as a fixed validation set; 0 for none.</summary>
     public int ValidationSize { get; init; }
+
+    /// <summary>For fits to in-memory data: a transform applied to every training batch before its loss, given the batch and the
+    /// fit's generator, returning a new tensor of the batch's shape, dtype and device (e.g. fresh dequantisation noise every step:
+    /// <c>(x, g) =&gt; Dequantization.Uniform(x, 17, g)</c>, so that the model never sees the same noise twice). The validation rows
+    /// get it once, before training, with a generator seeded <c>Seed + 1</c>, so that every validation loss is computed on the same
+    /// values. For a resumed fit to continue exactly, it must draw its randomness from the generator it is given. Null for none.</summary>
+    public Func<Tensor, Generator, Tensor>? BatchTransform { get; init; }
 
     /// <summary>Steps between two validation losses; null for once per epoch (in-memory data) or every 100 steps (sampler).</summary>
     public int? ValidationInterval { get; init; }

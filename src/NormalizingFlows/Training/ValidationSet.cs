@@ -48,6 +48,24 @@ internal sealed class ValidationSet : IDisposable
         }
     }
 
+    /// <summary>A new set holding <paramref name="transform"/> of these rows (same contexts); this set is disposed, also when the
+    /// transform fails or returns a non-finite value.</summary>
+    public ValidationSet Transformed(Func<Tensor, Tensor> transform)
+    {
+        try
+        {
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var transformed = transform(data).detach().clone();
+            Guard.Finite(transformed, "BatchTransform (validation rows)");
+            return new ValidationSet(transformed, context?.detach().clone());
+        }
+        finally
+        {
+            Dispose();
+        }
+    }
+
     public void Dispose()
     {
         data.Dispose();

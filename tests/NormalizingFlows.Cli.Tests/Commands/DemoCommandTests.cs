@@ -132,7 +132,7 @@ public sealed class DemoCommandTests(ITestOutputHelper log)
     }
 
     [Fact]
-    public void Should_Train_An_Image_Flow_On_Digits_And_Write_Sample_Sheets()
+    public void Should_Train_An_Image_Flow_On_Digits_And_Report_Split_Skipped_Steps_Best_Step_And_Bits_Scale()
     {
         using var folder = new TempFolder();
         var run = CliRun.Of("demo", "digits", "-n", "60", "-b", "64", "-o", folder.Path);
@@ -144,8 +144,33 @@ public sealed class DemoCommandTests(ITestOutputHelper log)
             Assert.InRange(root.GetProperty(field).GetDouble(), 0.5, Math.Log2(17) + 1);
         // Uniform over the 17 levels is exactly log2(17) bits per pixel.
         Assert.Equal(Math.Log2(17), root.GetProperty("uniform_bits_per_dim").GetDouble(), 12);
-        Assert.Equal(270, root.GetProperty("test_images").GetInt32());
         foreach (var figure in new[] { "test-digits.png", "samples.png", "samples-t0.7.png", "training.png", "report.html", "model.nflow" })
             Assert.True(File.Exists(folder.Combine(figure)), figure);
+
+        // The split actually used: 1797 digits, round(15 %) for test, round(10 %) for validation, the rest (75 %) for training.
+        int train = root.GetProperty("train_images").GetInt32(), validation = root.GetProperty("validation_images").GetInt32(), test = root.GetProperty("test_images").GetInt32();
+        Assert.Equal((1347, 180, 270), (train, validation, test));
+        Assert.Equal("1347/180/270 (75/10/15 %)", root.GetProperty("split").GetString());
+        Assert.Contains("1347/180/270 (75/10/15 %)", run.Output);
+
+        // Skipped steps, the best step and the scale are in metrics.json and agree with losses.csv.
+        var rows = File.ReadAllLines(folder.Combine("losses.csv")).Skip(1).Select(l => l.Split(',')).ToArray();
+        Assert.Equal(root.GetProperty("completed_iterations").GetInt32(), rows.Length);
+        // A step is skipped when its loss or its gradient is not finite: at least the steps whose loss is not.
+        int nonFinite = rows.Count(r => !double.IsFinite(double.Parse(r[1], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.InRange(root.GetProperty("skipped_steps").GetInt32(), nonFinite, rows.Length);
+        var validationPoints = rows.Where(r => r[2].Length > 0)
+            .Select(r => (Iteration: int.Parse(r[0], System.Globalization.CultureInfo.InvariantCulture), Loss: double.Parse(r[2], System.Globalization.CultureInfo.InvariantCulture))).ToArray();
+        Assert.NotEmpty(validationPoints);
+        var best = validationPoints.OrderBy(v => v.Loss).First();
+        Assert.Equal(best.Iteration, root.GetProperty("best_iteration").GetInt32());
+        Assert.Equal(best.Loss, root.GetProperty("best_validation_nll_nats").GetDouble(), 9);
+        Assert.True(root.GetProperty("restored_best").GetBoolean());
+        Assert.Equal("discrete, 17 levels", root.GetProperty("bits_per_dim_scale").GetString());
+
+        // The summary says the same.
+        Assert.Contains($"{root.GetProperty("skipped_steps").GetInt32()} (non-finite)", run.Output);
+        Assert.Contains($"step {best.Iteration} (val {best.Loss.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)} nats)", run.Output);
+        Assert.Contains("discrete, 17 levels", run.Output);
     }
 }

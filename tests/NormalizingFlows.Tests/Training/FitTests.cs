@@ -205,4 +205,79 @@ public sealed class FitTests
         var error = Assert.Throws<ArgumentException>(() => Fit.ToData(flow, x, c.narrow(0, 0, 10), Short));
         Assert.Equal("context", error.ParamName);
     }
+
+    /// <summary>40 rows of integer levels 0..3 in two columns, float32.</summary>
+    private static Tensor Levels()
+    {
+        using var generator = new Generator(21);
+        return torch.randint(0, 4, new long[] { 40, 2 }, generator: generator).to(ScalarType.Float32);
+    }
+
+    [Fact]
+    public void Should_Transform_Every_Training_Batch_Afresh_And_The_Validation_Rows_Once_With_Seed_Plus_One()
+    {
+        using var data = Levels();
+        var options = new FitOptions { Iterations = 6, BatchSize = 40, LearningRate = 1e-2, Seed = 7, ValidationFraction = 0.25, ValidationInterval = 1 };
+        var inputs = new List<Tensor>();
+        var noises = new List<Tensor>();
+        Tensor AddNoise(Tensor x, Generator g)
+        {
+            var noise = torch.rand(x.shape, generator: g);
+            inputs.Add(x.detach().clone().DetachFromDisposeScope());
+            noises.Add(noise.detach().clone().DetachFromDisposeScope());
+            return x.add(noise);
+        }
+        FitResult result;
+        double[] losses;
+        using (var model = new DiagonalGaussian(2))
+        {
+            result = Fit.ToData(model, data, options with { BatchTransform = AddNoise });
+
+            // The validation rows (the first quarter of the permutation seeded with Seed) got one draw, from a generator seeded Seed + 1;
+            // the model now holds the weights of the best validation loss, which was computed on exactly those values.
+            long held = 10;
+            using var splitGenerator = new Generator((ulong)options.Seed);
+            using var permutation = torch.randperm(data.size(0), ScalarType.Int64, generator: splitGenerator);
+            using var validationRows = data.index_select(0, permutation.narrow(0, 0, held));
+            using var validationGenerator = new Generator((ulong)options.Seed + 1);
+            using var validationNoise = torch.rand(validationRows.shape, generator: validationGenerator);
+            using var validation = validationRows.add(validationNoise);
+            Assert.True(result.RestoredBest);
+            Assert.Equal(result.Best.Loss, NormalizingFlows.Diagnostics.Metrics.NegativeLogLikelihood(model, validation), 5);
+            losses = result.Losses.ToArray();
+        }
+        Assert.Equal(1 + options.Iterations, inputs.Count);
+        Assert.Equal(new long[] { 10, 2 }, inputs[0].shape);
+        Assert.Equal(options.Iterations, result.Validation.Count);
+        for (int i = 1; i < inputs.Count; i++)
+        {
+            // Every step transforms raw training rows (never an earlier transform's output), with noise it has not drawn before.
+            Assert.Equal(new long[] { 30, 2 }, inputs[i].shape);
+            Assert.True(inputs[i].equal(inputs[i].round()).all().item<bool>(), $"step {i}: the transform got values that are not the raw levels");
+            for (int j = 1; j < i; j++) Assert.False(noises[i].equal(noises[j]).all().item<bool>(), $"steps {j} and {i} got the same noise");
+        }
+        foreach (var t in inputs.Concat(noises)) t.Dispose();
+
+        // The same seed gives the same fit.
+        using var again = new DiagonalGaussian(2);
+        Assert.Equal(losses, Fit.ToData(again, data, options with { BatchTransform = (x, g) => x.add(torch.rand(x.shape, generator: g)) }).Losses);
+    }
+
+    [Fact]
+    public void Should_Name_BatchTransform_When_It_Returns_Another_Shape_Or_Is_Set_For_A_Sampler_Or_A_Density()
+    {
+        using var data = Levels();
+        using var model = new DiagonalGaussian(2);
+        var wrong = Assert.Throws<ArgumentException>(() => Fit.ToData(model, data, Short with { BatchTransform = (x, _) => x.narrow(1, 0, 1) }));
+        Assert.Contains("BatchTransform", wrong.Message);
+        Assert.Contains("[batch, 2]", wrong.Message);
+
+        var noisy = Short with { BatchTransform = (x, g) => x.add(torch.rand(x.shape, generator: g)) };
+        var sampler = Assert.Throws<ArgumentException>(() => Fit.ToData(model, (count, g) => torch.randn(count, 2, generator: g), noisy));
+        Assert.Equal("options", sampler.ParamName);
+        Assert.Contains("BatchTransform", sampler.Message);
+        var density = Assert.Throws<ArgumentException>(() => Fit.ToDensity(model, x => x.pow(2).sum(1).neg(), noisy));
+        Assert.Equal("options", density.ParamName);
+        Assert.Contains("BatchTransform", density.Message);
+    }
 }
