@@ -56,13 +56,7 @@ internal sealed record RealDataResult(
 internal static class RealData
 {
     /// <summary>The shared data folder: <c>../shared/data</c> beside the repository that holds these binaries.</summary>
-    public static string DefaultDataFolder()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (System.IO.File.Exists(Path.Combine(dir.FullName, "NormalizingFlows.slnx")))
-                return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data"));
-        return Path.GetFullPath(Path.Combine("..", "shared", "data"));
-    }
+    public static string DefaultDataFolder() => RepositoryPath.Of("..", "shared", "data");
 
     /// <summary>The full path of a data file; a clear error when it is missing.</summary>
     public static string File(RealDataSettings settings, string name)

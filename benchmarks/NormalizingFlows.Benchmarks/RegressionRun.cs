@@ -163,23 +163,13 @@ internal static class RegressionRun
     }
 
     /// <summary>The nflows tool of the repository's Release build.</summary>
-    public static string DefaultTool() => InRepository("src", "NormalizingFlows.Cli", "bin", "Release", "net10.0", "linux-x64", "nflows");
+    public static string DefaultTool() => RepositoryPath.Of("src", "NormalizingFlows.Cli", "bin", "Release", "net10.0", "linux-x64", "nflows");
 
     /// <summary>benchmarks/regression-thresholds.json in the repository.</summary>
-    public static string ThresholdsFile() => InRepository("benchmarks", "regression-thresholds.json");
+    public static string ThresholdsFile() => RepositoryPath.Of("benchmarks", "regression-thresholds.json");
 
     /// <summary>The repository's own data folder (what a fresh clone has).</summary>
-    public static string RepositoryData() => InRepository("data");
-
-    /// <summary>A path inside the repository this benchmark was built in (found by its NormalizingFlows.slnx); relative to the
-    /// current folder when there is none.</summary>
-    private static string InRepository(params string[] parts)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "NormalizingFlows.slnx")))
-                return Path.Combine(new[] { dir.FullName }.Concat(parts).ToArray());
-        return Path.Combine(parts);
-    }
+    public static string RepositoryData() => RepositoryPath.Of("data");
 
     private static void RunTool(string nflows, TextWriter log, params string[] arguments)
     {

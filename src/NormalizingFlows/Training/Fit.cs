@@ -167,7 +167,7 @@ public static partial class Fit
         int stepsPerEpoch = rows.StepsPerEpoch;
         int iterations = options.Epochs is { } epochs ? checked(epochs * stepsPerEpoch) : options.Iterations;
         var validation = rows.TakeValidation();
-        var transform = options.BatchTransform;
+        var transform = PerBatch(options.BatchTransform, noiseMask);
         if (transform is not null && validation is not null)
         {
             using var validationGenerator = new Generator((ulong)(options.Seed + 1));
@@ -177,8 +177,6 @@ public static partial class Fit
         using var loop = new TrainingLoop(model, options, iterations, stepsPerEpoch, (generator, _) =>
         {
             var (batch, batchContext) = rows.Next(generator);
-            // Fresh dequantisation noise every step, from the fit's generator (so that a resumed fit continues exactly).
-            if (noiseMask is not null) batch = Data.DiscreteColumns.AddNoise(batch, noiseMask, generator);
             if (transform is not null)
             {
                 batch = first ? Transformed(model, transform, batch, generator, "BatchTransform") : transform(batch, generator);
@@ -200,6 +198,16 @@ public static partial class Fit
         if (!data.is_floating_point()) throw new ArgumentException($"DequantizeColumns needs floating-point data; got {data.dtype}.", nameof(data));
         Data.DiscreteColumns.RequireIntegers(data, columns, nameof(data));
         return Data.DiscreteColumns.Mask(columns, data.size(1), data.dtype, data.device).DetachFromDisposeScope();
+    }
+
+    /// <summary>What is done to every training batch (and once to the validation rows): the dequantisation noise of
+    /// <see cref="FitOptions.DequantizeColumns"/> first, then <see cref="FitOptions.BatchTransform"/>; both draw from the generator
+    /// they are given (the fit's, so that a resumed fit continues exactly). Null when there is neither.</summary>
+    private static Func<Tensor, Generator, Tensor>? PerBatch(Func<Tensor, Generator, Tensor>? batchTransform, Tensor? noiseMask)
+    {
+        if (noiseMask is null) return batchTransform;
+        Tensor Noise(Tensor batch, Generator generator) => Data.DiscreteColumns.AddNoise(batch, noiseMask, generator);
+        return batchTransform is null ? Noise : (batch, generator) => batchTransform(Noise(batch, generator), generator);
     }
 
     /// <summary>Applies a batch transform and checks that what it returns still fits the model (shape, dtype, device).</summary>

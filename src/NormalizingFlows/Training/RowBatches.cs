@@ -29,8 +29,7 @@ internal sealed class RowBatches : IDisposable
         position = Rows;
     }
 
-    /// <summary>Splits off the validation rows (if any; <see cref="Fit.SplitIndices"/>) and prepares the batches. With
-    /// <see cref="FitOptions.DequantizeColumns"/>, the validation rows get one fixed draw of noise (a generator seeded <c>Seed + 1</c>).</summary>
+    /// <summary>Splits off the validation rows (if any; <see cref="Fit.SplitIndices"/>) and prepares the batches.</summary>
     public static RowBatches Create(Tensor data, Tensor? context, FitOptions options)
     {
         long rows = data.size(0);
@@ -38,14 +37,7 @@ internal sealed class RowBatches : IDisposable
             return new RowBatches(data.alias().DetachFromDisposeScope(), context?.alias().DetachFromDisposeScope(), Math.Min(options.BatchSize, rows), null);
         using var scope = torch.NewDisposeScope();
         var (trainingRows, validationRows) = Fit.SplitIndices(rows, options, data.device);
-        var validationData = data.index_select(0, validationRows);
-        if (options.DequantizeColumns is { Count: > 0 } columns)
-        {
-            using var noiseGenerator = new Generator((ulong)(options.Seed + 1));
-            using var noGrad = torch.no_grad();
-            validationData = Data.DiscreteColumns.AddNoise(validationData, Data.DiscreteColumns.Mask(columns, data.size(1), data.dtype, data.device), noiseGenerator);
-        }
-        var validation = new ValidationSet(validationData, context?.index_select(0, validationRows));
+        var validation = new ValidationSet(data.index_select(0, validationRows), context?.index_select(0, validationRows));
         var training = data.index_select(0, trainingRows).DetachFromDisposeScope();
         var trainingContext = context?.index_select(0, trainingRows).DetachFromDisposeScope();
         return new RowBatches(training, trainingContext, Math.Min(options.BatchSize, trainingRows.size(0)), validation);
