@@ -14,7 +14,9 @@ namespace NormalizingFlows.Conditioners;
 /// is exactly the identity (for transforms whose all-zero parameters are the identity).
 /// </summary>
 /// <remarks>The residual conditioner of RealNVP (Dinh et al., 2017) without its batch normalisation: a flow whose
-/// conditioner depends on the batch would not be a bijection of each row.</remarks>
+/// conditioner depends on the batch would not be a bijection of each row. In float32 on the CPU the convolutions run with
+/// their channels padded to whole blocks of 16, because libtorch's oneDNN computes them wrongly otherwise (see
+/// <c>Internal/PaddedConvolution</c>); the results and gradients are those of the unpadded network.</remarks>
 public sealed class ConvNet : ImageConditioner
 {
     private readonly Conv2d input;
@@ -72,13 +74,13 @@ public sealed class ConvNet : ImageConditioner
             var planes = context.view(context.size(0), context.size(1), 1, 1).expand(context.size(0), context.size(1), x.size(2), x.size(3));
             x = torch.cat(new[] { x, planes.to(x.dtype) }, 1);
         }
-        var h = input.call(x);
+        var h = PaddedConvolution.Apply(input, x);
         for (int i = 0; i < blocks.Count; i += 2)
         {
-            var inner = blocks[i].call(Activations.Apply(activation, h));
-            h = h.add(blocks[i + 1].call(Activations.Apply(activation, inner)), Scalars.One);
+            var inner = PaddedConvolution.Apply(blocks[i], Activations.Apply(activation, h));
+            h = h.add(PaddedConvolution.Apply(blocks[i + 1], Activations.Apply(activation, inner)), Scalars.One);
         }
-        return output.call(Activations.Apply(activation, h));
+        return PaddedConvolution.Apply(output, Activations.Apply(activation, h));
     }
 
     private static Conv2d Convolution(int inChannels, int outChannels, bool zero, Generator? generator)
