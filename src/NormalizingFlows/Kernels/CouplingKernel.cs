@@ -43,7 +43,7 @@ internal sealed class CouplingWork<T> : IDisposable where T : unmanaged, IFloati
             Activations[l] = Allocate((l == plan.Layers ? plan.RawWidth : l == 0 ? plan.Widths[l] : plan.Parts * plan.Widths[l]) * rows);
         int moved = plan.Moved.Length * rows;
         // One pair of tile buffers per network: networks side by side may run at once (training).
-        int tile = pooled && TiledNetwork<T>.Supports(plan) ? plan.Parts * TiledNetwork<T>.TileLength(plan) : 0;
+        int tile = pooled && plan.Tiled ? plan.Parts * TiledNetwork<T>.TileLength(plan) : 0;
         TileA = Allocate(tile);
         TileB = Allocate(tile);
         Tanh = Allocate(moved);
@@ -106,7 +106,7 @@ internal sealed class CouplingWork<T> : IDisposable where T : unmanaged, IFloati
 /// </summary>
 internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private static readonly T LeakySlope = T.CreateChecked(0.01);
+    private static readonly T LeakySlope = T.CreateChecked(Internal.Activations.LeakySlope);
 
     /// <summary>Runs rows <c>[start, start + work.Rows)</c> of <paramref name="x"/> through the coupling into <paramref name="y"/>
     /// and <paramref name="logAbsDet"/> (one value per row), keeping the intermediate values in <paramref name="work"/>. With

@@ -31,7 +31,7 @@ internal sealed record TiledLayer<T>(T[] Weights, T[] Rows, T[] Bias, int In, in
 /// a buffer of a few kilobytes that the next layer reads from the first-level cache. Against a BLAS product per layer
 /// over a block of rows this saves the packing of both operands, the separate bias-and-activation pass over every hidden
 /// layer and the trips of the hidden layers through the second-level cache. Used where the processor has 512-bit vectors and
-/// the network's hidden activation is ReLU or leaky ReLU (<see cref="Supports"/>); the BLAS path stays for the rest. Training
+/// the network's hidden activation is ReLU or leaky ReLU (<see cref="CouplingPlan.Tiled"/>); the BLAS path stays for the rest. Training
 /// runs the same products layer by layer over the whole block instead (<see cref="Forward"/>), keeping each layer's input for
 /// <see cref="Backward"/>.
 /// </summary>
@@ -45,16 +45,19 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     /// are dot products of each row with each weight row, rather than a product over a whole vector of mostly padded outputs.</summary>
     public const int NarrowOutputs = 4;
 
-    private static readonly T LeakySlope = T.CreateChecked(0.01);
+    private static readonly T LeakySlope = T.CreateChecked(Internal.Activations.LeakySlope);
 
     private static int Lanes => Vector512<T>.Count;
 
-    /// <summary>Whether <paramref name="plan"/> runs tiled here: a network that would otherwise take the BLAS path (a layer wider
-    /// than the narrow kernel's, or networks side by side), ReLU or leaky ReLU between its layers, and 512-bit vectors in
-    /// hardware.</summary>
-    public static bool Supports(CouplingPlan plan) =>
-        Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported && plan.Wide && plan.Layers > 1
-        && plan.Activation is Activation.Relu or Activation.LeakyRelu;
+    /// <summary><paramref name="weights"/> with every network's layers packed (<see cref="Pack"/>) where the plan runs as register
+    /// tiles (<see cref="CouplingPlan.Tiled"/>, decided by <see cref="FusionPlanner.CouplingOperations"/>); else as they are.</summary>
+    public static CouplingWeights<T> Packed(CouplingPlan plan, CouplingWeights<T> weights)
+    {
+        if (!plan.Tiled) return weights;
+        var tiles = new TiledLayer<T>[plan.Parts][];
+        for (int part = 0; part < plan.Parts; part++) tiles[part] = Pack(plan, weights, part);
+        return weights with { Tiles = tiles };
+    }
 
     /// <summary>Network <paramref name="part"/>'s layers, packed for <see cref="Run"/>, from the weights <c>[out, in]</c> and
     /// biases of <paramref name="weights"/> (those of a <see cref="ParallelMlp"/>'s networks one after another).</summary>
