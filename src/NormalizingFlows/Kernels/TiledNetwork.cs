@@ -49,6 +49,9 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
 
     private static int Lanes => Vector512<T>.Count;
 
+    /// <summary><paramref name="width"/> rounded up to whole vectors: the row stride of a tile of that many units.</summary>
+    private static int Padded(int width) => (width + Lanes - 1) / Lanes * Lanes;
+
     /// <summary><paramref name="weights"/> with every network's layers packed (<see cref="Pack"/>) where the plan runs as register
     /// tiles (<see cref="CouplingPlan.Tiled"/>, decided by <see cref="FusionPlanner.CouplingOperations"/>); else as they are.</summary>
     public static CouplingWeights<T> Packed(CouplingPlan plan, CouplingWeights<T> weights)
@@ -67,13 +70,13 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
         var layers = new TiledLayer<T>[plan.Layers];
         for (int l = 0; l < plan.Layers; l++)
         {
-            int inWidth = plan.Widths[l], outWidth = plan.Widths[l + 1], padded = (outWidth + Lanes - 1) / Lanes * Lanes;
+            int inWidth = plan.Widths[l], outWidth = plan.Widths[l + 1], padded = Padded(outWidth);
             var w = weights.Weights[l].AsSpan(part * outWidth * inWidth, outWidth * inWidth);
             var b = weights.Biases[l].AsSpan(part * outWidth, outWidth);
             var transposed = new T[inWidth * padded];
             for (int j = 0; j < outWidth; j++)
                 for (int k = 0; k < inWidth; k++) transposed[k * padded + j] = w[j * inWidth + k];
-            int inPadded = (inWidth + Lanes - 1) / Lanes * Lanes;
+            int inPadded = Padded(inWidth);
             var rows = new T[outWidth * inPadded];
             for (int j = 0; j < outWidth; j++) w.Slice(j * inWidth, inWidth).CopyTo(rows.AsSpan(j * inPadded));
             var bias = new T[padded];
@@ -90,7 +93,7 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     public static int TileLength(CouplingPlan plan)
     {
         int widest = plan.Widths[0];
-        for (int l = 1; l < plan.Widths.Length; l++) widest = Math.Max(widest, (plan.Widths[l] + Lanes - 1) / Lanes * Lanes);
+        for (int l = 1; l < plan.Widths.Length; l++) widest = Math.Max(widest, Padded(plan.Widths[l]));
         return TileRows * widest;
     }
 
@@ -184,7 +187,7 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     {
         int count = layers.Length, parts = plan.Parts, rows = kept.Rows, tiles = rows / TileRows;
         int widest = 0;
-        foreach (var layer in layers) widest = Math.Max(widest, Math.Max(layer.Padded, (layer.In + Lanes - 1) / Lanes * Lanes));
+        foreach (var layer in layers) widest = Math.Max(widest, Math.Max(layer.Padded, Padded(layer.In)));
         T[] gradient = CouplingWork<T>.Rent(rows * widest), next = CouplingWork<T>.Rent(rows * widest);
         T[] slab = CouplingWork<T>.Rent(TileRows * rows), product = CouplingWork<T>.Rent(TileRows * widest), sums = CouplingWork<T>.Rent(widest);
         try
@@ -406,7 +409,7 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Narrow(ReadOnlySpan<T> source, int stride, TiledLayer<T> layer, Span<T> target)
     {
-        int lanes = Lanes, vectors = stride / lanes, inPadded = (layer.In + lanes - 1) / lanes * lanes;
+        int lanes = Lanes, vectors = stride / lanes, inPadded = Padded(layer.In);
         vectors = Math.Min(vectors, inPadded / lanes);
         ref T x = ref MemoryMarshal.GetReference(source);
         ref T w = ref MemoryMarshal.GetArrayDataReference(layer.Rows);
