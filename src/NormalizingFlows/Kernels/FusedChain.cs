@@ -4,7 +4,6 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
-using NormalizingFlows.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
