@@ -32,7 +32,7 @@ internal static class EvaluationPieces
     {
         if ((rows <= MinimumRows && requested == 0) || whole()) return rows;
         if (requested > 0) return requested;
-        return plan().FusedPieces ? Math.Max(MinimumRows, FusedElements / Math.Max(1, eventSize)) : automatic();
+        return plan().PieceRows(eventSize) ?? automatic();
     }
 
     /// <summary><see cref="AutomaticElements"/> divided by the widest layer output of <paramref name="flow"/>: the largest output

@@ -33,6 +33,12 @@ internal sealed class FusionPlan
     /// at least one block chain runs. Such layers keep nothing per layer wider than the event.</summary>
     public bool FusedPieces { get; }
 
+    /// <summary>The rows per evaluation piece this plan sets for events of <paramref name="eventSize"/> values
+    /// (<see cref="EvaluationPieces.FusedElements"/> values each, at least <see cref="EvaluationPieces.MinimumRows"/> rows) where
+    /// <see cref="FusedPieces"/>; null where the flow's automatic size (from its widest layer) applies.</summary>
+    public long? PieceRows(long eventSize) =>
+        FusedPieces ? System.Math.Max(EvaluationPieces.MinimumRows, EvaluationPieces.FusedElements / System.Math.Max(1, eventSize)) : null;
+
     /// <summary>Whether the plan is a chain's (a layer planned on its own: false).</summary>
     internal bool Composite { get; init; }
 

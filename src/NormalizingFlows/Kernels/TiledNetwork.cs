@@ -174,7 +174,7 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     /// <summary>
     /// The backward pass of network <paramref name="part"/> (training), deterministic, from the layers' inputs that
     /// <see cref="Forward"/> kept: layer by layer from the last, the weight gradient <c>G^T H</c> (register tiles that broadcast
-    /// six units of the layer's input <c>H</c> at a time against the rows of the output gradient <c>G</c>), the bias gradient
+    /// six units of the layer's input <c>H</c> at a time against the rows of the output gradient <c>G</c>: <see cref="WeightGradient"/>), the bias gradient
     /// (column sums, row after row) and the input gradient <c>G W</c> through the activation's derivative.
     /// <paramref name="rawGradient"/> holds the loss gradient of the raw parameters (column-major, all networks, <paramref name="n"/>
     /// rows); the pass-through gradient is added into <paramref name="passGradient"/> (column-major) when it is not empty. The
@@ -203,28 +203,7 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
                 int inWidth = layer.In, width = layer.Out, inStride = kept.Strides[l];
                 stride = layer.Padded;
                 var h = kept.Inputs[l];
-                // dW^T (in x width) = H^T G, six units of H at a time against G's rows (zero beyond the block's rows); where the
-                // layer has six inputs or more the last six overlap the group before (the same sums again), else they are copied
-                // out, transposed, with zero units after them.
-                var byRows = new TiledLayer<T>(gradient, Array.Empty<T>(), new T[stride], rows, stride, stride);
-                var dw = weightGradients[l].AsSpan(part * width * inWidth, width * inWidth);
-                for (int i0 = 0; i0 < inWidth; i0 += TileRows)
-                {
-                    int first = i0, units = Math.Min(TileRows, inWidth - i0);
-                    if (inWidth >= TileRows)
-                    {
-                        first = Math.Min(i0, inWidth - TileRows);
-                        units = TileRows;
-                        Product<ColumnMajor>(h.AsSpan(first, (rows - 1) * inStride + TileRows), inStride, byRows, product);
-                    }
-                    else
-                    {
-                        Transpose(h, inStride, first, units, rows, slab);
-                        Product<RowMajor>(slab.AsSpan(0, TileRows * rows), rows, byRows, product);
-                    }
-                    for (int i = 0; i < units; i++)
-                        for (int o = 0; o < width; o++) dw[o * inWidth + first + i] = product[i * stride + o];
-                }
+                WeightGradient(h, inStride, inWidth, gradient, stride, width, rows, weightGradients[l].AsSpan(part * width * inWidth, width * inWidth), slab, product);
                 ColumnSums(gradient, rows, stride, sums);
                 sums.AsSpan(0, width).CopyTo(biasGradients[l].AsSpan(part * width, width));
                 if (l == 0 && passGradient.IsEmpty) break;
@@ -251,6 +230,34 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
             CouplingWork<T>.Return(slab);
             CouplingWork<T>.Return(product);
             CouplingWork<T>.Return(sums);
+        }
+    }
+
+    /// <summary>A layer's weight gradient <c>dW</c> (<c>[width, in]</c>, into <paramref name="dw"/>) from its kept input
+    /// <paramref name="h"/> (<c>[rows, inStride]</c>) and its output gradient <paramref name="gradient"/> (<c>[rows, stride]</c>):
+    /// <c>dW^T = H^T G</c>, six units of <c>H</c> at a time against <c>G</c>'s rows (zero beyond the block's rows); where the layer
+    /// has six inputs or more the last six overlap the group before (the same sums again), else they are copied out, transposed,
+    /// with zero units after them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WeightGradient(T[] h, int inStride, int inWidth, T[] gradient, int stride, int width, int rows, Span<T> dw, T[] slab, T[] product)
+    {
+        var byRows = new TiledLayer<T>(gradient, Array.Empty<T>(), new T[stride], rows, stride, stride);
+        for (int i0 = 0; i0 < inWidth; i0 += TileRows)
+        {
+            int first = i0, units = Math.Min(TileRows, inWidth - i0);
+            if (inWidth >= TileRows)
+            {
+                first = Math.Min(i0, inWidth - TileRows);
+                units = TileRows;
+                Product<ColumnMajor>(h.AsSpan(first, (rows - 1) * inStride + TileRows), inStride, byRows, product);
+            }
+            else
+            {
+                Transpose(h, inStride, first, units, rows, slab);
+                Product<RowMajor>(slab.AsSpan(0, TileRows * rows), rows, byRows, product);
+            }
+            for (int i = 0; i < units; i++)
+                for (int o = 0; o < width; o++) dw[o * inWidth + first + i] = product[i * stride + o];
         }
     }
 

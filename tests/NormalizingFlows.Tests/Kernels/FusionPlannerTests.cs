@@ -157,6 +157,8 @@ public sealed class FusionPlannerTests
         var plan = FusionPlanner.Plan(chain, PlanKey.Cpu(ScalarType.Float32, gradients: false));
         Assert.Equal(blockByBlock, plan.BlockByBlock);
         Assert.Equal(fusedPieces, plan.FusedPieces);
+        Assert.Equal(fusedPieces ? EvaluationPieces.FusedElements / 2 : null, plan.PieceRows(2));
+        Assert.Equal(fusedPieces ? EvaluationPieces.MinimumRows : null, plan.PieceRows(10_000));
         Assert.Equal(inBlockChain, string.Join(' ', plan.Layers.Where(l => l.InBlockChain).Select(l => l.Path)));
         // With gradients, with the kernels off or on float64 rows (float32 parameters): layer by layer, whole pieces.
         foreach (var key in new[] { PlanKey.Cpu(ScalarType.Float32, gradients: true), PlanKey.Cpu(ScalarType.Float32, false, on: false), PlanKey.Cpu(ScalarType.Float64, false) })
