@@ -142,12 +142,7 @@ public abstract class Bijector : nn.Module
     /// <summary>The inverse map without checks or scope; inputs are already validated.</summary>
     protected internal abstract (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context);
 
-    /// <summary>This layer's map in one direction as a kernel on blocks of rows (<see cref="Kernels.RowStage{T}"/>), its parameters
-    /// read now, for a chain evaluated without gradients on float32/float64 CPU matrices (<see cref="Kernels.FusedChain"/>);
-    /// null (the default) where no kernel covers the layer, its parameters' dtype or device, or fused kernels are off.</summary>
-    internal virtual Kernels.RowStage<T>? CreateRowStage<T>(bool inverse) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => null;
-
-    /// <summary>Whether <see cref="CreateRowStage{T}"/> gives a stage for CPU matrices of <paramref name="dtype"/> now (a check that
-    /// reads no parameter).</summary>
-    internal virtual bool HasRowStage(ScalarType dtype) => false;
+    /// <summary>This module's fused-kernel plans, one per dtype, device, gradient mode and kernel switch
+    /// (<see cref="Kernels.FusionPlanner"/>).</summary>
+    internal Kernels.FusionCache FusionCache { get; } = new();
 }

@@ -37,12 +37,6 @@ public sealed class Flow : Distribution
         @base = baseDistribution;
         this.bijector = bijector;
         RegisterComponents();
-        if (bijector is Bijectors.Chain chain)
-        {
-            // Compile the evaluation kernels in the background while the caller builds and trains (see KernelWarmUp).
-            if (chain.RunsFused(ScalarType.Float32)) Kernels.KernelWarmUp.Start<float>();
-            else if (chain.RunsFused(ScalarType.Float64)) Kernels.KernelWarmUp.Start<double>();
-        }
     }
 
     /// <summary>Loads a flow saved with <see cref="Distribution.Save"/>: rebuilds its architecture and copies its weights.</summary>
@@ -103,8 +97,9 @@ public sealed class Flow : Distribution
     /// results stay in the processor's cache and are freed as soon as their piece is done. The result equals that of one piece
     /// (up to floating-point rounding); samples consume the generator exactly as in one piece.
     /// 0 (the default) sizes pieces from the widest layer, at about <see cref="AutomaticChunkElements"/> activations each, or,
-    /// when the whole chain runs through the fused CPU kernels (which cut the batch into cache-sized blocks themselves and keep
-    /// no layer's output), at <see cref="FusedChunkElements"/> values of the event each;
+    /// when every layer runs through the fused CPU kernels block by block (nested chains included; a standardisation may sit
+    /// beside them), which cut the batch into cache-sized blocks themselves and keep no layer's output, at
+    /// <see cref="FusedChunkElements"/> values of the event each;
     /// <see cref="long.MaxValue"/> evaluates every batch in one piece. With gradients on or in training mode the whole batch is
     /// always one piece (batch statistics and data-dependent initialisation see every row).
     /// </summary>
@@ -122,21 +117,21 @@ public sealed class Flow : Distribution
     /// <summary>Activations per piece (one layer's output for the rows of a piece: 4 MiB of float32) that the automatic
     /// <see cref="EvaluationChunkRows"/> aims at; the best of the sizes measured on 64-wide flows (docs/benchmarks.md), well
     /// inside a server's last-level cache and large enough that per-call costs stay small.</summary>
-    public const long AutomaticChunkElements = 1_048_576;
+    public const long AutomaticChunkElements = Kernels.EvaluationPieces.AutomaticElements;
 
     /// <summary>Values of the event per piece (16 MiB of float32) when the whole chain runs through the fused CPU kernels: such a
     /// chain keeps nothing per layer, so pieces only bound the base distribution's temporaries, and fewer pieces save a round of
     /// the threads each (about 10 % of a 100 000-point log-prob of a 2-feature flow).</summary>
-    public const long FusedChunkElements = 4_194_304;
+    public const long FusedChunkElements = Kernels.EvaluationPieces.FusedElements;
 
     /// <summary>The automatic piece never has fewer rows than this: below it, the per-call cost of each layer outweighs the
     /// cache benefit.</summary>
-    public const long MinimumChunkRows = 4096;
+    public const long MinimumChunkRows = Kernels.EvaluationPieces.MinimumRows;
 
     /// <summary>The rows per piece that evaluation without gradients uses for this flow (<see cref="EvaluationChunkRows"/>, or
     /// the automatic size: <see cref="AutomaticChunkElements"/> divided by the widest layer output, at least
     /// <see cref="MinimumChunkRows"/>).</summary>
-    public long ChunkRows => evaluationChunkRows > 0 ? evaluationChunkRows : automaticChunkRows ??= AutomaticChunkRows();
+    public long ChunkRows => evaluationChunkRows > 0 ? evaluationChunkRows : automaticChunkRows ??= Kernels.EvaluationPieces.AutomaticRows(this);
 
     /// <inheritdoc />
     /// <remarks>A finite point that the inverse maps beyond floating-point range (far outside the region the
@@ -173,13 +168,13 @@ public sealed class Flow : Distribution
     }
 
     /// <summary>Runs <paramref name="evaluate"/> on all <paramref name="rows"/> at once, or, when evaluating without gradients in
-    /// evaluation mode, piece by piece (each piece in its own dispose scope) and concatenates the pieces' results.
-    /// <paramref name="input"/> is what the chain will take (its dtype and device decide whether it runs fused).</summary>
+    /// evaluation mode, piece by piece (each piece in its own dispose scope) and concatenates the pieces' results. The piece size
+    /// is the planner's (<see cref="Kernels.EvaluationPieces"/>); <paramref name="input"/> is what the bijector will take (its dtype
+    /// and device select the plan).</summary>
     private Tensor[] InPieces(long rows, Tensor input, Tensor? context, Func<long, long, Tensor?, Tensor[]> evaluate)
     {
-        long chunk = (rows <= MinimumChunkRows && evaluationChunkRows == 0) || torch.is_grad_enabled() || AnyTraining() ? rows
-            : evaluationChunkRows == 0 && RunsFused(input) ? Math.Max(MinimumChunkRows, FusedChunkElements / Math.Max(1, EventSize))
-            : ChunkRows;
+        long chunk = Kernels.EvaluationPieces.Rows(rows, evaluationChunkRows, () => torch.is_grad_enabled() || AnyTraining(),
+            () => Kernels.FusionPlanner.Plan(bijector, input), EventSize, () => ChunkRows);
         if (chunk >= rows) return evaluate(0, rows, context);
         int count = (int)((rows + chunk - 1) / chunk);
         var pieces = new Tensor[count][];
@@ -200,26 +195,7 @@ public sealed class Flow : Distribution
         return results;
     }
 
-    private bool RunsFused(Tensor input) =>
-        input.dim() == 2 && input.device_type == DeviceType.CPU && bijector is Bijectors.Chain chain && chain.RunsFused(input.dtype);
-
     private bool AnyTraining() => training || modules().Any(m => m.training);
-
-    /// <summary><see cref="AutomaticChunkElements"/> divided by the widest layer output: the largest output dimension of every
-    /// weight matrix (of all networks together for a stack of them, <c>[parts, out, in]</c>), and for a convolution its output
-    /// channels times the event's spatial size.</summary>
-    private long AutomaticChunkRows()
-    {
-        long spatial = EventShape.Count >= 2 ? EventSize / EventShape[0] : 1;
-        long widest = EventSize;
-        foreach (var parameter in parameters())
-        {
-            if (parameter.dim() == 2) widest = Math.Max(widest, parameter.size(0));
-            else if (parameter.dim() == 3) widest = Math.Max(widest, parameter.size(0) * parameter.size(1)); // networks side by side (ParallelMlp)
-            else if (parameter.dim() == 4) widest = Math.Max(widest, parameter.size(0) * spatial);
-        }
-        return Math.Max(MinimumChunkRows, AutomaticChunkElements / Math.Max(1, widest));
-    }
 
     private Tensor? BaseContext(Tensor? context) => @base.ContextFeatures == 0 ? null : context;
 

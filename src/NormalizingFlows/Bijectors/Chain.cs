@@ -17,7 +17,7 @@ namespace NormalizingFlows.Bijectors;
 /// Each layer takes the shape the one before it gives (<see cref="Bijector.EventShape"/> of layer <c>i</c> =
 /// <see cref="Bijector.OutputShape"/> of layer <c>i - 1</c>), so reshaping layers such as <see cref="Squeeze"/> may sit inside.
 /// </summary>
-public sealed class Chain : Bijector
+public sealed class Chain : Bijector, IFusableLayer
 {
     private readonly ModuleList<Bijector> layers;
 
@@ -42,7 +42,7 @@ public sealed class Chain : Bijector
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context)
     {
-        if (FusedChain.TryApply(layers, x, inverse: false) is { } fused) return fused;
+        if (FusedChain.TryApply(FusionPlanner.Plan(this, x), x, inverse: false) is { } fused) return fused;
         Tensor y = x;
         Tensor? total = null;
         for (int i = 0; i < layers.Count; i++)
@@ -53,7 +53,7 @@ public sealed class Chain : Bijector
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context)
     {
-        if (FusedChain.TryApply(layers, y, inverse: true) is { } fused) return fused;
+        if (FusedChain.TryApply(FusionPlanner.Plan(this, y), y, inverse: true) is { } fused) return fused;
         Tensor x = y;
         Tensor? total = null;
         for (int i = layers.Count - 1; i >= 0; i--)
@@ -80,9 +80,8 @@ public sealed class Chain : Bijector
         return (output, sum);
     }
 
-    /// <summary>Whether evaluation without gradients of CPU matrices of <paramref name="dtype"/> runs the whole chain block by block
-    /// (<see cref="FusedChain"/>): two layers or more, each with a row stage.</summary>
-    internal bool RunsFused(ScalarType dtype) => layers.Count >= 2 && layers.All(l => l.HasRowStage(dtype));
+    /// <inheritdoc />
+    LayerDescription? IFusableLayer.DescribeForKernels() => new ChainDescription(Layers);
 
     /// <summary>Every layer's output in forward order, without checks or scope.</summary>
     internal IReadOnlyList<Tensor> TrajectoryCore(Tensor x, Tensor? context)

@@ -21,7 +21,7 @@ namespace NormalizingFlows.Bijectors;
 /// <remarks>A transform that is itself an <see cref="nn.Module"/> (one with trainable state, such as
 /// <see cref="TanhBoundedAffineTransform"/>) is registered as the submodule <c>transform</c>: its parameters are part of
 /// this layer's <c>parameters()</c>, follow <c>.to(...)</c> and are disposed with it. Give each layer its own instance.</remarks>
-public sealed class Coupling : Bijector
+public sealed class Coupling : Bijector, IFusableLayer
 {
     private readonly Conditioner conditioner;
     private readonly Tensor identityIndices;
@@ -31,7 +31,6 @@ public sealed class Coupling : Bijector
     private readonly int identityCount;
     private readonly int transformedCount;
     private readonly bool contiguous;
-    private readonly CouplingPlan? fusedPlan;
 
     /// <summary>Creates a coupling layer.</summary>
     /// <param name="mask">One entry per feature: true for a feature the layer transforms, false for one it passes through and conditions on.</param>
@@ -65,7 +64,6 @@ public sealed class Coupling : Bijector
         this.conditioner = conditioner;
         identityIndices = torch.tensor(identity, dtype: ScalarType.Int64).DetachFromDisposeScope();
         transformedIndices = torch.tensor(transformed, dtype: ScalarType.Int64).DetachFromDisposeScope();
-        fusedPlan = CouplingPlan.TryCreate(this.mask, conditioner, transform);
         RegisterComponents();
     }
 
@@ -102,18 +100,11 @@ public sealed class Coupling : Bijector
     protected internal override (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context) => Apply(y, context, inverse: true);
 
     private (Tensor Output, Tensor LogAbsDet) Apply(Tensor x, Tensor? context, bool inverse) =>
-        FusedCoupling.TryApply(fusedPlan, conditioner, transform, x, inverse) ?? ApplyByOperations(x, context, inverse);
+        FusedLayers.TryRun(this, x, inverse) ?? ApplyByOperations(x, context, inverse);
 
     /// <inheritdoc />
-    internal override RowStage<T>? CreateRowStage<T>(bool inverse) =>
-        HasRowStage(TensorMemory.TypeOf<T>()) ? CouplingStage<T>.Create(fusedPlan!, conditioner, transform, inverse) : null;
-
-    /// <inheritdoc />
-    internal override bool HasRowStage(ScalarType dtype) =>
-        fusedPlan is not null && Runtime.FusedKernels.Enabled && FusedCoupling.Parameters(fusedPlan, conditioner, transform).All(p => TensorMemory.Holds(p, dtype));
-
-    /// <summary>Whether this layer's shape is one the fused CPU kernel covers (see <see cref="Runtime.FusedKernels"/>).</summary>
-    internal bool IsFusable => fusedPlan is not null;
+    LayerDescription? IFusableLayer.DescribeForKernels() =>
+        new CouplingDescription(mask, (conditioner as IFusableNetwork)?.DescribeForKernels(), (transform as IFusableTransform)?.DescribeForKernels());
 
     /// <summary>The layer as libtorch operations, one per step (the path every device and dtype can take; the fused kernel's
     /// reference).</summary>

@@ -19,7 +19,7 @@ namespace NormalizingFlows.Bijectors;
 /// </summary>
 /// <remarks>At the kink, <c>x = 0</c>, both directions use the slope <c>a</c> (the derivative autograd also takes there).
 /// The slope has no upper bound; a slope above 1 is still a bijection.</remarks>
-public sealed class LearnableLeakyRelu : ElementwiseBijector
+public sealed class LearnableLeakyRelu : ElementwiseBijector, IFusableLayer
 {
     private readonly Parameter rawSlope;
     private readonly double minimumSlope;
@@ -76,19 +76,11 @@ public sealed class LearnableLeakyRelu : ElementwiseBijector
 
     /// <inheritdoc />
     private protected override (Tensor Output, Tensor LogAbsDet)? Fused(Tensor x, bool inverse) =>
-        FusedLeakyRelu.TryApply(x, rawSlope, minimumSlope, inverse);
+        FusedLayers.TryRun(this, x, inverse);
 
     /// <inheritdoc />
-    internal override RowStage<T>? CreateRowStage<T>(bool inverse)
-    {
-        if (!HasRowStage(TensorMemory.TypeOf<T>())) return null;
-        using var raw = rawSlope.contiguous();
-        var slopes = FusedLeakyRelu.Slopes<T>(TensorMemory.Span<T>(raw), minimumSlope);
-        return new LeakyReluStage<T>(slopes, inverse, (int)EventShape.Aggregate(1L, (a, b) => a * b));
-    }
-
-    /// <inheritdoc />
-    internal override bool HasRowStage(ScalarType dtype) => Runtime.FusedKernels.Enabled && TensorMemory.Holds(rawSlope, dtype);
+    LayerDescription? IFusableLayer.DescribeForKernels() =>
+        new LeakyReluDescription((int)EventShape.Aggregate(1L, (a, b) => a * b), minimumSlope, () => new Tensor[] { rawSlope });
 
     private Tensor CurrentSlope()
     {

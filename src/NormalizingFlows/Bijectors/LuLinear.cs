@@ -16,7 +16,7 @@ namespace NormalizingFlows.Bijectors;
 /// Inverse: <c>x = U^-1 L^-1 (P^-1 y - b)</c> by two triangular solves; log-det: <c>-sum(log diag U)</c>.
 /// Starts as the identity (apart from the permutation). Kingma and Dhariwal, "Glow" (2018).
 /// </summary>
-public sealed class LuLinear : Bijector
+public sealed class LuLinear : Bijector, IFusableLayer
 {
     private static readonly double IdentityDiagonal = Math.Log(Math.E - 1.0);
 
@@ -85,20 +85,15 @@ public sealed class LuLinear : Bijector
 
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context) =>
-        FusedLuLinear.TryApply(x, lower, upper, diagonal, bias, outputOrder, inverse: false) ?? ApplyByOperations(x, inverse: false);
+        FusedLayers.TryRun(this, x, inverse: false) ?? ApplyByOperations(x, inverse: false);
 
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context) =>
-        FusedLuLinear.TryApply(y, lower, upper, diagonal, bias, outputOrder, inverse: true) ?? ApplyByOperations(y, inverse: true);
+        FusedLayers.TryRun(this, y, inverse: true) ?? ApplyByOperations(y, inverse: true);
 
     /// <inheritdoc />
-    internal override RowStage<T>? CreateRowStage<T>(bool inverse) =>
-        HasRowStage(TensorMemory.TypeOf<T>()) ? new LuLinearStage<T>(FusedLuLinear.Factor(lower, upper, diagonal, bias, outputOrder, inverse)) : null;
-
-    /// <inheritdoc />
-    internal override bool HasRowStage(ScalarType dtype) =>
-        Runtime.FusedKernels.Enabled && EventShape[0] <= FusedLuLinear.MaximumFeatures && TensorMemory.Holds(lower, dtype) && TensorMemory.Holds(upper, dtype)
-        && TensorMemory.Holds(diagonal, dtype) && TensorMemory.Holds(bias, dtype);
+    LayerDescription? IFusableLayer.DescribeForKernels() =>
+        new LuLinearDescription((int)EventShape[0], outputOrder, () => new Tensor[] { lower, upper, diagonal, bias });
 
     /// <summary>The layer as libtorch operations (the path with gradients, on every device and dtype; the fused kernel's
     /// reference).</summary>

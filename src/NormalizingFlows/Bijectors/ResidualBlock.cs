@@ -276,7 +276,7 @@ public sealed class ResidualBlock : Bijector
             case Activation.Relu:
                 return (nn.functional.relu(pre), pre.gt(Scalars.Zero).to(pre.dtype));
             case Activation.LeakyRelu:
-                return (StableMath.LeakyRelu(pre, Scalars.Of(0.01)), torch.where(pre.gt(Scalars.Zero), torch.ones_like(pre), torch.full_like(pre, Scalars.Of(0.01))));
+                return (StableMath.LeakyRelu(pre, Scalars.Of(Activations.LeakySlope)), torch.where(pre.gt(Scalars.Zero), torch.ones_like(pre), torch.full_like(pre, Scalars.Of(Activations.LeakySlope))));
             default: // Silu as LipSwish
                 var s = pre.sigmoid();
                 return (pre.mul(s).div(Scalars.Of(LipSwishScale)),

@@ -20,7 +20,7 @@ namespace NormalizingFlows.Bijectors;
 /// <see cref="Standardization(int)"/> of the right width in the same place and load the state into it.
 /// See <see cref="Data.FlowStandardization.Standardized(Flow, Tensor)"/> to put one at the end of a flow.
 /// </remarks>
-public sealed class Standardization : ElementwiseBijector
+public sealed class Standardization : ElementwiseBijector, Kernels.IFusableLayer
 {
     // Buffers (plain tensors; RegisterComponents registers them as buffers). The field names are the state_dict keys.
     private readonly Tensor mean;
@@ -147,4 +147,7 @@ public sealed class Standardization : ElementwiseBijector
         CheckScales(scale.to(ScalarType.Float64).cpu().data<double>().ToArray(), (int)mean.size(0));
         return scope.MoveToOuter(mean.detach().clone(), scale.detach().clone());
     }
+
+    /// <inheritdoc />
+    Kernels.LayerDescription? Kernels.IFusableLayer.DescribeForKernels() => new Kernels.FixedElementwiseDescription();
 }

@@ -12,7 +12,7 @@ namespace NormalizingFlows.Conditioners;
 /// A fully connected network: <c>[x, context] -> hidden -> ... -> out</c>, the nonlinearity after every
 /// hidden layer. The last layer starts at zero by default, so that a fresh coupling is exactly the identity.
 /// </summary>
-public sealed class Mlp : Conditioner
+public sealed class Mlp : Conditioner, Kernels.IFusableNetwork
 {
     private readonly ModuleList<Linear> layers;
     private readonly Activation activation;
@@ -67,8 +67,9 @@ public sealed class Mlp : Conditioner
     /// <summary>The nonlinearity after every hidden layer.</summary>
     public Activation Activation => activation;
 
-    /// <summary>The linear layers, input first (for the fused kernels, which read their weights at each call).</summary>
-    internal IList<Linear> Linears => layers;
+    /// <inheritdoc />
+    Kernels.NetworkDescription Kernels.IFusableNetwork.DescribeForKernels() =>
+        new(InFeatures, HiddenFeatures, OutFeatures, 1, ContextFeatures, activation, () => layers.SelectMany(l => new Tensor[] { l.weight!, l.bias! }).ToArray());
 
     /// <inheritdoc />
     public override Tensor forward(Tensor x, Tensor? context)

@@ -16,7 +16,7 @@ namespace NormalizingFlows.Conditioners;
 /// <c>parts</c> <see cref="Mlp"/>s built one after the other, so it is a faster drop-in for a <see cref="Stacked"/> of equal
 /// <see cref="Mlp"/>s such as RealNVP's separate shift and log-scale networks.
 /// </summary>
-public sealed class ParallelMlp : Conditioner
+public sealed class ParallelMlp : Conditioner, Kernels.IFusableNetwork
 {
     private static readonly Scalar One = 1.0.ToScalar();
     private readonly ParameterList weights;
@@ -94,11 +94,10 @@ public sealed class ParallelMlp : Conditioner
     /// <summary>Activation between layers.</summary>
     public Activation Activation => activation;
 
-    /// <summary>Each layer's weights of all networks, <c>[parts, out, in]</c> (for the fused kernels).</summary>
-    internal IList<Parameter> LayerWeights => weights;
-
-    /// <summary>Each layer's biases of all networks, <c>[parts, out]</c>.</summary>
-    internal IList<Parameter> LayerBiases => biases;
+    /// <inheritdoc />
+    Kernels.NetworkDescription Kernels.IFusableNetwork.DescribeForKernels() =>
+        new(InFeatures, HiddenFeatures, PartOutFeatures, Parts, ContextFeatures, activation,
+            () => Enumerable.Range(0, weights.Count).SelectMany(l => new Tensor[] { weights[l], biases[l] }).ToArray());
 
     /// <summary>Returns <c>[batch, PartOutFeatures * Parts]</c>: output <c>j</c> of network <c>p</c> at column <c>j * Parts + p</c>.</summary>
     /// <param name="x">Input of shape <c>[batch, InFeatures]</c>.</param>

@@ -53,6 +53,9 @@ internal sealed class PlacementCache
     /// <summary>Marks every cached placement stale: called after any library module's parameters were moved or converted.</summary>
     public static void Invalidate() => Interlocked.Increment(ref moves);
 
+    /// <summary>The global count of moves so far: what else is cached per placement (the fused-kernel plans) keys on.</summary>
+    public static long Moves => Volatile.Read(ref moves);
+
     /// <summary>The module's placement, read again only when a move happened since the last read.</summary>
     public ModelPlacement? Get(nn.Module module)
     {

@@ -43,7 +43,7 @@ internal sealed class CouplingWork<T> : IDisposable where T : unmanaged, IFloati
             Activations[l] = Allocate((l == plan.Layers ? plan.RawWidth : l == 0 ? plan.Widths[l] : plan.Parts * plan.Widths[l]) * rows);
         int moved = plan.Moved.Length * rows;
         // One pair of tile buffers per network: networks side by side may run at once (training).
-        int tile = pooled && TiledNetwork<T>.Supports(plan) ? plan.Parts * TiledNetwork<T>.TileLength(plan) : 0;
+        int tile = pooled && plan.Tiled ? plan.Parts * TiledNetwork<T>.TileLength(plan) : 0;
         TileA = Allocate(tile);
         TileB = Allocate(tile);
         Tanh = Allocate(moved);
@@ -106,54 +106,75 @@ internal sealed class CouplingWork<T> : IDisposable where T : unmanaged, IFloati
 /// </summary>
 internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private static readonly T LeakySlope = T.CreateChecked(0.01);
+    private static readonly T LeakySlope = T.CreateChecked(Internal.Activations.LeakySlope);
 
     /// <summary>Runs rows <c>[start, start + work.Rows)</c> of <paramref name="x"/> through the coupling into <paramref name="y"/>
-    /// and <paramref name="logAbsDet"/> (one value per row), keeping the intermediate values in <paramref name="work"/>. With
-    /// <paramref name="networksInParallel"/> (training, outside any parallel region) networks side by side run through
-    /// <see cref="PerNetwork"/>.</summary>
+    /// and <paramref name="logAbsDet"/> (one value per row), keeping the intermediate values in <paramref name="work"/>: the
+    /// pass-through columns into the network's input, the network (<see cref="Network"/>), the affine map of the moved columns
+    /// (<see cref="MovedColumns"/>), the pass-through columns copied. With <paramref name="networksInParallel"/> (training, outside
+    /// any parallel region) networks side by side run through <see cref="PerNetwork"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(CouplingPlan plan, CouplingWeights<T> weights, ReadOnlySpan<T> x, Span<T> y, Span<T> logAbsDet, int start,
         CouplingWork<T> work, bool inverse, bool networksInParallel = false)
     {
         int n = work.Rows, d = plan.Features;
         var input = work.Activations[0];
+        for (int i = 0; i < plan.Pass.Length; i++) Gather(x, start * d + plan.Pass[i], d, input.AsSpan(i * n, n));
+        Network(plan, weights, work, networksInParallel);
+        MovedColumns(plan, weights, x, y, logAbsDet.Slice(start, n), start, work, inverse);
         for (int i = 0; i < plan.Pass.Length; i++)
         {
             int column = plan.Pass[i];
-            var target = input.AsSpan(i * n, n);
-            Gather(x, start * d + column, d, target);
+            for (int r = 0; r < n; r++) y[(start + r) * d + column] = x[(start + r) * d + column];
         }
-        if (weights.Tiles is { } tiles)
+    }
+
+    /// <summary>The network from its input (<c>work.Activations[0]</c>, column by column) to the raw transform parameters
+    /// (<c>work.Activations[Layers]</c>), as the plan's <see cref="CouplingPlan.Operations"/> say: register tiles (keeping every
+    /// layer's input for the backward pass where the work keeps networks), BLAS products on rows, or column by column.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Network(CouplingPlan plan, CouplingWeights<T> weights, CouplingWork<T> work, bool networksInParallel)
+    {
+        switch (plan.Operations)
         {
-            if (work.Networks is { } kept)
-            {
-                // Training: keep every layer's input for the backward pass.
-                for (int part = 0; part < plan.Parts; part++)
+            case LayerOperations.Tiles:
+                var tiles = weights.Tiles ?? throw new InvalidOperationException("A tiled coupling needs its packed weights.");
+                if (work.Networks is { } kept)
                 {
-                    kept[part]?.Dispose();
-                    kept[part] = null;
+                    // Training: keep every layer's input for the backward pass.
+                    for (int part = 0; part < plan.Parts; part++)
+                    {
+                        kept[part]?.Dispose();
+                        kept[part] = null;
+                    }
+                    if (networksInParallel) PerNetwork(plan, part => kept[part] = TiledNetwork<T>.Forward(plan, tiles[part], work, part));
+                    else for (int part = 0; part < plan.Parts; part++) kept[part] = TiledNetwork<T>.Forward(plan, tiles[part], work, part);
                 }
-                if (networksInParallel) PerNetwork(plan, part => kept[part] = TiledNetwork<T>.Forward(plan, tiles[part], work, part));
-                else for (int part = 0; part < plan.Parts; part++) kept[part] = TiledNetwork<T>.Forward(plan, tiles[part], work, part);
-            }
-            else if (networksInParallel) PerNetwork(plan, part => TiledNetwork<T>.Run(plan, tiles[part], work, part));
-            else for (int part = 0; part < plan.Parts; part++) TiledNetwork<T>.Run(plan, tiles[part], work, part);
+                else if (networksInParallel) PerNetwork(plan, part => TiledNetwork<T>.Run(plan, tiles[part], work, part));
+                else for (int part = 0; part < plan.Parts; part++) TiledNetwork<T>.Run(plan, tiles[part], work, part);
+                break;
+            case LayerOperations.Blas:
+                for (int part = 0; part < plan.Parts; part++) WideNetwork(plan, weights, work, part);
+                break;
+            default:
+                for (int l = 0; l < plan.Layers; l++)
+                {
+                    ColumnLayer(plan, weights, work, l);
+                    if (l < plan.Layers - 1) Activate(plan.Activation, work.Activations[l + 1].AsSpan(0, plan.Widths[l + 1] * work.Rows));
+                }
+                break;
         }
-        else if (plan.Wide)
-        {
-            for (int part = 0; part < plan.Parts; part++) WideNetwork(plan, weights, work, part);
-        }
-        else
-        {
-            for (int l = 0; l < plan.Layers; l++)
-            {
-                ColumnLayer(plan, weights, work, l);
-                if (l < plan.Layers - 1) Activate(plan.Activation, work.Activations[l + 1].AsSpan(0, plan.Widths[l + 1] * n));
-            }
-        }
+    }
+
+    /// <summary>The moved columns of rows <c>[start, start + work.Rows)</c>: per moved feature, its log-scale from the raw
+    /// parameters and its affine map (<see cref="Affine"/>) into <paramref name="y"/>; the log-dets summed into
+    /// <paramref name="ld"/> (the block's rows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MovedColumns(CouplingPlan plan, CouplingWeights<T> weights, ReadOnlySpan<T> x, Span<T> y, Span<T> ld, int start,
+        CouplingWork<T> work, bool inverse)
+    {
+        int n = work.Rows, d = plan.Features;
         var raw = work.Activations[plan.Layers];
-        var ld = logAbsDet.Slice(start, n);
         ld.Clear();
         for (int j = 0; j < plan.Moved.Length; j++)
         {
@@ -168,11 +189,6 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
             LogScale(plan, weights, j, u, tanh, scale); // scale holds s
             Affine(inverse, shift, movedIn, scale, movedOut, ld);
             Scatter(movedOut, y, start * d + column, d);
-        }
-        for (int i = 0; i < plan.Pass.Length; i++)
-        {
-            int column = plan.Pass[i];
-            for (int r = 0; r < n; r++) y[(start + r) * d + column] = x[(start + r) * d + column];
         }
     }
 
@@ -405,14 +421,33 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
 
     /// <summary>Gradients of a loss through <see cref="Run"/> over all rows of <paramref name="work"/> (one block from row 0):
     /// from the output's and log-det's gradients (each may be empty: zero) to the input's (<paramref name="inputGradient"/>,
-    /// skipped when empty) and every parameter's.</summary>
+    /// skipped when empty) and every parameter's. In four parts: the affine map (<see cref="AffineBackward"/>), the network wide
+    /// (<see cref="WideNetworkBackward"/>) or narrow (<see cref="NarrowNetworkBackward"/>), and the pass-through columns
+    /// (<see cref="PassThroughBackward"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(CouplingPlan plan, CouplingWeights<T> weights, CouplingWork<T> work, bool inverse,
         ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> logAbsDetGradient, Span<T> inputGradient,
         T[][] weightGradients, T[][] biasGradients, Span<T> logBoundGradient)
     {
+        var delta = CouplingWork<T>.Rent(plan.RawWidth * work.Rows);
+        AffineBackward(plan, weights, work, inverse, outputGradient, logAbsDetGradient, inputGradient, delta, logBoundGradient);
+        bool wantInput = !inputGradient.IsEmpty;
+        // Wide networks train only where they run tiled (the planner's TrainsFused): a deterministic backward on register tiles.
+        delta = plan.Wide
+            ? WideNetworkBackward(plan, weights, work, delta, wantInput, weightGradients, biasGradients)
+            : NarrowNetworkBackward(plan, weights, work, delta, wantInput, weightGradients, biasGradients);
+        if (wantInput) PassThroughBackward(plan, work.Rows, delta, outputGradient, inputGradient);
+        CouplingWork<T>.Return(delta);
+    }
+
+    /// <summary>The affine map's backward pass, per moved feature: the raw parameters' gradients into <paramref name="delta"/>
+    /// (column-major, the raw layout), the moved columns' input gradient into <paramref name="inputGradient"/> (when not empty)
+    /// and the learned log-bounds' gradients into <paramref name="logBoundGradient"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AffineBackward(CouplingPlan plan, CouplingWeights<T> weights, CouplingWork<T> work, bool inverse,
+        ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> logAbsDetGradient, Span<T> inputGradient, T[] delta, Span<T> logBoundGradient)
+    {
         int n = work.Rows, d = plan.Features;
-        var delta = CouplingWork<T>.Rent(plan.RawWidth * n);
         var raw = work.Activations[plan.Layers];
         bool haveOutput = !outputGradient.IsEmpty, haveLogDet = !logAbsDetGradient.IsEmpty, wantInput = !inputGradient.IsEmpty;
         for (int j = 0; j < plan.Moved.Length; j++)
@@ -458,32 +493,48 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
             }
             if (plan.LogScale == LogScaleKind.LearnedBound) logBoundGradient[j] = boundGradient;
         }
-        if (plan.Wide)
+    }
+
+    /// <summary>The backward pass of a wide network (register tiles): network by network, side by side on the OpenMP threads
+    /// where there are several, each adding into its own pass-through gradient; returns the pass-through gradient (column-major,
+    /// rented; <paramref name="delta"/>, the raw parameters' gradient, goes back to the pool).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static T[] WideNetworkBackward(CouplingPlan plan, CouplingWeights<T> weights, CouplingWork<T> work, T[] delta, bool wantInput,
+        T[][] weightGradients, T[][] biasGradients)
+    {
+        int n = work.Rows;
+        var tiles = weights.Tiles ?? throw new InvalidOperationException("A wide coupling's backward pass needs its tiled weights.");
+        var kept = work.Networks ?? throw new InvalidOperationException("A wide coupling's backward pass needs the layers' inputs its forward pass kept.");
+        int inputs = plan.Widths[0];
+        var passGradients = new T[plan.Parts][];
+        var rawGradient = delta;
+        PerNetwork(plan, part =>
         {
-            // Wide networks train only where they run tiled (FusedCoupling.TryApply): a deterministic backward on register tiles.
-            var tiles = weights.Tiles ?? throw new InvalidOperationException("A wide coupling's backward pass needs its tiled weights.");
-            var kept = work.Networks ?? throw new InvalidOperationException("A wide coupling's backward pass needs the layers' inputs its forward pass kept.");
-            // Network by network, side by side on the OpenMP threads where there are several; each adds into its own input gradient.
-            int inputs = plan.Widths[0];
-            var passGradients = new T[plan.Parts][];
-            var rawGradient = delta;
-            PerNetwork(plan, part =>
-            {
-                var passGradient = passGradients[part] = CouplingWork<T>.Rent(inputs * n);
-                var pass = wantInput ? passGradient.AsSpan(0, inputs * n) : Span<T>.Empty;
-                pass.Clear();
-                TiledNetwork<T>.Backward(plan, tiles[part], part, kept[part] ?? throw new InvalidOperationException("The forward pass kept no layer inputs."),
-                    n, rawGradient, pass, weightGradients, biasGradients);
-            });
-            CouplingWork<T>.Return(delta);
-            delta = passGradients[0];
-            for (int part = 1; part < plan.Parts; part++)
-            {
-                if (wantInput) TensorPrimitives.Add(delta.AsSpan(0, inputs * n), passGradients[part].AsSpan(0, inputs * n), delta.AsSpan(0, inputs * n));
-                CouplingWork<T>.Return(passGradients[part]);
-            }
+            var passGradient = passGradients[part] = CouplingWork<T>.Rent(inputs * n);
+            var pass = wantInput ? passGradient.AsSpan(0, inputs * n) : Span<T>.Empty;
+            pass.Clear();
+            TiledNetwork<T>.Backward(plan, tiles[part], part, kept[part] ?? throw new InvalidOperationException("The forward pass kept no layer inputs."),
+                n, rawGradient, pass, weightGradients, biasGradients);
+        });
+        CouplingWork<T>.Return(delta);
+        var sum = passGradients[0];
+        for (int part = 1; part < plan.Parts; part++)
+        {
+            if (wantInput) TensorPrimitives.Add(sum.AsSpan(0, inputs * n), passGradients[part].AsSpan(0, inputs * n), sum.AsSpan(0, inputs * n));
+            CouplingWork<T>.Return(passGradients[part]);
         }
-        else for (int l = plan.Layers - 1; l >= 0; l--)
+        return sum;
+    }
+
+    /// <summary>The backward pass of a narrow network, column by column from the last layer: each layer's weight and bias
+    /// gradients, then (unless it is the first and no input gradient is wanted) its input's gradient through the activation.
+    /// Returns the last gradient computed (the pass-through gradient where wanted; rented), the others going back to the pool.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static T[] NarrowNetworkBackward(CouplingPlan plan, CouplingWeights<T> weights, CouplingWork<T> work, T[] delta, bool wantInput,
+        T[][] weightGradients, T[][] biasGradients)
+    {
+        int n = work.Rows;
+        for (int l = plan.Layers - 1; l >= 0; l--)
         {
             int inWidth = plan.Widths[l], width = plan.Widths[l + 1];
             var source = work.Activations[l];
@@ -506,16 +557,22 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
             CouplingWork<T>.Return(delta);
             delta = previous;
         }
-        if (wantInput)
+        return delta;
+    }
+
+    /// <summary>The pass-through columns' input gradient: the output's gradient (they are copied) plus what the network gives back
+    /// through them (<paramref name="passGradient"/>, column-major).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PassThroughBackward(CouplingPlan plan, int n, T[] passGradient, ReadOnlySpan<T> outputGradient, Span<T> inputGradient)
+    {
+        int d = plan.Features;
+        bool haveOutput = !outputGradient.IsEmpty;
+        for (int i = 0; i < plan.Pass.Length; i++)
         {
-            for (int i = 0; i < plan.Pass.Length; i++)
-            {
-                int column = plan.Pass[i];
-                var g = delta.AsSpan(i * n, n);
-                for (int r = 0; r < n; r++) inputGradient[r * d + column] = (haveOutput ? outputGradient[r * d + column] : T.Zero) + g[r];
-            }
+            int column = plan.Pass[i];
+            var g = passGradient.AsSpan(i * n, n);
+            for (int r = 0; r < n; r++) inputGradient[r * d + column] = (haveOutput ? outputGradient[r * d + column] : T.Zero) + g[r];
         }
-        CouplingWork<T>.Return(delta);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -1,32 +1,29 @@
-using System.Collections.Generic;
-using System.Linq;
-using NormalizingFlows.Bijectors;
 using NormalizingFlows.Conditioners;
 using NormalizingFlows.Runtime;
-using NormalizingFlows.Transforms;
 
 namespace NormalizingFlows.Kernels;
 
 /// <summary>How a fused coupling turns the raw network output into the log-scale <c>s</c>.</summary>
 internal enum LogScaleKind
 {
-    /// <summary><c>s = u</c> (<see cref="ScaleMap.Exp"/>).</summary>
+    /// <summary><c>s = u</c> (<see cref="Transforms.ScaleMap.Exp"/>).</summary>
     Raw,
-    /// <summary><c>s = B tanh(u / B)</c> with a fixed bound (<see cref="ScaleMap.SoftClamp"/>).</summary>
+    /// <summary><c>s = B tanh(u / B)</c> with a fixed bound (<see cref="Transforms.ScaleMap.SoftClamp"/>).</summary>
     FixedBound,
-    /// <summary><c>s = c tanh(u / c)</c>, <c>c = exp(l)</c> trained (<see cref="TanhBoundedAffineTransform"/>).</summary>
+    /// <summary><c>s = c tanh(u / c)</c>, <c>c = exp(l)</c> trained (<see cref="Transforms.TanhBoundedAffineTransform"/>).</summary>
     LearnedBound,
 }
 
 /// <summary>
-/// The shape of a coupling that the fused kernel can run: which features pass through and which move, the widths of its
-/// <see cref="Mlp"/> or of each network of its <see cref="ParallelMlp"/> (input, hidden..., output), the activation and the
-/// log-scale map. Holds no tensors (parameters are read at
-/// each call, so <c>to(device)</c> and <c>to(dtype)</c> stay safe).
+/// The shape of a coupling that the fused kernel runs, as the planner (<see cref="FusionPlanner"/>) made it: which features pass
+/// through and which move, the widths of its network or of each of its networks side by side (input, hidden..., output), the
+/// activation, the log-scale map and how the network's products run (<see cref="Operations"/>). Holds no tensors (parameters are
+/// read at each call, so <c>to(device)</c> and <c>to(dtype)</c> stay safe).
 /// </summary>
 internal sealed class CouplingPlan
 {
-    internal CouplingPlan(int features, int[] pass, int[] moved, int[] widths, int parts, Activation activation, LogScaleKind logScale, double bound)
+    internal CouplingPlan(int features, int[] pass, int[] moved, int[] widths, int parts, Activation activation, LogScaleKind logScale, double bound,
+        LayerOperations operations)
     {
         Parts = parts;
         Features = features;
@@ -36,9 +33,8 @@ internal sealed class CouplingPlan
         Activation = activation;
         LogScale = logScale;
         Bound = bound;
+        Operations = operations;
         RawWidth = parts * widths[^1];
-        NeedsBlas = widths.Any(w => w > FusedKernels.MaximumWidth);
-        Wide = parts > 1 || (NeedsBlas && Layers > 1);
         Shape = string.Intern($"{string.Join('-', widths)}x{parts}/{moved.Length}");
     }
 
@@ -58,8 +54,8 @@ internal sealed class CouplingPlan
     /// <summary>Widths of each network: input, hidden layers, output (<c>2 * Moved.Length / Parts</c>).</summary>
     public int[] Widths { get; }
 
-    /// <summary>Number of networks side by side: 1 for an <see cref="Mlp"/>, 2 for a <see cref="ParallelMlp"/> of separate shift and
-    /// log-scale networks (network <c>p</c>'s output <c>j</c> is raw parameter <c>2 j + p</c>, the layout the kernel reads).</summary>
+    /// <summary>Number of networks side by side: 1 for one network, 2 for separate shift and log-scale networks (network
+    /// <c>p</c>'s output <c>j</c> is raw parameter <c>2 j + p</c>, the layout the kernel reads).</summary>
     public int Parts { get; }
 
     /// <summary>Raw transform parameters per row: <c>2 * Moved.Length</c>, all networks together.</summary>
@@ -74,47 +70,18 @@ internal sealed class CouplingPlan
     /// <summary>The log-scale map.</summary>
     public LogScaleKind LogScale { get; }
 
-    /// <summary>Whether a layer is wider than <see cref="FusedKernels.MaximumWidth"/>: such a plan keeps its hidden layers row by
-    /// row and runs as register tiles (<see cref="TiledNetwork{T}"/>) or on the BLAS matrix product (<see cref="Blas"/>).</summary>
-    public bool NeedsBlas { get; }
+    /// <summary>How the network's products run: <see cref="LayerOperations.Columns"/> (column by column, every layer at most
+    /// <see cref="FusedKernels.MaximumWidth"/> wide), <see cref="LayerOperations.Tiles"/> (register tiles) or
+    /// <see cref="LayerOperations.Blas"/> (the BLAS matrix product on rows kept row by row).</summary>
+    public LayerOperations Operations { get; }
 
-    /// <summary>Whether the network keeps its hidden layers row by row (networks side by side, or a hidden layer wider than
-    /// <see cref="FusedKernels.MaximumWidth"/>): its products run as register tiles or on the BLAS, not column by column.</summary>
-    public bool Wide { get; }
+    /// <summary>Whether the network keeps its hidden layers row by row (<see cref="LayerOperations.Tiles"/> or
+    /// <see cref="LayerOperations.Blas"/>), not column by column.</summary>
+    public bool Wide => Operations != LayerOperations.Columns;
+
+    /// <summary>Whether the network runs as register tiles (<see cref="TiledNetwork{T}"/>).</summary>
+    public bool Tiled => Operations == LayerOperations.Tiles;
 
     /// <summary>The fixed bound of <see cref="LogScaleKind.FixedBound"/>.</summary>
     public double Bound { get; }
-
-    /// <summary>The plan for a coupling of this mask, conditioner and transform, or null when the kernel does not cover it (a
-    /// conditioner other than a context-free <see cref="Mlp"/>, or <see cref="ParallelMlp"/> of two networks, with ReLU, tanh or
-    /// leaky ReLU; a layer wider than <see cref="FusedKernels.MaximumWidth"/> or networks side by side where libtorch's BLAS cannot
-    /// be called; or a transform other than an affine one with the exp or soft-clamp map or the learned tanh bound).</summary>
-    public static CouplingPlan? TryCreate(IReadOnlyList<bool> mask, Conditioner conditioner, IElementwiseTransform transform)
-    {
-        if (conditioner.ContextFeatures != 0 || conditioner.InFeatures == 0) return null;
-        (Activation activation, IReadOnlyList<int> hidden, int outFeatures, int parts) network = conditioner switch
-        {
-            Mlp mlp => (mlp.Activation, mlp.HiddenFeatures, mlp.OutFeatures, 1),
-            ParallelMlp { Parts: 2 } parallel when parallel.HiddenFeatures.Count > 0 && Blas.Available =>
-                (parallel.Activation, parallel.HiddenFeatures, parallel.PartOutFeatures, 2),
-            _ => (Activation.Relu, System.Array.Empty<int>(), 0, 0),
-        };
-        if (network.parts == 0 || network.activation is not (Activation.Relu or Activation.Tanh or Activation.LeakyRelu)) return null;
-        var widths = new List<int> { conditioner.InFeatures };
-        widths.AddRange(network.hidden);
-        widths.Add(network.outFeatures);
-        if (widths.Any(w => w > FusedKernels.MaximumWidth) && !Blas.Available) return null;
-        (LogScaleKind kind, double bound) = transform switch
-        {
-            AffineTransform { ScaleMap: ScaleMap.Exp } => (LogScaleKind.Raw, 0.0),
-            AffineTransform { ScaleMap: ScaleMap.SoftClamp } affine => (LogScaleKind.FixedBound, affine.Bound),
-            TanhBoundedAffineTransform => (LogScaleKind.LearnedBound, 0.0),
-            _ => ((LogScaleKind)(-1), 0.0),
-        };
-        if (!System.Enum.IsDefined(kind)) return null;
-        var pass = Enumerable.Range(0, mask.Count).Where(i => !mask[i]).ToArray();
-        var moved = Enumerable.Range(0, mask.Count).Where(i => mask[i]).ToArray();
-        if (network.parts * network.outFeatures != 2 * moved.Length) return null;
-        return new CouplingPlan(mask.Count, pass, moved, widths.ToArray(), network.parts, network.activation, kind, bound);
-    }
 }

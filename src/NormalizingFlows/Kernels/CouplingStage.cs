@@ -1,7 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Numerics;
-using NormalizingFlows.Conditioners;
+using static TorchSharp.torch;
 
 namespace NormalizingFlows.Kernels;
 
@@ -21,8 +21,7 @@ internal sealed class CouplingStage<T> : RowStage<T> where T : unmanaged, IFloat
 
     /// <summary>The stage of a coupling with this plan, its parameters (CPU tensors of element type <typeparamref name="T"/>) read
     /// now.</summary>
-    public static CouplingStage<T> Create(CouplingPlan plan, Conditioner conditioner, IElementwiseTransform transform, bool inverse) =>
-        new(plan, FusedCoupling.Read<T>(plan, FusedCoupling.Parameters(plan, conditioner, transform), tiled: true), inverse);
+    public static CouplingStage<T> Create(CouplingPlan plan, Tensor[] weights, bool inverse) => new(plan, FusedCoupling.Read<T>(plan, weights), inverse);
 
     /// <summary>A stage of this plan with zero weights (and unit bounds), for <see cref="KernelWarmUp"/>.</summary>
     internal static CouplingStage<T> Synthetic(CouplingPlan plan, bool inverse)
@@ -36,14 +35,7 @@ internal sealed class CouplingStage<T> : RowStage<T> where T : unmanaged, IFloat
         }
         var bounds = new T[plan.LogScale == LogScaleKind.LearnedBound ? plan.Moved.Length : 0];
         bounds.AsSpan().Fill(T.One);
-        var read = new CouplingWeights<T>(weights, biases, bounds);
-        if (TiledNetwork<T>.Supports(plan))
-        {
-            var tiles = new TiledLayer<T>[plan.Parts][];
-            for (int part = 0; part < plan.Parts; part++) tiles[part] = TiledNetwork<T>.Pack(plan, read, part);
-            read = read with { Tiles = tiles };
-        }
-        return new CouplingStage<T>(plan, read, inverse);
+        return new CouplingStage<T>(plan, TiledNetwork<T>.Packed(plan, new CouplingWeights<T>(weights, biases, bounds)), inverse);
     }
 
     /// <inheritdoc />

@@ -4,7 +4,6 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
-using NormalizingFlows.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -19,24 +18,25 @@ namespace NormalizingFlows.Kernels;
 /// </summary>
 internal static class FusedChain
 {
-    /// <summary>The chain's output and log-det through the stages, or null when this call cannot use them (kernels off, gradients
-    /// on, not a float32/float64 CPU matrix, or a layer without a stage for it).</summary>
-    /// <param name="layers">The chain's layers in forward order.</param>
+    /// <summary>The chain's output and log-det through the stages, or null where its plan does not run it block by block
+    /// (<see cref="FusionPlan.BlockByBlock"/>), the input is too large for the kernels' spans, or a layer's weights are no longer
+    /// where the plan found them.</summary>
+    /// <param name="plan">The chain's plan for this call.</param>
     /// <param name="x">The input, <c>[batch, features]</c>.</param>
     /// <param name="inverse">Whether to run the layers' inverses, last layer first.</param>
-    public static (Tensor Output, Tensor LogAbsDet)? TryApply(IList<Bijector> layers, Tensor x, bool inverse)
+    public static (Tensor Output, Tensor LogAbsDet)? TryApply(FusionPlan plan, Tensor x, bool inverse)
     {
-        if (!FusedKernels.Enabled || layers.Count < 2 || torch.is_grad_enabled() || x.dim() != 2 || !TensorMemory.IsReadable(x)) return null;
-        return x.dtype == ScalarType.Float32 ? Apply<float>(layers, x, inverse) : Apply<double>(layers, x, inverse);
+        if (!plan.BlockByBlock || x.dim() != 2 || !TensorMemory.IsReadable(x)) return null;
+        return x.dtype == ScalarType.Float32 ? Apply<float>(plan.Layers, x, inverse) : Apply<double>(plan.Layers, x, inverse);
     }
 
-    private static (Tensor Output, Tensor LogAbsDet)? Apply<T>(IList<Bijector> layers, Tensor x, bool inverse)
+    private static (Tensor Output, Tensor LogAbsDet)? Apply<T>(IReadOnlyList<LayerPlan> layers, Tensor x, bool inverse)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var stages = new RowStage<T>[layers.Count];
         for (int i = 0; i < stages.Length; i++)
         {
-            var stage = layers[inverse ? layers.Count - 1 - i : i].CreateRowStage<T>(inverse);
+            var stage = FusedLayers.Stage<T>(layers[inverse ? layers.Count - 1 - i : i], inverse);
             if (stage is null) return null;
             stages[i] = stage;
         }

@@ -2,9 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Numerics;
-using NormalizingFlows.Conditioners;
-using NormalizingFlows.Runtime;
-using NormalizingFlows.Transforms;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
@@ -25,68 +22,29 @@ internal static class FusedCoupling
     /// (2 MB per 64-unit layer and network in float32) stay in the caches; a whole batch of 65 536 rows halved the throughput.</summary>
     public const int TrainingBlockRows = 8192;
 
-    /// <summary>The coupling's output and log-det through the kernel, or null when this call cannot use it (kernels off, or a
-    /// tensor that is not a float32/float64 CPU matrix of the parameters' dtype).</summary>
-    public static (Tensor Output, Tensor LogAbsDet)? TryApply(CouplingPlan? plan, Conditioner conditioner, IElementwiseTransform transform,
-        Tensor x, bool inverse)
+    /// <summary>The coupling's output and log-det through the kernel, as its plan says (<see cref="FusedLayers"/>):
+    /// <paramref name="weights"/> are its current weights (CPU tensors of <paramref name="x"/>'s dtype), <paramref name="track"/>
+    /// whether autograd tracks the call (then one autograd node).</summary>
+    public static (Tensor Output, Tensor LogAbsDet) Apply(CouplingPlan plan, Tensor[] weights, Tensor x, bool inverse, bool track)
     {
-        if (plan is null || !FusedKernels.Enabled) return null;
-        var parameters = Parameters(plan, conditioner, transform);
-        bool track = torch.is_grad_enabled() && (parameters.Any(p => p.requires_grad) || x.requires_grad);
-        if (x.dim() != 2 || !TensorMemory.IsReadable(x) || parameters.Any(p => p.dtype != x.dtype || p.device_type != DeviceType.CPU)) return null;
-        // With gradients a wide coupling trains fused only where TrainsFused says so; else libtorch's operations.
-        if (track && !TrainsFused(plan, x.dtype)) return null;
         if (track)
         {
-            var args = new object[] { new Call(plan, inverse, x.requires_grad) }.Concat(new[] { x }).Concat(parameters).ToArray();
+            var args = new object[] { new Call(plan, inverse, x.requires_grad) }.Concat(new[] { x }).Concat(weights).ToArray();
             var outputs = CouplingFunction.apply(args);
             return (outputs[0], outputs[1]);
         }
         var input = x.contiguous();
         var y = torch.empty_like(input);
         var ld = torch.empty(input.size(0), dtype: input.dtype);
-        if (x.dtype == ScalarType.Float32) Evaluate<float>(plan, parameters, input, y, ld, inverse);
-        else Evaluate<double>(plan, parameters, input, y, ld, inverse);
+        if (x.dtype == ScalarType.Float32) Evaluate<float>(plan, weights, input, y, ld, inverse);
+        else Evaluate<double>(plan, weights, input, y, ld, inverse);
         return (y, ld);
-    }
-
-    /// <summary>
-    /// Whether a coupling of this plan trains through the fused node: narrow networks (the column kernel), and RealNVP's networks
-    /// side by side where they run as register tiles (<see cref="TiledNetwork{T}"/>: a backward pass in a fixed order, so that
-    /// training repeats to the bit). A single wide <see cref="Mlp"/> keeps libtorch's operations with gradients.
-    /// </summary>
-    internal static bool TrainsFused(CouplingPlan plan, ScalarType dtype) =>
-        !plan.Wide || (plan.Parts > 1 && (dtype == ScalarType.Float32 ? TiledNetwork<float>.Supports(plan) : TiledNetwork<double>.Supports(plan)));
-
-    /// <summary>The tensors the kernel reads, in the order the autograd node takes them: every layer's weight and bias, then the
-    /// learned log-bound when there is one.</summary>
-    internal static Tensor[] Parameters(CouplingPlan plan, Conditioner conditioner, IElementwiseTransform transform)
-    {
-        var list = new List<Tensor>(2 * plan.Layers + 1);
-        if (conditioner is ParallelMlp parallel)
-        {
-            for (int l = 0; l < plan.Layers; l++)
-            {
-                list.Add(parallel.LayerWeights[l]);
-                list.Add(parallel.LayerBiases[l]);
-            }
-        }
-        else
-        {
-            foreach (var layer in ((Mlp)conditioner).Linears)
-            {
-                list.Add(layer.weight!);
-                list.Add(layer.bias!);
-            }
-        }
-        if (plan.LogScale == LogScaleKind.LearnedBound) list.Add(((TanhBoundedAffineTransform)transform).LogBoundParameter);
-        return list.ToArray();
     }
 
     private static unsafe void Evaluate<T>(CouplingPlan plan, Tensor[] parameters, Tensor x, Tensor y, Tensor ld, bool inverse)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var weights = Read<T>(plan, parameters, tiled: true);
+        var weights = Read<T>(plan, parameters);
         int rows = (int)x.size(0);
         int blocks = (rows + BlockRows - 1) / BlockRows;
         int threads = OpenMpTeam.Available ? Math.Min(blocks, torch.get_num_threads()) : 1;
@@ -138,9 +96,9 @@ internal static class FusedCoupling
     /// <summary>Where a call's tensors live (pinned by the caller for the duration of the call).</summary>
     private sealed record Buffers(IntPtr Input, IntPtr Output, IntPtr LogAbsDet, int Rows, int Features);
 
-    /// <summary>The parameters' values for one call; with <paramref name="tiled"/> (evaluation only) also packed for
-    /// <see cref="TiledNetwork{T}"/> where it covers the plan.</summary>
-    internal static CouplingWeights<T> Read<T>(CouplingPlan plan, Tensor[] parameters, bool tiled = false) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>The parameters' values for one call (every layer's weight and bias, then the learned log-bound where there is
+    /// one), also packed for <see cref="TiledNetwork{T}"/> where the plan runs as register tiles.</summary>
+    internal static CouplingWeights<T> Read<T>(CouplingPlan plan, Tensor[] parameters) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var weights = new T[plan.Layers][];
         var biases = new T[plan.Layers][];
@@ -156,10 +114,7 @@ internal static class FusedCoupling
             for (int j = 0; j < bounds.Length; j++) bounds[j] = T.Exp(bounds[j]);
         }
         var read = new CouplingWeights<T>(weights, biases, bounds);
-        if (!tiled || !TiledNetwork<T>.Supports(plan)) return read;
-        var tiles = new TiledLayer<T>[plan.Parts][];
-        for (int part = 0; part < plan.Parts; part++) tiles[part] = TiledNetwork<T>.Pack(plan, read, part);
-        return read with { Tiles = tiles };
+        return TiledNetwork<T>.Packed(plan, read);
     }
 
     /// <summary>What a call of the autograd node needs besides its tensors.</summary>
@@ -211,7 +166,7 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         bool recompute = Recomputes(call.Plan);
-        var weights = FusedCoupling.Read<T>(call.Plan, parameters, tiled: recompute);
+        var weights = FusedCoupling.Read<T>(call.Plan, parameters);
         var work = new CouplingWork<T>(call.Plan, (int)x.size(0), pooled: recompute);
         CouplingKernel<T>.Run(call.Plan, weights, TensorMemory.Span<T>(x), TensorMemory.Span<T>(y), TensorMemory.Span<T>(ld), 0, work, call.Inverse,
             networksInParallel: true);

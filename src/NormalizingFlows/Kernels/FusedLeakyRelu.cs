@@ -4,7 +4,6 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using NormalizingFlows.Internal;
-using NormalizingFlows.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
@@ -18,12 +17,13 @@ namespace NormalizingFlows.Kernels;
 /// </summary>
 internal static class FusedLeakyRelu
 {
-    /// <summary>The layer's output and log-det through the kernel, or null when this call cannot use it.</summary>
-    public static (Tensor Output, Tensor LogAbsDet)? TryApply(Tensor x, Tensor rawSlope, double minimumSlope, bool inverse)
+    /// <summary>The layer's output and log-det through the kernel, as its plan says (<see cref="FusedLayers"/>):
+    /// <paramref name="rawSlope"/> is its current raw slope (a CPU tensor of <paramref name="x"/>'s dtype), <paramref name="track"/>
+    /// whether autograd tracks the call (then one autograd node).</summary>
+    public static (Tensor Output, Tensor LogAbsDet) Apply(Tensor rawSlope, double minimumSlope, Tensor x, bool inverse, bool track)
     {
-        if (!FusedKernels.Enabled || !TensorMemory.IsReadable(x) || rawSlope.dtype != x.dtype || rawSlope.device_type != DeviceType.CPU) return null;
         var call = new Call(minimumSlope, inverse, x.requires_grad);
-        if (torch.is_grad_enabled() && (x.requires_grad || rawSlope.requires_grad))
+        if (track)
         {
             var outputs = LeakyReluFunction.apply(call, x, rawSlope);
             return (outputs[0], outputs[1]);

@@ -4,7 +4,6 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using NormalizingFlows.Internal;
-using NormalizingFlows.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
@@ -20,19 +19,17 @@ namespace NormalizingFlows.Kernels;
 /// </summary>
 internal static class FusedLuLinear
 {
-    /// <summary>The most features the kernel takes; wider layers are matrix products that libtorch's BLAS does better.</summary>
+    /// <summary>The most features the kernel takes (the planner's limit); wider layers are matrix products that libtorch's BLAS
+    /// does better.</summary>
     public const int MaximumFeatures = 16;
 
-    /// <summary>The layer's output and log-det through the kernel, or null when this call cannot use it (kernels off, more than
-    /// <see cref="MaximumFeatures"/> features, or a tensor that is not a float32/float64 CPU matrix of the parameters' dtype).</summary>
-    public static (Tensor Output, Tensor LogAbsDet)? TryApply(Tensor x, Tensor lower, Tensor upper, Tensor diagonal, Tensor bias,
-        IReadOnlyList<long>? order, bool inverse)
+    /// <summary>The layer's output and log-det through the kernel, as its plan says (<see cref="FusedLayers"/>):
+    /// <paramref name="weights"/> are its current lower, upper, raw diagonal and bias (CPU tensors of <paramref name="x"/>'s dtype),
+    /// <paramref name="track"/> whether autograd tracks the call (then one autograd node).</summary>
+    public static (Tensor Output, Tensor LogAbsDet) Apply(Tensor[] weights, IReadOnlyList<long>? order, Tensor x, bool inverse, bool track)
     {
-        if (!FusedKernels.Enabled || x.dim() != 2 || x.size(1) > MaximumFeatures || !TensorMemory.IsReadable(x)) return null;
-        var parameters = new[] { lower, upper, diagonal, bias };
-        foreach (var p in parameters)
-            if (p.dtype != x.dtype || p.device_type != DeviceType.CPU) return null;
-        if (torch.is_grad_enabled() && (x.requires_grad || Array.Exists(parameters, p => p.requires_grad)))
+        var (lower, upper, diagonal, bias) = (weights[0], weights[1], weights[2], weights[3]);
+        if (track)
         {
             var outputs = LuLinearFunction.apply(new Call(order, inverse, x.requires_grad), x, lower, upper, diagonal, bias);
             return (outputs[0], outputs[1]);

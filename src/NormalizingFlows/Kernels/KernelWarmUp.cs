@@ -35,9 +35,9 @@ internal static class KernelWarmUp
         {
             var plans = new[]
             {
-                new CouplingPlan(2, new[] { 0 }, new[] { 1 }, new[] { 1, 64, 64, 2 }, 1, Activation.Relu, LogScaleKind.Raw, 0),
-                new CouplingPlan(2, new[] { 1 }, new[] { 0 }, new[] { 1, 64, 64, 1 }, 2, Activation.Relu, LogScaleKind.Raw, 0),
-                new CouplingPlan(2, new[] { 0 }, new[] { 1 }, new[] { 1, 4, 2 }, 1, Activation.Tanh, LogScaleKind.LearnedBound, 0),
+                FusionPlanner.Coupling(2, new[] { 0 }, new[] { 1 }, new[] { 1, 64, 64, 2 }, 1, Activation.Relu, LogScaleKind.Raw, 0),
+                FusionPlanner.Coupling(2, new[] { 1 }, new[] { 0 }, new[] { 1, 64, 64, 1 }, 2, Activation.Relu, LogScaleKind.Raw, 0),
+                FusionPlanner.Coupling(2, new[] { 0 }, new[] { 1 }, new[] { 1, 4, 2 }, 1, Activation.Tanh, LogScaleKind.LearnedBound, 0),
             };
             foreach (bool inverse in new[] { true, false })
             {

@@ -7,7 +7,7 @@ namespace NormalizingFlows.Kernels;
 
 /// <summary>
 /// One layer's map in one direction, without gradients, as a kernel on a block of rows: its parameters were read once for the
-/// call (<see cref="Bijector.CreateRowStage{T}"/>), so running it touches no tensor. <see cref="FusedChain"/> runs a chain's
+/// call (<see cref="FusedLayers.Stage{T}"/>), so running it touches no tensor. <see cref="FusedChain"/> runs a chain's
 /// stages one after another on each block of rows, so that a block stays in the processor's cache through the whole chain.
 /// </summary>
 /// <typeparam name="T">float or double.</typeparam>

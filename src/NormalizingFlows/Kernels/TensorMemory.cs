@@ -17,6 +17,14 @@ internal static class TensorMemory
     /// <summary>Whether <paramref name="x"/> is a CPU tensor of element type <paramref name="dtype"/>.</summary>
     public static bool Holds(Tensor x, ScalarType dtype) => x.device_type == DeviceType.CPU && x.dtype == dtype;
 
+    /// <summary>Whether every one of <paramref name="tensors"/> is a CPU tensor of element type <paramref name="dtype"/>.</summary>
+    public static bool AllHold(Tensor[] tensors, ScalarType dtype)
+    {
+        foreach (var t in tensors)
+            if (!Holds(t, dtype)) return false;
+        return true;
+    }
+
     /// <summary>The element type of <typeparamref name="T"/>: float32 for float, float64 for double.</summary>
     public static ScalarType TypeOf<T>() where T : unmanaged =>
         typeof(T) == typeof(float) ? ScalarType.Float32

@@ -31,7 +31,7 @@ internal sealed record TiledLayer<T>(T[] Weights, T[] Rows, T[] Bias, int In, in
 /// a buffer of a few kilobytes that the next layer reads from the first-level cache. Against a BLAS product per layer
 /// over a block of rows this saves the packing of both operands, the separate bias-and-activation pass over every hidden
 /// layer and the trips of the hidden layers through the second-level cache. Used where the processor has 512-bit vectors and
-/// the network's hidden activation is ReLU or leaky ReLU (<see cref="Supports"/>); the BLAS path stays for the rest. Training
+/// the network's hidden activation is ReLU or leaky ReLU (<see cref="CouplingPlan.Tiled"/>); the BLAS path stays for the rest. Training
 /// runs the same products layer by layer over the whole block instead (<see cref="Forward"/>), keeping each layer's input for
 /// <see cref="Backward"/>.
 /// </summary>
@@ -45,16 +45,22 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     /// are dot products of each row with each weight row, rather than a product over a whole vector of mostly padded outputs.</summary>
     public const int NarrowOutputs = 4;
 
-    private static readonly T LeakySlope = T.CreateChecked(0.01);
+    private static readonly T LeakySlope = T.CreateChecked(Internal.Activations.LeakySlope);
 
     private static int Lanes => Vector512<T>.Count;
 
-    /// <summary>Whether <paramref name="plan"/> runs tiled here: a network that would otherwise take the BLAS path (a layer wider
-    /// than the narrow kernel's, or networks side by side), ReLU or leaky ReLU between its layers, and 512-bit vectors in
-    /// hardware.</summary>
-    public static bool Supports(CouplingPlan plan) =>
-        Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported && plan.Wide && plan.Layers > 1
-        && plan.Activation is Activation.Relu or Activation.LeakyRelu;
+    /// <summary><paramref name="width"/> rounded up to whole vectors: the row stride of a tile of that many units.</summary>
+    private static int Padded(int width) => (width + Lanes - 1) / Lanes * Lanes;
+
+    /// <summary><paramref name="weights"/> with every network's layers packed (<see cref="Pack"/>) where the plan runs as register
+    /// tiles (<see cref="CouplingPlan.Tiled"/>, decided by <see cref="FusionPlanner.CouplingOperations"/>); else as they are.</summary>
+    public static CouplingWeights<T> Packed(CouplingPlan plan, CouplingWeights<T> weights)
+    {
+        if (!plan.Tiled) return weights;
+        var tiles = new TiledLayer<T>[plan.Parts][];
+        for (int part = 0; part < plan.Parts; part++) tiles[part] = Pack(plan, weights, part);
+        return weights with { Tiles = tiles };
+    }
 
     /// <summary>Network <paramref name="part"/>'s layers, packed for <see cref="Run"/>, from the weights <c>[out, in]</c> and
     /// biases of <paramref name="weights"/> (those of a <see cref="ParallelMlp"/>'s networks one after another).</summary>
@@ -64,13 +70,13 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
         var layers = new TiledLayer<T>[plan.Layers];
         for (int l = 0; l < plan.Layers; l++)
         {
-            int inWidth = plan.Widths[l], outWidth = plan.Widths[l + 1], padded = (outWidth + Lanes - 1) / Lanes * Lanes;
+            int inWidth = plan.Widths[l], outWidth = plan.Widths[l + 1], padded = Padded(outWidth);
             var w = weights.Weights[l].AsSpan(part * outWidth * inWidth, outWidth * inWidth);
             var b = weights.Biases[l].AsSpan(part * outWidth, outWidth);
             var transposed = new T[inWidth * padded];
             for (int j = 0; j < outWidth; j++)
                 for (int k = 0; k < inWidth; k++) transposed[k * padded + j] = w[j * inWidth + k];
-            int inPadded = (inWidth + Lanes - 1) / Lanes * Lanes;
+            int inPadded = Padded(inWidth);
             var rows = new T[outWidth * inPadded];
             for (int j = 0; j < outWidth; j++) w.Slice(j * inWidth, inWidth).CopyTo(rows.AsSpan(j * inPadded));
             var bias = new T[padded];
@@ -87,7 +93,7 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     public static int TileLength(CouplingPlan plan)
     {
         int widest = plan.Widths[0];
-        for (int l = 1; l < plan.Widths.Length; l++) widest = Math.Max(widest, (plan.Widths[l] + Lanes - 1) / Lanes * Lanes);
+        for (int l = 1; l < plan.Widths.Length; l++) widest = Math.Max(widest, Padded(plan.Widths[l]));
         return TileRows * widest;
     }
 
@@ -168,7 +174,7 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     /// <summary>
     /// The backward pass of network <paramref name="part"/> (training), deterministic, from the layers' inputs that
     /// <see cref="Forward"/> kept: layer by layer from the last, the weight gradient <c>G^T H</c> (register tiles that broadcast
-    /// six units of the layer's input <c>H</c> at a time against the rows of the output gradient <c>G</c>), the bias gradient
+    /// six units of the layer's input <c>H</c> at a time against the rows of the output gradient <c>G</c>: <see cref="WeightGradient"/>), the bias gradient
     /// (column sums, row after row) and the input gradient <c>G W</c> through the activation's derivative.
     /// <paramref name="rawGradient"/> holds the loss gradient of the raw parameters (column-major, all networks, <paramref name="n"/>
     /// rows); the pass-through gradient is added into <paramref name="passGradient"/> (column-major) when it is not empty. The
@@ -181,7 +187,7 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     {
         int count = layers.Length, parts = plan.Parts, rows = kept.Rows, tiles = rows / TileRows;
         int widest = 0;
-        foreach (var layer in layers) widest = Math.Max(widest, Math.Max(layer.Padded, (layer.In + Lanes - 1) / Lanes * Lanes));
+        foreach (var layer in layers) widest = Math.Max(widest, Math.Max(layer.Padded, Padded(layer.In)));
         T[] gradient = CouplingWork<T>.Rent(rows * widest), next = CouplingWork<T>.Rent(rows * widest);
         T[] slab = CouplingWork<T>.Rent(TileRows * rows), product = CouplingWork<T>.Rent(TileRows * widest), sums = CouplingWork<T>.Rent(widest);
         try
@@ -197,28 +203,7 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
                 int inWidth = layer.In, width = layer.Out, inStride = kept.Strides[l];
                 stride = layer.Padded;
                 var h = kept.Inputs[l];
-                // dW^T (in x width) = H^T G, six units of H at a time against G's rows (zero beyond the block's rows); where the
-                // layer has six inputs or more the last six overlap the group before (the same sums again), else they are copied
-                // out, transposed, with zero units after them.
-                var byRows = new TiledLayer<T>(gradient, Array.Empty<T>(), new T[stride], rows, stride, stride);
-                var dw = weightGradients[l].AsSpan(part * width * inWidth, width * inWidth);
-                for (int i0 = 0; i0 < inWidth; i0 += TileRows)
-                {
-                    int first = i0, units = Math.Min(TileRows, inWidth - i0);
-                    if (inWidth >= TileRows)
-                    {
-                        first = Math.Min(i0, inWidth - TileRows);
-                        units = TileRows;
-                        Product<ColumnMajor>(h.AsSpan(first, (rows - 1) * inStride + TileRows), inStride, byRows, product);
-                    }
-                    else
-                    {
-                        Transpose(h, inStride, first, units, rows, slab);
-                        Product<RowMajor>(slab.AsSpan(0, TileRows * rows), rows, byRows, product);
-                    }
-                    for (int i = 0; i < units; i++)
-                        for (int o = 0; o < width; o++) dw[o * inWidth + first + i] = product[i * stride + o];
-                }
+                WeightGradient(h, inStride, inWidth, gradient, stride, width, rows, weightGradients[l].AsSpan(part * width * inWidth, width * inWidth), slab, product);
                 ColumnSums(gradient, rows, stride, sums);
                 sums.AsSpan(0, width).CopyTo(biasGradients[l].AsSpan(part * width, width));
                 if (l == 0 && passGradient.IsEmpty) break;
@@ -245,6 +230,34 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
             CouplingWork<T>.Return(slab);
             CouplingWork<T>.Return(product);
             CouplingWork<T>.Return(sums);
+        }
+    }
+
+    /// <summary>A layer's weight gradient <c>dW</c> (<c>[width, in]</c>, into <paramref name="dw"/>) from its kept input
+    /// <paramref name="h"/> (<c>[rows, inStride]</c>) and its output gradient <paramref name="gradient"/> (<c>[rows, stride]</c>):
+    /// <c>dW^T = H^T G</c>, six units of <c>H</c> at a time against <c>G</c>'s rows (zero beyond the block's rows); where the layer
+    /// has six inputs or more the last six overlap the group before (the same sums again), else they are copied out, transposed,
+    /// with zero units after them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WeightGradient(T[] h, int inStride, int inWidth, T[] gradient, int stride, int width, int rows, Span<T> dw, T[] slab, T[] product)
+    {
+        var byRows = new TiledLayer<T>(gradient, Array.Empty<T>(), new T[stride], rows, stride, stride);
+        for (int i0 = 0; i0 < inWidth; i0 += TileRows)
+        {
+            int first = i0, units = Math.Min(TileRows, inWidth - i0);
+            if (inWidth >= TileRows)
+            {
+                first = Math.Min(i0, inWidth - TileRows);
+                units = TileRows;
+                Product<ColumnMajor>(h.AsSpan(first, (rows - 1) * inStride + TileRows), inStride, byRows, product);
+            }
+            else
+            {
+                Transpose(h, inStride, first, units, rows, slab);
+                Product<RowMajor>(slab.AsSpan(0, TileRows * rows), rows, byRows, product);
+            }
+            for (int i = 0; i < units; i++)
+                for (int o = 0; o < width; o++) dw[o * inWidth + first + i] = product[i * stride + o];
         }
     }
 
@@ -403,7 +416,7 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Narrow(ReadOnlySpan<T> source, int stride, TiledLayer<T> layer, Span<T> target)
     {
-        int lanes = Lanes, vectors = stride / lanes, inPadded = (layer.In + lanes - 1) / lanes * lanes;
+        int lanes = Lanes, vectors = stride / lanes, inPadded = Padded(layer.In);
         vectors = Math.Min(vectors, inPadded / lanes);
         ref T x = ref MemoryMarshal.GetReference(source);
         ref T w = ref MemoryMarshal.GetArrayDataReference(layer.Rows);

@@ -1,3 +1,5 @@
+using System;
+
 namespace NormalizingFlows.Runtime;
 
 /// <summary>
@@ -19,10 +21,16 @@ namespace NormalizingFlows.Runtime;
 /// </summary>
 /// <remarks>The fused autograd nodes give first derivatives (everything training, variational fits and the Jacobian checks
 /// need); their backward is not itself differentiated, so code that takes second derivatives through such a layer
-/// (<c>create_graph: true</c>) must turn <see cref="Enabled"/> off first.</remarks>
+/// (<c>create_graph: true</c>) must turn <see cref="Enabled"/> off first. The environment variable
+/// <see cref="EnvironmentVariable"/> (<c>NFLOWS_FUSED=0</c>) turns the kernels off for a whole process from its start.</remarks>
 public static class FusedKernels
 {
-    private static volatile bool enabled = true;
+    /// <summary>The environment variable read once, when the library is first used: <c>0</c>, <c>false</c>, <c>off</c> or <c>no</c>
+    /// (any case) start the process with <see cref="Enabled"/> false; unset or anything else leaves it true.</summary>
+    public const string EnvironmentVariable = "NFLOWS_FUSED";
+
+    private static volatile bool enabled = !IsOff(Environment.GetEnvironmentVariable(EnvironmentVariable));
+    private static readonly System.Threading.AsyncLocal<bool?> scoped = new();
 
     /// <summary>The widest layer (input, hidden or output) that the column-by-column coupling kernel takes, with gradients and
     /// without; a wider network (or RealNVP's two networks side by side) keeps its hidden layers row by row, as register tiles or
@@ -35,5 +43,27 @@ public static class FusedKernels
     {
         get => enabled;
         set => enabled = value;
+    }
+
+    /// <summary>Whether the kernels are on for the calling flow of execution: the value of an enclosing <see cref="Scoped"/>, else
+    /// <see cref="Enabled"/>. What the planner reads.</summary>
+    internal static bool On => scoped.Value ?? enabled;
+
+    /// <summary>Turns the kernels on or off for the calling flow of execution only (the thread and what it awaits) until the result
+    /// is disposed, leaving <see cref="Enabled"/> and other threads alone: tests that hold the two paths to each other.</summary>
+    internal static IDisposable Scoped(bool on)
+    {
+        var previous = scoped.Value;
+        scoped.Value = on;
+        return new Restore(previous);
+    }
+
+    /// <summary>Whether an environment value turns the kernels off.</summary>
+    internal static bool IsOff(string? value) =>
+        value is not null && value.Trim().ToUpperInvariant() is "0" or "FALSE" or "OFF" or "NO";
+
+    private sealed class Restore(bool? previous) : IDisposable
+    {
+        public void Dispose() => scoped.Value = previous;
     }
 }

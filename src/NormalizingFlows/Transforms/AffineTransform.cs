@@ -18,7 +18,7 @@ namespace NormalizingFlows.Transforms;
 /// so a zero-initialised coupling then starts as a slight contraction, as in Glow. Glow shifts before it scales
 /// (<c>(x + shift) * scale</c>); here the shift comes after, which spans the same family of maps.
 /// </remarks>
-public sealed class AffineTransform : IElementwiseTransform
+public sealed class AffineTransform : IElementwiseTransform, Kernels.IFusableTransform
 {
     /// <summary>The default bound <c>c</c> of <see cref="ScaleMap.SoftClamp"/>: log-scales stay within <c>+-2</c>, i.e. scales within about [0.14, 7.4].</summary>
     public const double DefaultBound = 2.0;
@@ -78,4 +78,12 @@ public sealed class AffineTransform : IElementwiseTransform
                 return raw.alias();
         }
     }
+
+    /// <inheritdoc />
+    Kernels.TransformDescription? Kernels.IFusableTransform.DescribeForKernels() => ScaleMap switch
+    {
+        ScaleMap.Exp => new(Kernels.LogScaleKind.Raw, 0.0, static () => Array.Empty<Tensor>()),
+        ScaleMap.SoftClamp => new(Kernels.LogScaleKind.FixedBound, Bound, static () => Array.Empty<Tensor>()),
+        _ => null,
+    };
 }

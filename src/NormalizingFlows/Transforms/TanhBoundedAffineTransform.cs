@@ -25,7 +25,7 @@ namespace NormalizingFlows.Transforms;
 /// constant in the tutorial), and a second parameter list on the coupling would special-case one transform there.
 /// Consequence: use one instance per layer; an instance shared between layers shares (and double-disposes) its bound.
 /// </remarks>
-public sealed class TanhBoundedAffineTransform : nn.Module, IElementwiseTransform
+public sealed class TanhBoundedAffineTransform : nn.Module, IElementwiseTransform, Kernels.IFusableTransform
 {
     private readonly Parameter logBound;
 
@@ -49,8 +49,9 @@ public sealed class TanhBoundedAffineTransform : nn.Module, IElementwiseTransfor
     /// <inheritdoc />
     public int ParametersPerFeature => 2;
 
-    /// <summary>The trained log-bound <c>l</c> itself (for the fused kernels).</summary>
-    internal Parameter LogBoundParameter => logBound;
+    /// <inheritdoc />
+    Kernels.TransformDescription? Kernels.IFusableTransform.DescribeForKernels() =>
+        new(Kernels.LogScaleKind.LearnedBound, 0.0, () => new Tensor[] { logBound });
 
     /// <summary>The current bounds <c>c</c>, shape <c>[features]</c>, detached (the caller owns the tensor).</summary>
     public Tensor Bound() => logBound.detach().exp();

@@ -38,13 +38,14 @@ public sealed class FusedChainTests
         chain.eval();
         var x = torch.randn(new long[] { rows, 3 }, dtype: ScalarType.Float64, generator: generator).mul(1.5);
         using var noGrad = torch.no_grad();
-        Assert.True(chain.RunsFused(ScalarType.Float64), "every layer of the mixed chain should have a row stage");
+        var plan = FusionPlanner.Plan(chain, PlanKey.Cpu(ScalarType.Float64, gradients: false));
+        Assert.True(plan.BlockByBlock, "every layer of the mixed chain should have a row stage");
         int threads = torch.get_num_threads();
         torch.set_num_threads(2);
         (Tensor Output, Tensor LogAbsDet)? fused;
         try
         {
-            fused = FusedChain.TryApply(chain.Layers.ToList(), x, inverse);
+            fused = FusedChain.TryApply(plan, x, inverse);
         }
         finally
         {
@@ -73,14 +74,17 @@ public sealed class FusedChainTests
         using var generator = new Generator(3);
         using var chain = MixedChain(generator);
         var x = torch.randn(new long[] { 10, 3 }, generator: generator);
-        Assert.Null(FusedChain.TryApply(chain.Layers.ToList(), x, inverse: false)); // gradients are on
+        Assert.Null(FusedChain.TryApply(FusionPlanner.Plan(chain, PlanKey.Cpu(ScalarType.Float32, gradients: true)), x, inverse: false));
 
         using var spline = new Chain(chain.Layers[0], Coupling.WithMlp(Masks.Halves(3), new[] { 4 }, transform: new RationalQuadraticSpline(2, 3.0)));
+        var splinePlan = FusionPlanner.Plan(spline, PlanKey.Cpu(ScalarType.Float32, gradients: false));
+        Assert.False(splinePlan.BlockByBlock);
         using var noGrad = torch.no_grad();
-        Assert.False(spline.RunsFused(ScalarType.Float32));
-        Assert.Null(FusedChain.TryApply(spline.Layers.ToList(), x, inverse: true));
-        Assert.Null(FusedChain.TryApply(chain.Layers.ToList(), x.to(ScalarType.Float64), inverse: true)); // parameters are float32
-        Assert.NotNull(FusedChain.TryApply(chain.Layers.ToList(), x, inverse: true));
+        Assert.Null(FusedChain.TryApply(splinePlan, x, inverse: true));
+        // The parameters are float32: no stage for float64 rows.
+        Assert.Null(FusedChain.TryApply(FusionPlanner.Plan(chain, PlanKey.Cpu(ScalarType.Float64, gradients: false)), x.to(ScalarType.Float64), inverse: true));
+        Assert.False(FusionPlanner.Plan(chain, PlanKey.Cpu(ScalarType.Float32, gradients: false, on: false)).BlockByBlock);
+        Assert.NotNull(FusedChain.TryApply(FusionPlanner.Plan(chain, PlanKey.Cpu(ScalarType.Float32, gradients: false)), x, inverse: true));
     }
 
     private static void Perturb(Bijector bijector, Generator generator)

@@ -31,9 +31,8 @@ public sealed class TiledNetworkTests
             using (torch.no_grad())
                 foreach (var p in coupling.parameters()) p.add_(torch.randn(p.shape, dtype: dtype, generator: generator).mul(0.2));
             coupling.eval();
-            var plan = CouplingPlan.TryCreate(coupling.Mask, coupling.Conditioner, coupling.Transform)!;
-            bool tiled = dtype == ScalarType.Float64 ? TiledNetwork<double>.Supports(plan) : TiledNetwork<float>.Supports(plan);
-            Assert.Equal(Vector512.IsHardwareAccelerated, tiled);
+            var plan = FusionPlanner.Plan(coupling, PlanKey.Cpu(dtype, gradients: false)).Layers[0];
+            Assert.Equal(Vector512.IsHardwareAccelerated, plan.Tiles);
             var x = torch.randn(new long[] { 6 * 51 + 5, features }, dtype: dtype, generator: generator);
             using var noGrad = torch.no_grad();
             foreach (bool inverse in new[] { false, true })
@@ -52,8 +51,8 @@ public sealed class TiledNetworkTests
     {
         using var tanh = Coupling.WithMlp(Masks.Halves(2), new[] { 64, 64 }, activation: Activation.Tanh);
         using var narrow = Coupling.WithMlp(Masks.Halves(4), new[] { 8, 8 });
-        Assert.False(TiledNetwork<float>.Supports(CouplingPlan.TryCreate(tanh.Mask, tanh.Conditioner, tanh.Transform)!));
-        Assert.False(TiledNetwork<float>.Supports(CouplingPlan.TryCreate(narrow.Mask, narrow.Conditioner, narrow.Transform)!));
+        Assert.False(FusionPlanner.Plan(tanh, PlanKey.Cpu(ScalarType.Float32, gradients: false)).Layers[0].Tiles);
+        Assert.False(FusionPlanner.Plan(narrow, PlanKey.Cpu(ScalarType.Float32, gradients: false)).Layers[0].Tiles);
     }
 
     private static void AssertClose(Tensor expected, Tensor actual, double tolerance, string what)

@@ -1,0 +1,68 @@
+using System;
+using System.Numerics;
+using NormalizingFlows.Internal;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Kernels;
+
+/// <summary>
+/// Runs one layer through its kernel as its plan says (<see cref="FusionPlanner"/>): what a layer's own call and a block chain's
+/// stages go through. The only checks left here are the call's own facts (the input's shape and size, whether autograd tracks
+/// it) and a guard that the weights still are where the plan found them (a move that bypassed the library's modules makes the
+/// plan stale: then every plan is made again and this call takes the operations).
+/// </summary>
+internal static class FusedLayers
+{
+    /// <summary>The layer's output and log-det through its kernel, or null where the plan or this call leaves it to libtorch's
+    /// operations.</summary>
+    public static (Tensor Output, Tensor LogAbsDet)? TryRun(Bijector layer, Tensor x, bool inverse)
+    {
+        var plan = FusionPlanner.Plan(layer, x).Layers[0];
+        if (!plan.Evaluates || !TensorMemory.IsReadable(x)) return null;
+        var weights = Current(plan, x.dtype);
+        if (weights is null) return null;
+        bool track = torch.is_grad_enabled() && (x.requires_grad || Array.Exists(weights, w => w.requires_grad));
+        if (track && !plan.Trains) return null;
+        return plan.Description switch
+        {
+            CouplingDescription when x.dim() == 2 => FusedCoupling.Apply(plan.Coupling!, weights, x, inverse, track),
+            LuLinearDescription lu when x.dim() == 2 => FusedLuLinear.Apply(weights, lu.Order, x, inverse, track),
+            LeakyReluDescription leaky => FusedLeakyRelu.Apply(weights[0], leaky.MinimumSlope, x, inverse, track),
+            _ => null,
+        };
+    }
+
+    /// <summary>The layer's map in one direction as a row stage of a block chain (<see cref="FusedChain"/>), its weights read now;
+    /// null where they are no longer CPU tensors of <typeparamref name="T"/>.</summary>
+    public static RowStage<T>? Stage<T>(LayerPlan plan, bool inverse) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var weights = Current(plan, TensorMemory.TypeOf<T>());
+        if (weights is null) return null;
+        switch (plan.Description)
+        {
+            case CouplingDescription:
+                return CouplingStage<T>.Create(plan.Coupling!, weights, inverse);
+            case LuLinearDescription lu:
+                return new LuLinearStage<T>(FusedLuLinear.Factor(weights[0], weights[1], weights[2], weights[3], lu.Order, inverse));
+            case LeakyReluDescription leaky:
+            {
+                using var raw = weights[0].contiguous();
+                var slopes = FusedLeakyRelu.Slopes<T>(TensorMemory.Span<T>(raw), leaky.MinimumSlope);
+                return new LeakyReluStage<T>(slopes, inverse, leaky.Elements);
+            }
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>The layer's weights now, or null (every plan made stale) where one is not a CPU tensor of
+    /// <paramref name="dtype"/>, as the plan found them.</summary>
+    private static Tensor[]? Current(LayerPlan plan, ScalarType dtype)
+    {
+        var weights = plan.Description!.Weights();
+        if (TensorMemory.AllHold(weights, dtype)) return weights;
+        PlacementCache.Invalidate();
+        return null;
+    }
+}

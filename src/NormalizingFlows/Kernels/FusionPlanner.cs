@@ -1,0 +1,140 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.Intrinsics;
+using NormalizingFlows.Conditioners;
+using NormalizingFlows.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NormalizingFlows.Kernels;
+
+/// <summary>
+/// The one place that decides whether and how layers run through the fused CPU kernels. It walks a bijector once (nested chains
+/// included), asks each layer what it is (<see cref="IFusableLayer"/>), and returns per layer how it runs: its operations
+/// (column kernel, register tiles, BLAS, row affine map, elementwise, or libtorch's operations), the columns a coupling moves,
+/// whether it runs its kernel without and with gradients, and whether its chain runs it block by block; and for the whole
+/// bijector the evaluation piece policy. Chains and layers ask it once per call; the plan is kept per <see cref="PlanKey"/> (dtype,
+/// device, gradient mode, kernel switch, module moves) in the module (<see cref="FusionCache"/>).
+/// </summary>
+internal static class FusionPlanner
+{
+    /// <summary>The plan of <paramref name="root"/> for a call on <paramref name="x"/> now (kept until a module moves).</summary>
+    public static FusionPlan Plan(Bijector root, Tensor x) => Plan(root, PlanKey.For(x));
+
+    /// <summary>The plan of <paramref name="root"/> for <paramref name="key"/>.</summary>
+    public static FusionPlan Plan(Bijector root, PlanKey key) => root.FusionCache.Get(key) ?? Build(root, key);
+
+    /// <summary>The plan of a coupling's shape (the column kernel, register tiles or BLAS), or null when no kernel covers it: a
+    /// conditioner that does not describe itself or takes a context, no pass-through input; an activation other than ReLU, tanh or
+    /// leaky ReLU; networks side by side other than two with hidden layers where the BLAS is available; a layer wider than
+    /// <see cref="FusedKernels.MaximumWidth"/> where the BLAS is not; a transform other than an affine one with the exp or
+    /// soft-clamp map or the learned tanh bound.</summary>
+    public static CouplingPlan? Coupling(CouplingDescription coupling)
+    {
+        if (coupling.Network is not { } network || coupling.Transform is not { } transform) return null;
+        if (network.ContextFeatures != 0 || network.InFeatures == 0) return null;
+        if (network.Parts != 1 && !(network.Parts == 2 && network.Hidden.Count > 0 && Blas.Available)) return null;
+        if (network.Activation is not (Activation.Relu or Activation.Tanh or Activation.LeakyRelu)) return null;
+        var widths = new List<int> { network.InFeatures };
+        widths.AddRange(network.Hidden);
+        widths.Add(network.PartOutFeatures);
+        if (widths.Any(w => w > FusedKernels.MaximumWidth) && !Blas.Available) return null;
+        var mask = coupling.Mask;
+        var pass = Enumerable.Range(0, mask.Count).Where(i => !mask[i]).ToArray();
+        var moved = Enumerable.Range(0, mask.Count).Where(i => mask[i]).ToArray();
+        if (network.Parts * network.PartOutFeatures != 2 * moved.Length) return null;
+        return Coupling(mask.Count, pass, moved, widths.ToArray(), network.Parts, network.Activation, transform.LogScale, transform.Bound);
+    }
+
+    /// <summary>The plan of a coupling of this shape, its products decided here (<see cref="CouplingOperations"/>).</summary>
+    public static CouplingPlan Coupling(int features, int[] pass, int[] moved, int[] widths, int parts, Activation activation, LogScaleKind logScale, double bound) =>
+        new(features, pass, moved, widths, parts, activation, logScale, bound, CouplingOperations(widths, parts, activation));
+
+    /// <summary>
+    /// How a coupling network's products run: column by column while every layer is at most <see cref="FusedKernels.MaximumWidth"/>
+    /// wide (or the network is a single layer) and there is one network; else row by row, as register tiles where the processor
+    /// has 512-bit vectors and the hidden activation is ReLU or leaky ReLU (and there is a hidden layer), else on the BLAS.
+    /// </summary>
+    public static LayerOperations CouplingOperations(int[] widths, int parts, Activation activation)
+    {
+        int layers = widths.Length - 1;
+        bool wide = parts > 1 || (widths.Any(w => w > FusedKernels.MaximumWidth) && layers > 1);
+        if (!wide) return LayerOperations.Columns;
+        bool tiles = Vector512.IsHardwareAccelerated && layers > 1 && activation is Activation.Relu or Activation.LeakyRelu;
+        return tiles ? LayerOperations.Tiles : LayerOperations.Blas;
+    }
+
+    /// <summary>Whether a coupling of this plan trains through its fused autograd node: the column kernel, and networks side by
+    /// side where they run as register tiles (a backward pass in a fixed order, so that training repeats to the bit). A single
+    /// wide network keeps libtorch's operations with gradients.</summary>
+    public static bool TrainsFused(CouplingPlan plan) =>
+        plan.Operations == LayerOperations.Columns || (plan.Parts > 1 && plan.Operations == LayerOperations.Tiles);
+
+    private static FusionPlan Build(Bijector node, PlanKey key)
+    {
+        var description = (node as IFusableLayer)?.DescribeForKernels();
+        var plan = description is ChainDescription chain ? Chain(node, chain, key) : Single(node, description, key);
+        node.FusionCache.Store(plan);
+        return plan;
+    }
+
+    private static FusionPlan Single(Bijector layer, LayerDescription? description, PlanKey key)
+    {
+        var plan = Leaf(layer, description, key);
+        return new FusionPlan(key, new[] { plan }, blockByBlock: false, fusedPieces: false) { Composite = false, Cheap = description is FixedElementwiseDescription };
+    }
+
+    private static FusionPlan Chain(Bijector chain, ChainDescription description, PlanKey key)
+    {
+        var children = description.Layers.Select(layer => Plan(layer, key)).ToArray();
+        // Block by block: two layers or more on [batch, features] rows, each a layer with a kernel for this dtype.
+        bool blockable = key.On && key.Device == DeviceType.CPU && chain.EventShape.Count == 1 && children.Length >= 2
+            && children.All(c => !c.Composite && c.Layers[0].Evaluates);
+        if (blockable) WarmUp(key.DType);
+        bool blockByBlock = blockable && !key.Gradients;
+        var layers = new List<LayerPlan>();
+        for (int i = 0; i < children.Length; i++)
+        {
+            string index = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            foreach (var layer in children[i].Layers)
+                layers.Add(layer with { Path = layer.Path.Length == 0 ? index : index + "." + layer.Path, InBlockChain = children[i].Composite ? layer.InBlockChain : blockByBlock });
+        }
+        bool cheap = children.All(c => c.Composite ? c.Cheap : c.Cheap || blockByBlock);
+        bool anyBlock = blockByBlock || children.Any(c => c.AnyBlock);
+        return new FusionPlan(key, layers, blockByBlock, cheap && anyBlock) { Composite = true, Cheap = cheap, AnyBlock = anyBlock };
+    }
+
+    private static LayerPlan Leaf(Bijector layer, LayerDescription? description, PlanKey key)
+    {
+        string name = layer.GetType().Name;
+        bool kernels = key.On && key.Device == DeviceType.CPU && key.DType is ScalarType.Float32 or ScalarType.Float64;
+        switch (description)
+        {
+            case CouplingDescription coupling when Coupling(coupling) is { } shape:
+            {
+                bool evaluates = kernels && TensorMemory.AllHold(coupling.Weights(), key.DType);
+                return new LayerPlan("", name, shape.Operations, evaluates, evaluates && TrainsFused(shape), false) { Coupling = shape, Description = description };
+            }
+            case LuLinearDescription lu when lu.Features <= FusedLuLinear.MaximumFeatures:
+            {
+                bool evaluates = kernels && TensorMemory.AllHold(lu.Weights(), key.DType);
+                return new LayerPlan("", name, LayerOperations.RowAffine, evaluates, evaluates, false) { Description = description };
+            }
+            case LeakyReluDescription leaky:
+            {
+                bool evaluates = kernels && TensorMemory.AllHold(leaky.Weights(), key.DType);
+                return new LayerPlan("", name, LayerOperations.Elementwise, evaluates, evaluates, false) { Description = description };
+            }
+            default:
+                return new LayerPlan("", name, LayerOperations.Operations, false, false, false) { Description = description };
+        }
+    }
+
+    /// <summary>Compiles the evaluation kernels in the background the first time a chain that can run block by block is planned
+    /// (typically the first training step), so that it overlaps with training (<see cref="KernelWarmUp"/>).</summary>
+    private static void WarmUp(ScalarType dtype)
+    {
+        if (dtype == ScalarType.Float32) KernelWarmUp.Start<float>();
+        else if (dtype == ScalarType.Float64) KernelWarmUp.Start<double>();
+    }
+}
