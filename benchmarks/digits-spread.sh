@@ -15,6 +15,7 @@ MEAN=${DIGITS_MEAN:-2.136}   # mean of seeds 0..4: 2.042 2.150 2.077 2.046 2.366
 SD=${DIGITS_SD:-0.136}       # their standard deviation (n - 1); seed 4 skipped 851 of 1000 steps (non-finite gradients)
 seeds=${1:-"0 1 2 3 4"}
 out=${2:-$(mktemp -d)}
+mkdir -p "$out"
 nflows=${NFLOWS:-src/NormalizingFlows.Cli/bin/Release/net10.0/linux-x64/nflows}
 if [ ! -x "$nflows" ]; then
   dotnet build src/NormalizingFlows.Cli -c Release -v q -nologo >/dev/null

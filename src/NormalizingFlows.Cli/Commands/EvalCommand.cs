@@ -38,6 +38,7 @@ internal static class EvalCommand
         var device = CliOptions.Device();
         var seed = CliOptions.Seed("For a model trained with --dequantize uniform: seed of the noise added to its integer columns (one draw per value)");
         var metrics = new Option<FileInfo?>("--metrics") { Description = "Also write the figures as JSON to this file", HelpName = "file" };
+        var limits = InputLimitOptions.ForDataAndModel();
         var command = new Command("eval",
             "Print the mean negative log-likelihood (nats per row) and bits per dimension (with its scale) of a data file under a trained model. " +
             "A model trained with --dequantize uniform is scored on the data dequantised the same way (its integer columns + U[0, 1)): " +
@@ -45,6 +46,7 @@ internal static class EvalCommand
         {
             model, data, device, seed, metrics,
         };
+        foreach (var option in limits.All) command.Options.Add(option);
         CliHelp.SetExamples(command, Examples);
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -53,10 +55,11 @@ internal static class EvalCommand
             {
                 using var scope = torch.NewDisposeScope();
                 var dev = Runtime.DeviceChoice.Resolve(parseResult.GetValue(device)!);
-                var (loaded, _) = ModelInput.Load(modelPath, dev);
+                var inputLimits = limits.Read(parseResult);
+                var (loaded, _) = ModelInput.Load(modelPath, dev, inputLimits);
                 using var flow = loaded;
                 var metadata = ModelFile.ReadMetadata(modelPath);
-                var (rows, _) = DataInput.Read(dataPath, torch.ScalarType.Float64);
+                var (rows, _) = DataInput.Read(dataPath, torch.ScalarType.Float64, inputLimits);
                 DataInput.RequireWidth(dataPath, rows, flow);
                 long dims = rows.size(1);
                 var dequantized = metadata?["dequantized_columns"] is JsonArray list ? list.Select(c => c!.GetValue<int>()).ToArray() : Array.Empty<int>();

@@ -32,7 +32,9 @@ internal static class LogProbCommand
         var data = new Option<FileInfo>("--data", "-d") { Description = "Rows to evaluate (same columns as the training data)", HelpName = "file", Required = true };
         var device = CliOptions.Device();
         var output = new Option<FileInfo>("--out", "-o") { Description = "The CSV file to write: one column log_prob, one row per input row (and log_prob_se, the standard error, where the log-density is a stochastic estimate)", HelpName = "file", Required = true };
+        var limits = InputLimitOptions.ForDataAndModel();
         var command = new Command("logprob", "Write the log-density (nats) of every row of a data file under a trained model.") { model, data, device, output };
+        foreach (var option in limits.All) command.Options.Add(option);
         command.Validators.Add(result =>
         {
             if (result.GetValue(output) is not { } outFile) return;
@@ -48,7 +50,7 @@ internal static class LogProbCommand
             try
             {
                 using var scope = torch.NewDisposeScope();
-                if (LogProbs.OfFile(modelPath, dataPath, parseResult.GetValue(device)!, cancellationToken) is not { } result)
+                if (LogProbs.OfFile(modelPath, dataPath, parseResult.GetValue(device)!, limits.Read(parseResult), cancellationToken) is not { } result)
                     return Task.FromResult(ExitCodes.Interrupted);
                 if (result.StandardError is { } standardError)
                 {

@@ -57,6 +57,8 @@ internal static class SampleCommand
         {
             model, count, temperature, seed, device, output, failOnNonFinite,
         };
+        var limits = InputLimitOptions.ForModel();
+        foreach (var option in limits.All) command.Options.Add(option);
         command.Validators.Add(result =>
         {
             if (result.GetValue(output) is { } outFile && result.GetValue(model) is { } modelFile && SamePath.Of(outFile.FullName, modelFile.FullName))
@@ -69,7 +71,7 @@ internal static class SampleCommand
             string outPath = parseResult.GetValue(output)!.FullName;
             try
             {
-                var (distribution, columns) = ModelInput.Load(modelPath, DeviceChoice.Resolve(parseResult.GetValue(device)!));
+                var (distribution, columns) = ModelInput.Load(modelPath, DeviceChoice.Resolve(parseResult.GetValue(device)!), limits.Read(parseResult));
                 using var loaded = distribution;
                 if (loaded.ContextFeatures != 0) throw new InvalidOperationException($"{modelPath} is a conditional model; sampling it needs contexts, which this command does not take.");
                 double t = parseResult.GetValue(temperature);

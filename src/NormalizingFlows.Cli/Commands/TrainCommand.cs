@@ -108,6 +108,8 @@ internal static class TrainCommand
             data, npy, images, patch, patches, flow, layers, hidden, epochs, batch, learningRate, constant, warmup, clip, validation, patience, dequantize,
             noStandardize, seed, device, dtype, checkpointEvery, resume, output,
         };
+        var limits = InputLimitOptions.ForData();
+        foreach (var option in limits.All) command.Options.Add(option);
         command.Validators.Add(result =>
         {
             int inputs = (result.GetValue(data) is null ? 0 : 1) + (result.GetValue(npy) is null ? 0 : 1) + (result.GetValue(images) is null ? 0 : 1);
@@ -161,6 +163,7 @@ internal static class TrainCommand
             {
                 Patches = imagePatches,
                 Dequantize = parseResult.GetValue(dequantize) == "uniform",
+                Limits = limits.Read(parseResult),
             };
             return Task.FromResult(TrainRunner.Run(settings, context, cancellationToken));
         });

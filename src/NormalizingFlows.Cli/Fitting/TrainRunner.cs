@@ -53,7 +53,7 @@ internal static class TrainRunner
             using var scope = torch.NewDisposeScope();
             var (rows, columns) = settings.Patches is { } patches
                 ? ImagePatchInput.Read(settings.DataPath, patches.Size, patches.Count, settings.Seed, dtype)
-                : DataInput.Read(settings.DataPath, dtype);
+                : DataInput.Read(settings.DataPath, dtype, settings.Limits);
             int features = (int)rows.size(1);
             string? checkpointPath = settings.CheckpointEvery is null ? null : Path.Combine(directory, CheckpointFileName);
             var record = settings.ResumeFrom is null && checkpointPath is null ? null : ResumeRecord.Of(settings,

@@ -32,6 +32,9 @@ internal sealed record TrainSettings(
     /// <summary>With <c>--dequantize uniform</c>: fresh uniform noise in [0, 1) is added to every integer-valued column at every
     /// training step, and the reported densities are those of the dequantised data.</summary>
     public bool Dequantize { get; init; }
+
+    /// <summary>How large a data file the run accepts (<c>--max-rows</c>, <c>--max-line-bytes</c>).</summary>
+    public Inference.InputLimits Limits { get; init; } = Inference.InputLimits.Default;
 }
 
 /// <summary>How training rows are cut from images.</summary>

@@ -16,13 +16,13 @@ internal static class LogProbs
 
     /// <summary>Loads the model file and the data file (checking that their widths agree) and evaluates every row (see
     /// <see cref="Evaluate"/>); null when cancelled.</summary>
-    public static LogProbEvaluation? OfFile(string modelPath, string dataPath, string device, CancellationToken cancellationToken,
+    public static LogProbEvaluation? OfFile(string modelPath, string dataPath, string device, InputLimits limits, CancellationToken cancellationToken,
         int repeats = Metrics.DefaultRepeats)
     {
         var dev = NormalizingFlows.Cli.Runtime.DeviceChoice.Resolve(device);
-        var (distribution, _) = ModelInput.Load(modelPath, dev);
+        var (distribution, _) = ModelInput.Load(modelPath, dev, limits);
         using var loaded = distribution;
-        var (rows, _) = DataInput.Read(dataPath, ScalarType.Float64);
+        var (rows, _) = DataInput.Read(dataPath, ScalarType.Float64, limits);
         DataInput.RequireWidth(dataPath, rows, loaded);
         return Evaluate(loaded, rows, dev, repeats, cancellationToken);
     }

@@ -21,10 +21,11 @@ internal static class ModelInput
 
     /// <summary>Loads the model on <paramref name="device"/> and the column names it was trained on (x0.. when unknown).</summary>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
-    /// <exception cref="ModelFileException">The file is not a readable model (the message names the file and the problem).</exception>
-    public static (Distribution Model, IReadOnlyList<string> Columns) Load(string path, torch.Device device)
+    /// <exception cref="ModelFileException">The file is not a readable model, or it exceeds <paramref name="limits"/> (the message
+    /// names the file and the problem).</exception>
+    public static (Distribution Model, IReadOnlyList<string> Columns) Load(string path, torch.Device device, InputLimits? limits = null)
     {
-        var model = ModelFile.Load(path, device);
+        var model = ModelFile.Load(path, device, (limits ?? InputLimits.Default).Model);
         var metadata = ModelFile.ReadMetadata(path);
         long width = model.EventShape.Aggregate(1L, (a, b) => a * b);
         var columns = metadata?["columns"] is JsonArray names && names.Count == width

@@ -48,7 +48,7 @@ internal sealed class BoundedLineReader
             while (position < filled && buffer[position] is not ('\n' or '\r')) position++;
             if (line.Length + (position - start) > maxLength)
                 throw new DataFormatException(source, lineNumber, 1,
-                    $"the line is longer than {maxLength} characters (TabularReadOptions.MaxLineLength); is this a text data file?");
+                    $"the line is longer than {maxLength} characters (TabularReadOptions.MaxLineLength; nflows --max-line-bytes); is this a text data file?");
             line.Append(buffer, start, position - start);
             if (position == filled) continue;
             if (buffer[position++] == '\r')

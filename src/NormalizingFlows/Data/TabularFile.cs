@@ -184,7 +184,7 @@ public static class TabularFile
         catch (OutOfMemoryException e) when (e is not InsufficientMemoryException)
         {
             throw new InsufficientMemoryException(
-                $"{source}: its rows do not fit in memory; read a part of it (TabularReadOptions.MaxRows) or free memory.", e);
+                $"{source}: its rows do not fit in memory; read a part of it (TabularReadOptions.MaxRows; nflows --max-rows) or free memory.", e);
         }
     }
 
@@ -231,7 +231,7 @@ public static class TabularFile
                     $"expected {expected} fields (as {reference}); got {fields.Length}");
             }
             if (rows == options.MaxRows)
-                throw new DataFormatException(source, lineNumber, 1, $"the file has more than {options.MaxRows} data rows (TabularReadOptions.MaxRows)");
+                throw new DataFormatException(source, lineNumber, 1, $"the file has more than {options.MaxRows} data rows (TabularReadOptions.MaxRows; nflows --max-rows)");
             if ((rows + 1) * expected > Array.MaxLength)
                 throw new DataFormatException(source, lineNumber, 1,
                     $"the data would hold more than {Array.MaxLength} values ({rows + 1} rows of {expected}), more than one array holds");

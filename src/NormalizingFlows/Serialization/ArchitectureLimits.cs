@@ -28,7 +28,7 @@ internal static class ArchitectureLimits
         long described = 0;
         Walk(path, model, limits, ref parts, ref described);
         if (described > limits.MaxParameters)
-            throw Error(path, model, $"it describes at least {described} parameters, more than the limit of {limits.MaxParameters} (ModelFileLimits.MaxParameters).");
+            throw Error(path, model, $"it describes at least {described} parameters, more than the limit of {limits.MaxParameters} (ModelFileLimits.MaxParameters; nflows --max-model-parameters).");
         if (described > storedValues)
             throw Error(path, model,
                 $"it describes at least {described} parameters but {ModelArchive.WeightsEntry} holds only {storedValues} values; the file is damaged or crafted.");

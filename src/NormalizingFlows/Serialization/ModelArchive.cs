@@ -151,7 +151,9 @@ internal sealed class ModelArchive : IDisposable
         var entry = zip.GetEntry(name) ?? throw new ModelFileException(FilePath,
             $"it has no {name} entry, so it is not a NormalizingFlows model file (or not a complete one); it has: {Describe(EntryNames)}.");
         long limit = name == ArchitectureEntry ? Math.Min(limits.MaxArchitectureBytes, limits.MaxInflatedBytes) : limits.MaxInflatedBytes;
-        string which = name == ArchitectureEntry && entry.Length > limits.MaxArchitectureBytes ? "MaxArchitectureBytes" : "MaxInflatedBytes";
+        string which = name == ArchitectureEntry && entry.Length > limits.MaxArchitectureBytes
+            ? "MaxArchitectureBytes"
+            : "MaxInflatedBytes; nflows --max-model-bytes";
         if (entry.Length > limit || inflated + entry.Length > limits.MaxInflatedBytes)
             throw new ModelFileException(FilePath,
                 $"the entry {name} inflates to {entry.Length} bytes, more than the limit allows ({(entry.Length > limit ? limit : limits.MaxInflatedBytes - inflated)} bytes; ModelFileLimits.{which}).");

@@ -209,7 +209,7 @@ public static class ModelFile
         }
         if (stored > limits.MaxParameters)
             throw new ModelFileException(path,
-                $"{ModelArchive.WeightsEntry} holds {stored} values, more than the limit of {limits.MaxParameters} (ModelFileLimits.MaxParameters).");
+                $"{ModelArchive.WeightsEntry} holds {stored} values, more than the limit of {limits.MaxParameters} (ModelFileLimits.MaxParameters; nflows --max-model-parameters).");
         ArchitectureLimits.Check(path, model, limits, stored);
     }
 

@@ -84,6 +84,8 @@ public sealed class TrainReportingTests(ITestOutputHelper log) : IDisposable
         ["--dtype"] = () => new[] { "--dtype", "float64" },
         ["--checkpoint-every"] = () => new[] { "--checkpoint-every", "2" },
         ["--resume"] = () => new[] { "--resume", checkpoint },
+        ["--max-rows"] = () => new[] { "--max-rows", "100000" },
+        ["--max-line-bytes"] = () => new[] { "--max-line-bytes", "4096" },
         ["--out"] = () => Array.Empty<string>(), // every run below passes --out
     };
 

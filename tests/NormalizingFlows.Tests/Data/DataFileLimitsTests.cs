@@ -154,7 +154,7 @@ public sealed class DataFileLimitsTests
         using var folder = new TempFolder();
         string path = folder.WriteText("rows.csv", Rows(11));
         var e = Assert.Throws<DataFormatException>(() => TabularFile.Read(path, new TabularReadOptions { MaxRows = 10 }).Dispose());
-        Assert.StartsWith($"{path}:12:1: the file has more than 10 data rows (TabularReadOptions.MaxRows)", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"{path}:12:1: the file has more than 10 data rows (TabularReadOptions.MaxRows; nflows --max-rows)", e.Message, StringComparison.Ordinal);
         using var table = TabularFile.Read(path, new TabularReadOptions { MaxRows = 11 });
         Assert.Equal(11, table.Rows);
     }

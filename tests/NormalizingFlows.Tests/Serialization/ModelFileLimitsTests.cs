@@ -89,7 +89,7 @@ public sealed class ModelFileLimitsTests : IDisposable
         AssertLoadFails(null, "architecture.json at $.model", "describes at least 36", "parameters but weights.bin holds only");
         // The case: four couplings of 12000 x 12000 are also over the default parameter limit.
         EditObjects(o => { if (o.ContainsKey("hiddenFeatures")) o["hiddenFeatures"] = new JsonArray(12000, 12000); });
-        AssertLoadFails(null, "describes at least 576096000 parameters, more than the limit of 250000000 (ModelFileLimits.MaxParameters)");
+        AssertLoadFails(null, "describes at least 576096000 parameters, more than the limit of 250000000 (ModelFileLimits.MaxParameters; nflows --max-model-parameters)");
     }
 
     [Fact]
@@ -125,7 +125,7 @@ public sealed class ModelFileLimitsTests : IDisposable
     {
         using (var model = ModelFile.Load(path, limits: ModelFileLimits.Default)) Assert.NotNull(model);
         AssertLoadFails(new ModelFileLimits { MaxParts = 2 }, "ModelFileLimits.MaxParts");
-        AssertLoadFails(new ModelFileLimits { MaxParameters = 10 }, "weights.bin holds", "more than the limit of 10 (ModelFileLimits.MaxParameters)");
+        AssertLoadFails(new ModelFileLimits { MaxParameters = 10 }, "weights.bin holds", "more than the limit of 10 (ModelFileLimits.MaxParameters; nflows --max-model-parameters)");
         AssertLoadFails(new ModelFileLimits { MaxArchitectureBytes = 100 }, "the entry architecture.json inflates to", "ModelFileLimits.MaxArchitectureBytes");
         AssertLoadFails(new ModelFileLimits { MaxInflatedBytes = 1000 }, "ModelFileLimits.MaxInflatedBytes");
         Assert.Throws<ArgumentOutOfRangeException>(() => ModelFile.Load(path, limits: new ModelFileLimits { MaxWidth = 0 }));
