@@ -82,13 +82,15 @@ public abstract class Bijector : nn.Module
     /// <param name="context">Context of shape <c>[batch, ContextFeatures]</c>, or null when <see cref="ContextFeatures"/> is 0.</param>
     /// <exception cref="ArgumentException">The shape of <paramref name="x"/> or <paramref name="context"/> is wrong, or either is not of
     /// the bijector's dtype on its device (those of its parameters; any floating-point dtype for a bijector without any).</exception>
+    /// <remarks>A row holding NaN or +-inf has no image: its output row and log-det are NaN, and the other rows get what they get
+    /// alone (the non-finite rows never reach the layers).</remarks>
     public (Tensor Output, Tensor LogAbsDet) Forward(Tensor x, Tensor? context = null)
     {
         Guard.Shaped(x, EventShape, nameof(x));
         Guard.Context(context, ContextFeatures, x.size(0), nameof(context));
         CheckPlacement(x, nameof(x), context);
         using var scope = torch.NewDisposeScope();
-        var (output, logAbsDet) = ForwardCore(x, context);
+        var (output, logAbsDet) = OfFiniteRows(x, context, OutputShape, ForwardCore);
         return scope.MoveToOuter(output, logAbsDet);
     }
 
@@ -97,14 +99,32 @@ public abstract class Bijector : nn.Module
     /// <param name="context">Context of shape <c>[batch, ContextFeatures]</c>, or null when <see cref="ContextFeatures"/> is 0.</param>
     /// <exception cref="ArgumentException">The shape of <paramref name="y"/> or <paramref name="context"/> is wrong, or either is not of
     /// the bijector's dtype on its device (those of its parameters; any floating-point dtype for a bijector without any).</exception>
+    /// <remarks>As <see cref="Forward"/>: a row holding NaN or +-inf gives a NaN row and log-det.</remarks>
     public (Tensor Output, Tensor LogAbsDet) Inverse(Tensor y, Tensor? context = null)
     {
         Guard.Shaped(y, OutputShape, nameof(y));
         Guard.Context(context, ContextFeatures, y.size(0), nameof(context));
         CheckPlacement(y, nameof(y), context);
         using var scope = torch.NewDisposeScope();
-        var (output, logAbsDet) = InverseCore(y, context);
+        var (output, logAbsDet) = OfFiniteRows(y, context, EventShape, InverseCore);
         return scope.MoveToOuter(output, logAbsDet);
+    }
+
+    /// <summary><paramref name="core"/> of the rows of <paramref name="input"/> that are finite, and NaN (output row and log-det)
+    /// for the others; one reduction when every row is finite.</summary>
+    private static (Tensor Output, Tensor LogAbsDet) OfFiniteRows(Tensor input, Tensor? context, IReadOnlyList<long> outputShape,
+        Func<Tensor, Tensor?, (Tensor Output, Tensor LogAbsDet)> core)
+    {
+        var finite = input.isfinite();
+        if (TensorValues.ToBoolean(finite.all())) return core(input, context);
+        var rows = finite.flatten(1).all(1).nonzero().flatten();
+        long batch = input.size(0);
+        var shape = new[] { batch }.Concat(outputShape).ToArray();
+        var output = torch.full(shape, Scalars.Of(double.NaN), dtype: input.dtype, device: input.device);
+        var logAbsDet = torch.full(new[] { batch }, Scalars.Of(double.NaN), dtype: input.dtype, device: input.device);
+        if (rows.size(0) == 0) return (output, logAbsDet);
+        var (finiteOutput, finiteLogAbsDet) = core(input.index_select(0, rows), context?.index_select(0, rows));
+        return (output.index_copy(0, rows, finiteOutput), logAbsDet.index_copy(0, rows, finiteLogAbsDet));
     }
 
     /// <summary>The dtype and device of this bijector's parameters (or buffers), cached until the next <c>to(...)</c>; null for a

@@ -9,7 +9,8 @@ using static TorchSharp.torch;
 namespace NormalizingFlows.Tests;
 
 /// <summary>The one convention for non-finite input, across layer families: a row holding +-inf has log-density -inf, a row
-/// holding a NaN has NaN, and the finite rows get what they get alone.</summary>
+/// holding a NaN has NaN, and the finite rows get what they get alone; through a bijector, a row holding NaN or +-inf has no
+/// image (NaN output and log-det).</summary>
 public sealed class NonFiniteInputTests
 {
     public static TheoryData<string> Families => new() { "Coupling", "Maf", "Spline", "Residual", "Elementwise", "ConditionalCoupling" };
@@ -71,6 +72,35 @@ public sealed class NonFiniteInputTests
         Assert.True(gradient.isfinite().all().ToBoolean(), $"{family}: a gradient is not finite.");
         Assert.True(gradient[0].abs().sum().ToDouble() > 0, $"{family}: no gradient reached a finite row.");
         Assert.Equal(0.0, gradient[1].abs().sum().ToDouble());
+    }
+
+    [Theory]
+    [MemberData(nameof(Families))]
+    public void Should_Give_NaN_Rows_From_Forward_And_Inverse_When_A_Row_Is_Not_Finite(string family)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var flow = Build(family);
+        flow.eval();
+        ResidualBlock.SetLogDet(flow, ResidualLogDet.Exact); // the stochastic estimate would differ between the two calls
+        var x = torch.tensor(Points);
+        var context = flow.ContextFeatures == 0 ? null : torch.linspace(-1, 1, 6).reshape(6, 1);
+        var finite = torch.tensor(new long[] { 0, 5 });
+        foreach (bool inverse in new[] { false, true })
+        {
+            string direction = inverse ? "Inverse" : "Forward";
+            var (output, logAbsDet) = inverse ? flow.Bijector.Inverse(x, context) : flow.Bijector.Forward(x, context);
+            var (aloneOutput, aloneLogAbsDet) = inverse
+                ? flow.Bijector.Inverse(x.index_select(0, finite), context?.index_select(0, finite))
+                : flow.Bijector.Forward(x.index_select(0, finite), context?.index_select(0, finite));
+            for (long row = 1; row <= 4; row++)
+            {
+                Assert.True(output[row].isnan().all().ToBoolean(), $"{family} {direction}: row {row} of the output is not NaN.");
+                Assert.True(logAbsDet[row].isnan().ToBoolean(), $"{family} {direction}: row {row}'s log-det is not NaN.");
+            }
+            Assert.True(aloneOutput.isfinite().all().ToBoolean() && aloneLogAbsDet.isfinite().all().ToBoolean(), $"{family} {direction}: finite rows gave non-finite results.");
+            Assert.True(output.index_select(0, finite).sub(aloneOutput).abs().max().ToDouble() < 1e-5, $"{family} {direction}: finite rows differ from their results alone.");
+            Assert.True(logAbsDet.index_select(0, finite).sub(aloneLogAbsDet).abs().max().ToDouble() < 1e-5, $"{family} {direction}: finite rows' log-dets differ from theirs alone.");
+        }
     }
 
     [Fact]
