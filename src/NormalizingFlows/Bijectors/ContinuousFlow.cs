@@ -26,7 +26,7 @@ namespace NormalizingFlows.Bijectors;
 /// <see cref="DormandPrince"/> at <c>1e-5</c> a round trip is good to about <c>1e-4</c>; tighten
 /// <see cref="RelativeTolerance"/> and <see cref="AbsoluteTolerance"/> (in float64) for more.</para>
 /// <para>Gradients flow through the solver's steps (discretise-then-optimise), which is what maximum-likelihood training
-/// through <see cref="Training.Fit"/> uses; flow matching (<c>Fit.FlowMatching</c>)
+/// through <see cref="Training.Fit"/> uses; flow matching (<see cref="Training.Fit.FlowMatching(Flow, Tensor, Training.FitOptions?, Training.FlowMatchingOptions?, IProgress{Training.TrainingProgress}?, CancellationToken)"/>)
 /// trains the velocity without solving at all.</para>
 /// <para>The Hutchinson probes come from the flow's own generator (seeded by <c>estimatorSeed</c>), one probe per row held for
 /// the whole integration. Inside <see cref="Diagnostics.ExactEvaluation.Enter"/> the divergence is exact whatever
