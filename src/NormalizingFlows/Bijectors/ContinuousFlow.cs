@@ -226,12 +226,20 @@ public sealed class ContinuousFlow : Bijector
     /// <summary>The augmented dynamics <c>[v(x, t), div v(x, t)]</c> of a state <c>[x, l]</c>.</summary>
     private Tensor Dynamics(double t, Tensor state, Tensor? context, DivergenceEstimator mode, Tensor? probe, bool createGraph)
     {
+        // The divergence needs autograd even when the caller evaluates without it (no_grad or inference mode): leave both here.
+        // Tensors made in inference mode cannot be saved for backward, so the state and the probe are copied first.
+        bool inference = torch.is_inference_mode_enabled();
+        using var normalMode = torch.inference_mode(false);
         using var grad = torch.enable_grad();
         var x = state.narrow(1, 0, features);
-        if (!x.requires_grad) x = x.detach().requires_grad_(true);
+        if (!x.requires_grad) x = x.detach().clone().requires_grad_(true);
+        if (inference && probe is not null) probe = probe.clone();
         using var time = t.ToScalar();
         var column = torch.full(new[] { x.size(0), 1L }, time, dtype: x.dtype, device: x.device);
         var v = VelocityCore(x, column, context);
+        // libtorch aborts the process (not an exception) on a gradient of a tensor without a graph: check first.
+        if (!v.requires_grad)
+            throw new InvalidOperationException("The velocity does not depend on anything that requires a gradient, so its divergence cannot be taken.");
         Tensor div;
         if (probe is null)
         {

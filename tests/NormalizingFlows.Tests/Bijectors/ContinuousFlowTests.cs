@@ -109,6 +109,30 @@ public sealed class ContinuousFlowTests
         Assert.Equal(28, loaded.LastFunctionEvaluations);
     }
 
+    [Theory]
+    [InlineData(DivergenceEstimator.Exact)]
+    [InlineData(DivergenceEstimator.HutchinsonRademacher)]
+    public void Should_Give_The_Same_LogDets_Under_Inference_Mode_And_No_Grad(DivergenceEstimator estimator)
+    {
+        // The divergence needs autograd inside the integration even when the caller has switched it off.
+        using var scope = torch.NewDisposeScope();
+        using var flow = Perturbed(estimator);
+        using var twin = Perturbed(estimator);
+        var x = Points(3);
+        var (y, logDet) = flow.Inverse(x);
+        Tensor yInference, logDetInference;
+        using (torch.inference_mode()) (yInference, logDetInference) = twin.Inverse(x);
+        Assert.Equal(0, y.sub(yInference).abs().max().item<double>());
+        Assert.Equal(0, logDet.sub(logDetInference).abs().max().item<double>());
+        using (torch.no_grad())
+        {
+            var (_, again) = Perturbed(estimator).Inverse(x);
+            Assert.Equal(0, logDet.sub(again).abs().max().item<double>());
+        }
+        Assert.True(logDet.requires_grad);
+        Assert.False(logDetInference.requires_grad);
+    }
+
     [Fact]
     public void Should_Report_Function_Evaluations_Of_The_Adaptive_Solver()
     {
