@@ -60,7 +60,7 @@ internal static class DemoRunner
                 {
                     using var scope = torch.NewDisposeScope();
                     snapshots = new DensitySnapshots(flow, target.Bounds, DemoFigures.SnapshotIterations(settings.Iterations), inner: progress);
-                    return Fit.ToData(flow, target, options, snapshots, cancellationToken);
+                    return Fitting.FlowFitting.ToTarget(preset.FlowName, flow, target, options, snapshots, cancellationToken);
                 });
             }
             catch (FitFailedException e)
