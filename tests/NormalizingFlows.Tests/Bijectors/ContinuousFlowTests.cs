@@ -134,6 +134,21 @@ public sealed class ContinuousFlowTests
     }
 
     [Fact]
+    public void Should_Transport_Like_Forward_And_Inverse_Without_The_LogDet()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var flow = Perturbed(DivergenceEstimator.Exact);
+        flow.Method = OdeMethod.RungeKutta4;
+        var x = Points(3);
+        var (y, _) = flow.Forward(x);
+        // A fixed grid: the state's steps are the same with or without the divergence beside it.
+        Assert.True(flow.Transport(x).sub(y).abs().max().item<double>() < 1e-12);
+        var (z, _) = flow.Inverse(x);
+        Assert.True(flow.Transport(x, inverse: true).sub(z).abs().max().item<double>() < 1e-12);
+        Assert.Equal(4 * flow.FixedSteps, flow.LastFunctionEvaluations);
+    }
+
+    [Fact]
     public void Should_Report_Function_Evaluations_Of_The_Adaptive_Solver()
     {
         using var scope = torch.NewDisposeScope();
