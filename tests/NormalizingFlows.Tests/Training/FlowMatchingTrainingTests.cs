@@ -89,6 +89,36 @@ public sealed class FlowMatchingTrainingTests(ITestOutputHelper output) : IDispo
     }
 
     [Fact]
+    public void Should_Keep_Live_Tensor_Count_Flat_When_Training_And_Evaluating_Continuous_Flows()
+    {
+        using var flow = Flows.Continuous(2, new[] { 8 }, seed: 2);
+        var continuous = (ContinuousFlow)flow.Bijector;
+        continuous.RelativeTolerance = 1e-3;
+        continuous.AbsoluteTolerance = 1e-3;
+        var target = new Banana();
+        long LiveAfter(int iterations)
+        {
+            DisposeScopeManager.Statistics.Reset();
+            var options = new FitOptions { Iterations = iterations, BatchSize = 32 };
+            Fit.FlowMatching(flow, target, options, new FlowMatchingOptions { OptimalTransport = true });
+            Fit.ToData(flow, target, options);
+            for (int i = 0; i < iterations; i++)
+            {
+                flow.Sample(16).Dispose();
+                using var points = target.Sample(16);
+                using (torch.inference_mode()) flow.LogProb(points).Dispose();
+                using var z = torch.randn(16, 2);
+                continuous.Transport(z).Dispose();
+            }
+            return DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        }
+        LiveAfter(3); // warm-up: lazily created state
+        long few = LiveAfter(5);
+        long many = LiveAfter(40);
+        Assert.True(many <= few, $"Live tensors grew from {few} after 5 steps to {many} after 40 steps.");
+    }
+
+    [Fact]
     public void Should_End_With_The_Same_Parameters_When_Resumed_From_A_Checkpoint()
     {
         Directory.CreateDirectory(folder);
