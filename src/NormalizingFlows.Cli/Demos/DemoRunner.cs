@@ -160,7 +160,7 @@ internal static class DemoRunner
             context.Output.WriteLine("drawing figures");
             IReadOnlyList<(string Path, string Caption)> figures;
             using (torch.NewDisposeScope())
-                figures = DemoFigures.Write(directory, target, flow, fit, snapshots!, settings.Seed);
+                figures = DemoFigures.Write(directory, target, flow, fit, snapshots!, settings.Seed, Fitting.FlowFitting.IsFlowMatching(preset.FlowName));
             string report = DemoReport.Write(Path.Combine(directory, RunFiles.Report), settings, metrics, figures);
 
             SummaryTable.Write(console, metrics);

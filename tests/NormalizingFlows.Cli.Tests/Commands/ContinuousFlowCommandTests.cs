@@ -50,6 +50,8 @@ public sealed class ContinuousFlowCommandTests(ITestOutputHelper log) : IDisposa
         // The untrained flow (a standard normal) is about 30 nats from the banana; the best Gaussian 1.75.
         Assert.InRange(kl, -0.05, 1.0);
         Assert.InRange(root.GetProperty("grid_integral").GetDouble(), 0.9, 1.05);
+        // The report describes the loss that was minimised.
+        Assert.Contains("flow-matching loss", File.ReadAllText(folder.Combine("report.html")));
         // The saved model reproduces the reported test NLL (the solver is deterministic).
         using var flow = Flow.Load(folder.Combine("model.nflow"));
         Assert.IsType<Bijectors.ContinuousFlow>(flow.Bijector);
