@@ -51,7 +51,7 @@ internal static class ContinuousRun
     private static readonly int[] Hidden = { 64, 64, 64 };
 
     public static IEnumerable<ContinuousResult> Execute(IReadOnlyList<string> targets, IReadOnlyList<string> flows, double budgetSeconds, int batch,
-        long klSamples, long evalPoints, long seed, int threads, TextWriter log)
+        long klSamples, long evalPoints, long seed, int threads, TextWriter log, string? pictures = null, int pictureSteps = 200)
     {
         torch.set_num_threads(threads);
         foreach (var targetName in targets)
@@ -62,12 +62,13 @@ internal static class ContinuousRun
             foreach (var flowName in flows)
             {
                 log.WriteLine($"{targetName} / {flowName}: training for {budgetSeconds.ToString(CultureInfo.InvariantCulture)} s");
-                yield return Run(target, targetName, flowName, budgetSeconds, batch, klSamples, evalPoints, seed);
+                yield return Run(target, targetName, flowName, budgetSeconds, batch, klSamples, evalPoints, seed, pictures, pictureSteps);
             }
         }
     }
 
-    private static ContinuousResult Run(ITarget target, string targetName, string flowName, double budgetSeconds, int batch, long klSamples, long evalPoints, long seed)
+    private static ContinuousResult Run(ITarget target, string targetName, string flowName, double budgetSeconds, int batch, long klSamples, long evalPoints, long seed,
+        string? pictures, int pictureSteps)
     {
         using var flow = flowName switch
         {
@@ -120,6 +121,11 @@ internal static class ContinuousRun
             using (torch.inference_mode()) continuous.Transport(z).sum().ToDouble();
             transportSeconds = Math.Round(clock.Elapsed.TotalSeconds, 4);
             transportEvaluations = continuous.LastFunctionEvaluations;
+        }
+        if (pictures is not null)
+        {
+            Directory.CreateDirectory(pictures);
+            NormalizingFlows.Plotting.Plots.Densities(Path.Combine(pictures, $"{targetName}-{flowName}.png"), target, flow, steps: pictureSteps);
         }
         return new ContinuousResult(targetName, flowName, training, budgetSeconds, Math.Round(fit.Elapsed.TotalSeconds, 3), fit.Iterations, batch,
             fit.SkippedSteps, Math.Round(kl, 4), klSamples, evalPoints, Math.Round(logProbSeconds, 4), logProbEvaluations, Math.Round(sampleSeconds, 4),

@@ -147,13 +147,16 @@ public static class Program
         var continuousEval = new Option<long>("--eval") { DefaultValueFactory = _ => 100_000, Description = "Points for the log-prob and sampling timings" };
         var continuousSeed = new Option<long>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of weights and data" };
         var continuousThreads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "libtorch intra-op threads" };
+        var continuousPictures = new Option<string?>("--pictures") { Description = "Folder for a density picture (target, learned, difference) of each flow and target; none when unset" };
+        var continuousPictureSteps = new Option<int>("--picture-steps") { DefaultValueFactory = _ => 200, Description = "Grid cells along each axis of the pictures" };
         var continuous = new Command("continuous", "Flow-matched and maximum-likelihood continuous flows against RealNVP and the neural spline flow at equal training time: KL to the exact density, log-prob and sampling time with function evaluations; JSON lines, then a Markdown table.")
-            { continuousTargets, continuousFlows, continuousBudget, continuousBatch, continuousKl, continuousEval, continuousSeed, continuousThreads };
+            { continuousTargets, continuousFlows, continuousBudget, continuousBatch, continuousKl, continuousEval, continuousSeed, continuousThreads, continuousPictures, continuousPictureSteps };
         continuous.SetAction(r =>
         {
             var results = new System.Collections.Generic.List<ContinuousResult>();
             foreach (var result in ContinuousRun.Execute(r.GetValue(continuousTargets)!.Split(','), r.GetValue(continuousFlows)!.Split(','), r.GetValue(continuousBudget),
-                r.GetValue(continuousBatch), r.GetValue(continuousKl), r.GetValue(continuousEval), r.GetValue(continuousSeed), r.GetValue(continuousThreads), Console.Error))
+                r.GetValue(continuousBatch), r.GetValue(continuousKl), r.GetValue(continuousEval), r.GetValue(continuousSeed), r.GetValue(continuousThreads), Console.Error,
+                r.GetValue(continuousPictures), r.GetValue(continuousPictureSteps)))
             {
                 Console.WriteLine(ContinuousRun.ToJson(result));
                 results.Add(result);
