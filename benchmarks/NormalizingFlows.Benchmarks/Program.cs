@@ -139,7 +139,34 @@ public static class Program
             return failures == 0 ? 0 : 1;
         });
 
-        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, chunks, memory, scaling, scalingPlot, realdata, soak, regression };
+        var continuousTargets = new Option<string>("--targets") { DefaultValueFactory = _ => string.Join(",", ContinuousRun.DefaultTargets), Description = "Targets, comma separated" };
+        var continuousFlows = new Option<string>("--flows") { DefaultValueFactory = _ => string.Join(",", ContinuousRun.DefaultFlows), Description = "flow-matching, flow-matching-ot, cnf, or catalogue presets (real-nvp, nsf-coupling, ...), comma separated" };
+        var continuousBudget = new Option<double>("--seconds") { DefaultValueFactory = _ => 120, Description = "Training time per flow and target (equal for all)" };
+        var continuousBatch = new Option<int>("--batch") { DefaultValueFactory = _ => 512, Description = "Rows per step" };
+        var continuousKl = new Option<long>("--kl-samples") { DefaultValueFactory = _ => 100_000, Description = "Target samples for KL(p||q)" };
+        var continuousEval = new Option<long>("--eval") { DefaultValueFactory = _ => 100_000, Description = "Points for the log-prob and sampling timings" };
+        var continuousSeed = new Option<long>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of weights and data" };
+        var continuousThreads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "libtorch intra-op threads" };
+        var continuousPictures = new Option<string?>("--pictures") { Description = "Folder for a density picture (target, learned, difference) of each flow and target; none when unset" };
+        var continuousPictureSteps = new Option<int>("--picture-steps") { DefaultValueFactory = _ => 200, Description = "Grid cells along each axis of the pictures" };
+        var continuous = new Command("continuous", "Flow-matched and maximum-likelihood continuous flows against RealNVP and the neural spline flow at equal training time: KL to the exact density, log-prob and sampling time with function evaluations; JSON lines, then a Markdown table.")
+            { continuousTargets, continuousFlows, continuousBudget, continuousBatch, continuousKl, continuousEval, continuousSeed, continuousThreads, continuousPictures, continuousPictureSteps };
+        continuous.SetAction(r =>
+        {
+            var results = new System.Collections.Generic.List<ContinuousResult>();
+            foreach (var result in ContinuousRun.Execute(r.GetValue(continuousTargets)!.Split(','), r.GetValue(continuousFlows)!.Split(','), r.GetValue(continuousBudget),
+                r.GetValue(continuousBatch), r.GetValue(continuousKl), r.GetValue(continuousEval), r.GetValue(continuousSeed), r.GetValue(continuousThreads), Console.Error,
+                r.GetValue(continuousPictures), r.GetValue(continuousPictureSteps)))
+            {
+                Console.WriteLine(ContinuousRun.ToJson(result));
+                results.Add(result);
+            }
+            Console.WriteLine();
+            Console.WriteLine(ContinuousRun.Table(results));
+            return 0;
+        });
+
+        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, chunks, memory, scaling, scalingPlot, realdata, soak, regression, continuous };
         return root.Parse(args).Invoke();
     }
 }

@@ -16,4 +16,8 @@ public sealed record PresetOptions(int Features, int ContextFeatures = 0, int? L
 /// <param name="Description">One line: what the flow is.</param>
 /// <param name="HasDensity">Whether <see cref="Distribution.LogProb"/> works on arbitrary points (false for flows defined only in the sampling direction).</param>
 /// <param name="Create">Builds an untrained flow.</param>
-public sealed record FlowPreset(string Name, string Description, bool HasDensity, Func<PresetOptions, Flow> Create);
+public sealed record FlowPreset(string Name, string Description, bool HasDensity, Func<PresetOptions, Flow> Create)
+{
+    /// <summary>How the flow is trained on data: maximum likelihood (the default) or flow matching.</summary>
+    public FlowTraining Training { get; init; } = FlowTraining.MaximumLikelihood;
+}

@@ -85,6 +85,8 @@ internal static class FitTargetCommand
         command.Validators.Add(result =>
         {
             string? name = result.GetValue(flow);
+            if (name is not null && CliOptions.FindFlow(name) is { Training: FlowTraining.FlowMatching } matched)
+                result.AddError($"--flow {matched.Name} is trained by flow matching, which needs samples; fit-target has only a density: use --flow cnf (maximum likelihood through the solver).");
             if (name is not null && result.GetValue(pathDerivative) && CliOptions.FindFlow(name) is { HasDensity: false } preset)
                 result.AddError($"--path-derivative evaluates log q at the samples, which needs an inverse; --flow {preset.Name} has none.");
         });

@@ -15,7 +15,7 @@ internal static class DemoFigures
 
     /// <summary>Writes every figure and returns the files with their captions, in the order the report shows them.</summary>
     public static IReadOnlyList<(string Path, string Caption)> Write(string directory, ITarget target, Flow flow, FitResult fit,
-        DensitySnapshots snapshots, long seed)
+        DensitySnapshots snapshots, long seed, bool flowMatching = false)
     {
         string P(string name) => Path.Combine(directory, name);
         var box = target.Bounds;
@@ -23,7 +23,9 @@ internal static class DemoFigures
         {
             (Plots.Samples(P("target-samples.png"), target, 5_000, seed + 2, box), "5 000 samples of the target."),
             (Plots.Densities(P("densities.png"), target, flow, box), "The exact target density p, the learned density q on the same colour scale, and q - p (each colour bar says whether its scale is linear, clipped at the 99th percentile or logarithmic)."),
-            (Plots.TrainingCurve(P("training.png"), fit.Losses, null, smoothingWindow: 25, unit: "nats per sample"), "The loss (mean negative log-likelihood of each batch, in nats per sample) at every step, and its moving average."),
+            flowMatching
+                ? (Plots.TrainingCurve(P("training.png"), fit.Losses, null, smoothingWindow: 25, unit: "squared velocity error per sample"), "The flow-matching loss (mean squared error of the velocity against x1 - x0 on each batch's straight paths) at every step, and its moving average.")
+                : (Plots.TrainingCurve(P("training.png"), fit.Losses, null, smoothingWindow: 25, unit: "nats per sample"), "The loss (mean negative log-likelihood of each batch, in nats per sample) at every step, and its moving average."),
             (snapshots.Save(P("snapshots.png")), "The learned density during training (each panel on its own colour scale)."),
             (Plots.Marginals(P("marginals.png"), target, flow, box), "1-D marginals: the true ones (numerically integrated) against the learned ones."),
             (Plots.SamplesOverTarget(P("samples.png"), flow, target, 2_000, seed + 3, box), "Samples of the flow over samples of the target."),

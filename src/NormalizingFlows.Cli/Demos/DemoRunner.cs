@@ -60,7 +60,7 @@ internal static class DemoRunner
                 {
                     using var scope = torch.NewDisposeScope();
                     snapshots = new DensitySnapshots(flow, target.Bounds, DemoFigures.SnapshotIterations(settings.Iterations), inner: progress);
-                    return Fit.ToData(flow, target, options, snapshots, cancellationToken);
+                    return Fitting.FlowFitting.ToTarget(preset.FlowName, flow, target, options, snapshots, cancellationToken);
                 });
             }
             catch (FitFailedException e)
@@ -160,7 +160,7 @@ internal static class DemoRunner
             context.Output.WriteLine("drawing figures");
             IReadOnlyList<(string Path, string Caption)> figures;
             using (torch.NewDisposeScope())
-                figures = DemoFigures.Write(directory, target, flow, fit, snapshots!, settings.Seed);
+                figures = DemoFigures.Write(directory, target, flow, fit, snapshots!, settings.Seed, Fitting.FlowFitting.IsFlowMatching(preset.FlowName));
             string report = DemoReport.Write(Path.Combine(directory, RunFiles.Report), settings, metrics, figures);
 
             SummaryTable.Write(console, metrics);

@@ -118,7 +118,7 @@ internal static class TrainRunner
                     recorder = new LossRecorder(progress, interval);
                     try
                     {
-                        return Fit.ToData(flow, data, options, recorder, cancellationToken);
+                        return FlowFitting.ToRows(preset.Name, flow, data, options, recorder, cancellationToken);
                     }
                     finally
                     {

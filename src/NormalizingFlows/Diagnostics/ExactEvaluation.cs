@@ -9,7 +9,9 @@ namespace NormalizingFlows.Diagnostics;
 /// <summary>
 /// The one place that decides whether a model's log-densities are evaluated exactly: for the duration of a scope it makes every
 /// <see cref="ResidualBlock"/> of at most <see cref="MaximumExactFeatures"/> features compute exact log-dets
-/// (<see cref="ResidualLogDet.Exact"/>) instead of the Hutchinson estimate, and restores the estimate afterwards.
+/// (<see cref="ResidualLogDet.Exact"/>) instead of the Hutchinson estimate, and every <see cref="ContinuousFlow"/> of at most as
+/// many features integrate the exact divergence (<see cref="DivergenceEstimator.Exact"/>, one backward pass per feature), and
+/// restores the estimates afterwards.
 /// <see cref="Metrics"/> and the <c>nflows</c> commands evaluate through it.
 /// </summary>
 /// <remarks>
@@ -57,6 +59,9 @@ public static class ExactEvaluation
         var blocks = model.modules().Prepend(model).OfType<ResidualBlock>()
             .Where(b => b.EventShape.Aggregate(1L, (a, d) => a * d) <= maximumFeatures)
             .ToArray();
-        return new ExactEvaluationScope(model, blocks);
+        var flows = model.modules().Prepend(model).OfType<ContinuousFlow>()
+            .Where(f => f.EventShape[0] <= maximumFeatures)
+            .ToArray();
+        return new ExactEvaluationScope(model, blocks, flows);
     }
 }

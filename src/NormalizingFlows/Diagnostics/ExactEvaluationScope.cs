@@ -13,12 +13,16 @@ public sealed class ExactEvaluationScope : IDisposable
 {
     private readonly nn.Module model;
     private IReadOnlyList<ResidualBlock>? blocks;
+    private IReadOnlyList<ContinuousFlow> flows = Array.Empty<ContinuousFlow>();
 
-    internal ExactEvaluationScope(nn.Module model, IReadOnlyList<ResidualBlock> blocks)
+    internal ExactEvaluationScope(nn.Module model, IReadOnlyList<ResidualBlock> blocks, IReadOnlyList<ContinuousFlow>? flows = null)
     {
         this.model = model;
         foreach (var block in blocks) block.BeginExactEvaluation();
         this.blocks = blocks;
+        if (flows is null) return;
+        foreach (var flow in flows) flow.BeginExactEvaluation();
+        this.flows = flows;
     }
 
     /// <summary>Whether the model's log-densities are exact now (none of its parts estimates); false for a model whose estimating
@@ -36,5 +40,6 @@ public sealed class ExactEvaluationScope : IDisposable
         var held = Interlocked.Exchange(ref blocks, null);
         if (held is null) return;
         foreach (var block in held) block.EndExactEvaluation();
+        foreach (var flow in flows) flow.EndExactEvaluation();
     }
 }

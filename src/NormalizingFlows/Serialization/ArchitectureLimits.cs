@@ -83,6 +83,7 @@ internal static class ArchitectureLimits
             "Made" => hiddenChain(features + Int(n, "contextFeatures"), Multiply(features, Int(n, "parametersPerFeature"))),
             "ParallelMlp" => Multiply(Int(n, "parts"), hiddenChain(Int(n, "inFeatures") + Int(n, "contextFeatures"), Int(n, "outFeatures"))),
             "ResidualBlock" => hiddenChain(features, features),
+            "ContinuousFlow" => hiddenChain(features + 1 + Int(n, "contextFeatures"), features),
             "ConvNet" => Multiply(9, Add(Add(Multiply(Int(n, "inChannels") + Int(n, "contextFeatures"), Int(n, "hiddenChannels")),
                 Multiply(2 * Int(n, "residualBlocks"), Multiply(Int(n, "hiddenChannels"), Int(n, "hiddenChannels")))),
                 Multiply(Int(n, "hiddenChannels"), Int(n, "outChannels")))),

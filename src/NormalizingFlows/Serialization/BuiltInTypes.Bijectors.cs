@@ -104,6 +104,34 @@ internal static partial class BuiltInTypes
                 return block;
             }));
 
+        // The velocity network is built by the flow itself (its weights come with the state); its probe generator restarts from its seed.
+        ModelRegistry.Register<ContinuousFlow>(nameof(ContinuousFlow),
+            f => new JsonObject
+            {
+                ["features"] = f.EventShape[0],
+                ["hiddenFeatures"] = Array(f.HiddenFeatures),
+                ["contextFeatures"] = f.ContextFeatures,
+                ["activation"] = f.Activation.ToString(),
+                ["divergence"] = f.Divergence.ToString(),
+                ["estimatorSeed"] = f.EstimatorSeed,
+                ["method"] = f.Method.ToString(),
+                ["relativeTolerance"] = f.RelativeTolerance,
+                ["absoluteTolerance"] = f.AbsoluteTolerance,
+                ["maxSteps"] = f.MaxSteps,
+                ["fixedSteps"] = f.FixedSteps,
+            },
+            (n, r) => Parts.Build(parts =>
+            {
+                var flow = parts.Add(new ContinuousFlow(r.Get<int>(n, "features"), r.GetArray<int>(n, "hiddenFeatures"), r.Get<int>(n, "contextFeatures"),
+                    r.GetEnum<Activation>(n, "activation"), r.GetEnum<DivergenceEstimator>(n, "divergence"), r.Generator, r.Get<long>(n, "estimatorSeed")));
+                flow.Method = r.GetEnum<Ode.OdeMethod>(n, "method");
+                flow.RelativeTolerance = r.Get<double>(n, "relativeTolerance");
+                flow.AbsoluteTolerance = r.Get<double>(n, "absoluteTolerance");
+                flow.MaxSteps = r.Get<int>(n, "maxSteps");
+                flow.FixedSteps = r.Get<int>(n, "fixedSteps");
+                return flow;
+            }));
+
         // Fixed statistics: the mean and scale are buffers and come with the weights.
         ModelRegistry.Register<Standardization>(nameof(Standardization),
             b => new JsonObject { ["features"] = b.EventShape[0] },

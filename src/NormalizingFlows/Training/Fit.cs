@@ -103,8 +103,14 @@ public static partial class Fit
         return FitRows(model, data, context, options, progress, cancellationToken);
     }
 
+    /// <summary>What a fit to data minimises on one batch (inside the step's scope); null in the helpers below means the negative
+    /// log-likelihood.</summary>
+    private delegate Tensor BatchLoss(Tensor batch, Tensor? context, Generator generator);
+
+    private static Tensor NegativeLogLikelihood(Distribution model, Tensor batch, Tensor? context) => model.LogProbCore(batch, context).mean().neg();
+
     private static FitResult FitSampler(Distribution model, Func<long, Generator, (Tensor Data, Tensor? Context)> sampler, FitOptions? options,
-        IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+        IProgress<TrainingProgress>? progress, CancellationToken cancellationToken, BatchLoss? batchLoss = null, string? objective = null)
     {
         options ??= new FitOptions();
         options.Validate();
@@ -134,9 +140,9 @@ public static partial class Fit
                 Checked(model, (batch, context), "sampler");
                 first = false;
             }
-            var loss = model.LogProbCore(batch, context).mean().neg();
+            var loss = batchLoss is null ? NegativeLogLikelihood(model, batch, context) : batchLoss(batch, context, generator);
             return (loss, loss);
-        }, validation);
+        }, validation, objective: objective);
         return loop.Run(progress, cancellationToken);
     }
 
@@ -149,7 +155,7 @@ public static partial class Fit
     }
 
     private static FitResult FitRows(Distribution model, Tensor data, Tensor? context, FitOptions? options,
-        IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+        IProgress<TrainingProgress>? progress, CancellationToken cancellationToken, BatchLoss? batchLoss = null, string? objective = null)
     {
         // Nothing is converted or moved behind the caller's back: data of another dtype or on another device than the model is an error.
         Guard.Shaped(data, model.EventShape, nameof(data));
@@ -182,9 +188,9 @@ public static partial class Fit
                 batch = first ? Transformed(model, transform, batch, generator, "BatchTransform") : transform(batch, generator);
                 first = false;
             }
-            var loss = model.LogProbCore(batch, batchContext).mean().neg();
+            var loss = batchLoss is null ? NegativeLogLikelihood(model, batch, batchContext) : batchLoss(batch, batchContext, generator);
             return (loss, loss);
-        }, validation, rows);
+        }, validation, rows, objective);
         return loop.Run(progress, cancellationToken);
     }
 

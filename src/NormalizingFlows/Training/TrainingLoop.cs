@@ -29,6 +29,7 @@ internal sealed class TrainingLoop : IDisposable
     private readonly StepLoss stepLoss;
     private readonly ValidationSet? validation;
     private readonly RowBatches? rows;
+    private readonly string? objective;
     private readonly int validationInterval;
     private readonly Generator generator;
     private readonly FlatAdam optimizer;
@@ -49,8 +50,10 @@ internal sealed class TrainingLoop : IDisposable
     /// <param name="stepLoss">What each step minimises.</param>
     /// <param name="validation">Held-out rows, or null; the loop owns and disposes it.</param>
     /// <param name="rows">The minibatch source of an in-memory fit (its order is part of a checkpoint), or null.</param>
+    /// <param name="objective">The name of what the steps minimise when it is not the default of the fit (e.g. flow matching): part
+    /// of a checkpoint's settings, so that a checkpoint resumes only under the same objective; null for the default.</param>
     public TrainingLoop(Distribution model, FitOptions options, int iterations, int stepsPerEpoch, StepLoss stepLoss, ValidationSet? validation,
-        RowBatches? rows = null)
+        RowBatches? rows = null, string? objective = null)
     {
         var parameters = model.parameters().ToArray();
         if (parameters.Length == 0) throw new ArgumentException("The model has no trainable parameters.", nameof(model));
@@ -63,6 +66,7 @@ internal sealed class TrainingLoop : IDisposable
         this.stepLoss = stepLoss;
         this.validation = validation;
         this.rows = rows;
+        this.objective = objective;
         validationInterval = options.ValidationInterval ?? (stepsPerEpoch > 0 ? stepsPerEpoch : 100);
         generator = new Generator((ulong)options.Seed);
         optimizer = new FlatAdam(parameters, options.LearningRate, options.WeightDecay, decoupled: options.Optimizer == OptimizerKind.AdamW);
@@ -225,6 +229,7 @@ internal sealed class TrainingLoop : IDisposable
         // Only when set, so that checkpoints written before the option existed still resume.
         if (options.DequantizeColumns is { Count: > 0 } columns)
             settings["dequantizeColumns"] = new JsonArray(columns.Select(c => (JsonNode?)c).ToArray());
+        if (objective is not null) settings["objective"] = objective;
         return settings;
     }
 
