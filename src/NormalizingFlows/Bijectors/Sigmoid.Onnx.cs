@@ -15,7 +15,7 @@ public sealed partial class Sigmoid
     internal static OnnxStep LogitStep(OnnxGraph graph, string y)
     {
         string logY = graph.Log(y);
-        string logOneMinusY = graph.Log(graph.Sub(graph.Scalar(1.0), y));
+        string logOneMinusY = graph.Log1p(graph.Neg(y));
         return PerElementLogDet(graph, graph.Sub(logY, logOneMinusY), graph.Neg(graph.Add(logY, logOneMinusY)));
     }
 }

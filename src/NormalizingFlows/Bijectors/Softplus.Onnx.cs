@@ -9,7 +9,7 @@ public sealed partial class Softplus
     internal override OnnxStep ExportOnnx(OnnxGraph graph, string input, string? context, bool inverse)
     {
         if (!inverse) return PerElementLogDet(graph, graph.Softplus(input), graph.LogSigmoid(input));
-        string logOneMinusExpNeg = graph.Log(graph.Sub(graph.Scalar(1.0), graph.Exp(graph.Neg(input))));
+        string logOneMinusExpNeg = graph.Log(graph.Neg(graph.Expm1(graph.Neg(input))));
         return PerElementLogDet(graph, graph.Add(input, logOneMinusExpNeg), graph.Neg(logOneMinusExpNeg));
     }
 }

@@ -13,8 +13,8 @@ public sealed partial class Tanh
             string logDerivative = graph.Scale(graph.AddScalar(graph.Neg(graph.Add(graph.Softplus(graph.Scale(input, -2.0)), input)), System.Math.Log(2.0)), 2.0);
             return PerElementLogDet(graph, graph.Tanh(input), logDerivative);
         }
-        string logOnePlus = graph.Log(graph.AddScalar(input, 1.0));
-        string logOneMinus = graph.Log(graph.Sub(graph.Scalar(1.0), input));
+        string logOnePlus = graph.Log1p(input);
+        string logOneMinus = graph.Log1p(graph.Neg(input));
         return PerElementLogDet(graph, graph.Scale(graph.Sub(logOnePlus, logOneMinus), 0.5), graph.Neg(graph.Add(logOnePlus, logOneMinus)));
     }
 }

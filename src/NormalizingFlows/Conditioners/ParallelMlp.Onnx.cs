@@ -19,8 +19,8 @@ public sealed partial class ParallelMlp
                 h = graph.Linear(h, weights[i].select(0, p), biases[i].select(0, p));
                 if (i < weights.Count - 1) h = OnnxActivations.Apply(graph, activation, h);
             }
-            outputs[p] = graph.Reshape(h, 0, -1, 1);
+            outputs[p] = graph.Unsqueeze(h, 2);
         }
-        return graph.Reshape(graph.Concat(2, outputs), 0, -1);
+        return graph.FlattenRows(graph.Concat(2, outputs));
     }
 }

@@ -11,8 +11,8 @@ public sealed partial class Stacked
         for (int i = 0; i < outputs.Length; i++)
         {
             var part = parts[i];
-            outputs[i] = graph.Reshape(graph.Within($"part{i}", () => part.ExportOnnx(graph, x, context)), 0, -1, 1);
+            outputs[i] = graph.Unsqueeze(graph.Within($"part{i}", () => part.ExportOnnx(graph, x, context)), 2);
         }
-        return graph.Reshape(graph.Concat(2, outputs), 0, -1);
+        return graph.FlattenRows(graph.Concat(2, outputs));
     }
 }

@@ -11,7 +11,7 @@ internal static class OnnxActivations
         Activation.Relu => graph.Relu(x),
         Activation.Tanh => graph.Tanh(x),
         Activation.LeakyRelu => graph.Op("LeakyRelu", new[] { x }, OnnxGraph.Float("alpha", 0.01f)),
-        Activation.Elu => graph.Op("Elu", new[] { x }, OnnxGraph.Float("alpha", 1f)),
+        Activation.Elu => graph.Where(graph.Greater(x, graph.Scalar(0.0)), x, graph.Expm1(graph.Min(x, graph.Scalar(0.0)))),
         Activation.Silu => graph.Mul(x, graph.Sigmoid(x)),
         // The exact GELU (libtorch's default): x (1 + erf(x / sqrt 2)) / 2.
         Activation.Gelu => graph.Mul(graph.Scale(x, 0.5), graph.AddScalar(graph.Op("Erf", graph.Scale(x, 1.0 / Math.Sqrt(2.0))), 1.0)),

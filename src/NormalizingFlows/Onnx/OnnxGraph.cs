@@ -163,9 +163,34 @@ internal sealed class OnnxGraph
         return bias is null ? product : Add(product, Constant(bias, "bias"));
     }
 
-    /// <summary><c>softplus(x) = max(x, 0) + log(1 + exp(-|x|))</c>, finite for every finite x.</summary>
+    /// <summary><c>softplus(x) = max(x, 0) + log1p(exp(-|x|))</c>, finite for every finite x and accurate where it is tiny.</summary>
     public string Softplus(string x) =>
-        Add(Relu(x), Log(AddScalar(Exp(Neg(Abs(x))), 1.0)));
+        Add(Relu(x), Log1p(Exp(Neg(Abs(x)))));
+
+    /// <summary><c>log(1 + u)</c>, accurate for small u (ONNX has no Log1p): with <c>w = 1 + u</c> rounded,
+    /// <c>log(w) u / (w - 1)</c>, or u itself where w rounds to 1 (Goldberg's correction).</summary>
+    public string Log1p(string u)
+    {
+        string w = AddScalar(u, 1.0);
+        string wMinusOne = Sub(w, Scalar(1.0));
+        string corrected = Div(Mul(Log(w), u), wMinusOne);
+        // Where w - 1 is 0 (|u| below half an ulp of 1) the ratio is 0/0: the answer is u. Where w is infinite, so is the log.
+        string exact = Op("Equal", wMinusOne, Scalar(0.0));
+        string infinite = Op("IsInf", w);
+        return Where(exact, u, Where(infinite, Log(w), corrected));
+    }
+
+    /// <summary><c>exp(x) - 1</c>, accurate for small x (ONNX has no Expm1): with <c>u = exp(x)</c> rounded,
+    /// <c>(u - 1) x / log(u)</c>, x itself where u rounds to 1, and -1 where u is 0.</summary>
+    public string Expm1(string x)
+    {
+        string u = Exp(x);
+        string uMinusOne = Sub(u, Scalar(1.0));
+        string corrected = Div(Mul(uMinusOne, x), Log(u));
+        string exact = Op("Equal", uMinusOne, Scalar(0.0));
+        string large = Op("Or", Op("IsInf", u), Op("Equal", u, Scalar(0.0)));
+        return Where(exact, x, Where(large, uMinusOne, corrected));
+    }
 
     /// <summary><c>log(sigmoid(x)) = -softplus(-x)</c>.</summary>
     public string LogSigmoid(string x) => Neg(Softplus(Neg(x)));
@@ -202,7 +227,13 @@ internal sealed class OnnxGraph
 
     /// <summary>The sum over every axis but the batch: <c>[batch, ...] -> [batch]</c>.</summary>
     public string SumRows(string x) =>
-        Op("ReduceSum", new[] { Reshape(x, 0, -1), Int64s(new[] { 1L }, hint: "axes") }, Int("keepdims", 0));
+        Op("ReduceSum", new[] { FlattenRows(x), Int64s(new[] { 1L }, hint: "axes") }, Int("keepdims", 0));
+
+    /// <summary><c>[batch, ...] -> [batch, rest]</c> (Flatten, which unlike a Reshape to <c>[0, -1]</c> also takes an empty batch).</summary>
+    public string FlattenRows(string x) => Op("Flatten", new[] { x }, Int("axis", 1));
+
+    /// <summary>A new axis of size 1 at <paramref name="axis"/>.</summary>
+    public string Unsqueeze(string x, long axis) => Op("Unsqueeze", x, Int64s(new[] { axis }, hint: "axes"));
 
     /// <summary>The sum of every element: a rank-0 value.</summary>
     public string SumAll(string x) => Op("ReduceSum", new[] { Reshape(x, -1), Int64s(new[] { 0L }, hint: "axes") }, Int("keepdims", 0));
@@ -219,7 +250,7 @@ internal sealed class OnnxGraph
 
     private string RowAny(string flags)
     {
-        var asNumbers = Op("Cast", new[] { Reshape(flags, 0, -1) }, Int("to", (long)TensorProto.Types.DataType.Float));
+        var asNumbers = Op("Cast", new[] { FlattenRows(flags) }, Int("to", (long)TensorProto.Types.DataType.Float));
         var counts = Op("ReduceMax", new[] { asNumbers }, Ints("axes", 1), Int("keepdims", 0));
         return Op("Cast", new[] { counts }, Int("to", (long)TensorProto.Types.DataType.Bool));
     }

@@ -17,7 +17,8 @@ internal sealed class OnnxRunner : IDisposable
 
     public OnnxRunner(byte[] model, bool float64)
     {
-        session = new InferenceSession(model);
+        using var sessionOptions = new SessionOptions { GraphOptimizationLevel = Environment.GetEnvironmentVariable("ORT_NOOPT") == "1" ? GraphOptimizationLevel.ORT_DISABLE_ALL : GraphOptimizationLevel.ORT_ENABLE_ALL };
+        session = new InferenceSession(model, sessionOptions);
         this.float64 = float64;
     }
 
