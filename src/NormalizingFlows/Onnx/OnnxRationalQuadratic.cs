@@ -102,7 +102,12 @@ internal static class OnnxRationalQuadratic
     /// onto <c>[left, right]</c>.</summary>
     private static string Knots(OnnxGraph graph, string sizes, int bins, double left, double right)
     {
-        string cumulative = graph.Op("CumSum", sizes, graph.Int64s(new[] { -1L }, Array.Empty<long>(), "axis"));
+        // libtorch's CPU cumsum accumulates float32 in double and rounds each partial sum once; so does this graph (a float32
+        // running sum drifts by an ulp per bin, and a narrow bin's width, a difference of two knots, then by 1e-5 relative).
+        string cumulative = graph.Float64
+            ? graph.Op("CumSum", sizes, graph.Int64s(new[] { -1L }, Array.Empty<long>(), "axis"))
+            : graph.Op("Cast", new[] { graph.Op("CumSum", graph.Op("Cast", new[] { sizes }, OnnxGraph.Int("to", (long)global::Onnx.TensorProto.Types.DataType.Double)),
+                    graph.Int64s(new[] { -1L }, Array.Empty<long>(), "axis")) }, OnnxGraph.Int("to", (long)global::Onnx.TensorProto.Types.DataType.Float));
         cumulative = graph.Div(cumulative, graph.Narrow(cumulative, bins - 1, 1, -1));
         string padded = graph.Op("Pad", cumulative, graph.Int64s(new long[] { 0, 0, 1, 0, 0, 0 }, hint: "pads"), graph.Scalar(0.0));
         return graph.AddScalar(graph.Scale(padded, right - left), left);

@@ -64,9 +64,10 @@ public sealed class OnnxBijectorParityTests
     /// <summary>Known float32 gaps: cases that match in float64 but not within 1e-5 in float32.</summary>
     private static readonly Dictionary<string, string> Float32Gaps = new(StringComparer.Ordinal)
     {
-        // Row 5 (a forward log-derivative of about -11 per element, an output within 0.04 of pi): ONNX Runtime's float32
-        // sample_log_prob is 1.1e-4 from the library's, which agrees with float64 to 4e-6. Not yet explained; float64 matches to 1e-10.
-        ["coupling-circular-spline"] = "float32 forward log-det 1.1e-4 off near the circle's seam",
+        // One sample row of nine: ONNX Runtime's float32 sample_log_prob is 4.4e-5 from the library's (a forward log-derivative of
+        // about -11 in one element, an output within 0.04 of pi). Float64 matches to 1e-10. Not yet explained: the float32 cumsum
+        // of the knots now accumulates in double as libtorch's does, which moved the gap from 1.1e-4 on another row to this one.
+        ["coupling-circular-spline"] = "float32 forward log-det 4.4e-5 off on one row",
     };
 
     /// <summary>The flow cases checked in float32: all but the known gaps.</summary>
