@@ -157,4 +157,60 @@ public sealed class OnnxExportTests
         var error = Assert.Throws<NotSupportedException>(() => flow.ToOnnx(new OnnxExportOptions { Graphs = OnnxGraphs.Sample }));
         Assert.Contains("BoxUniform cannot be exported to ONNX", error.Message);
     }
+
+    private static Bijector SmallChain(int features, int contextFeatures, Generator generator) => new Chain(
+        Coupling.WithMlp(Masks.Halves(features), new[] { 8 }, contextFeatures, generator: generator),
+        Permutation.Reverse(features),
+        Coupling.WithMlp(Masks.Halves(features), new[] { 8 }, contextFeatures, generator: generator));
+
+    [Theory]
+    [InlineData("student-t", true)]
+    [InlineData("student-t", false)]
+    [InlineData("mixture", true)]
+    [InlineData("mixture", false)]
+    public void Should_Match_The_Library_When_The_Base_Has_Heavy_Tails_Or_Several_Modes(string baseName, bool float64)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var generator = new Generator(31);
+        Distribution baseDistribution = baseName == "student-t"
+            ? new StudentT(3, degreesOfFreedom: 3.5, loc: new[] { 0.5, -0.5, 1.0 }, scale: new[] { 1.0, 2.0, 0.5 })
+            : new GaussianMixture(4, 3, generator: generator);
+        var dtype = float64 ? ScalarType.Float64 : ScalarType.Float32;
+        using var flow = new Flow(baseDistribution, SmallChain(3, 0, generator));
+        flow.to(dtype);
+        using (torch.no_grad()) foreach (var p in flow.parameters()) p.add_(torch.randn(p.shape, dtype: p.dtype, generator: generator).mul(0.3));
+        flow.eval();
+        using var runner = new OnnxRunner(flow.ToOnnx(new OnnxExportOptions { Float64 = float64, Graphs = OnnxGraphs.LogProb }), float64);
+        var x = torch.randn(new long[] { 40, 3 }, dtype: ScalarType.Float64, generator: generator).mul(3.0);
+        x[0] = torch.tensor(new[] { 30.0, -40.0, 25.0 }, dtype: ScalarType.Float64);
+        var logProb = runner.Run(new Dictionary<string, Tensor> { ["x"] = x }, "log_prob")[0];
+        OnnxRunner.AssertClose(flow.LogProb(x.to(dtype)), logProb, float64 ? 1e-10 : 1e-5, $"{baseName}: log_prob");
+        var error = Assert.Throws<NotSupportedException>(() => flow.ToOnnx(new OnnxExportOptions { Graphs = OnnxGraphs.Sample }));
+        Assert.Contains(baseDistribution.GetType().Name + " cannot be exported to ONNX", error.Message);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Should_Match_The_Library_When_The_Flow_And_Its_Base_Take_A_Context(bool float64)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var generator = new Generator(41);
+        var dtype = float64 ? ScalarType.Float64 : ScalarType.Float32;
+        using var flow = new Flow(new ConditionalDiagonalGaussian(3, 2, new[] { 8 }, generator: generator), SmallChain(3, 2, generator));
+        flow.to(dtype);
+        using (torch.no_grad()) foreach (var p in flow.parameters()) p.add_(torch.randn(p.shape, dtype: p.dtype, generator: generator).mul(0.3));
+        flow.eval();
+        double tolerance = float64 ? 1e-10 : 1e-5;
+        using var runner = new OnnxRunner(flow.ToOnnx(new OnnxExportOptions { Float64 = float64 }), float64);
+        var x = torch.randn(new long[] { 30, 3 }, dtype: ScalarType.Float64, generator: generator).mul(2.0);
+        var context = torch.randn(new long[] { 30, 2 }, dtype: ScalarType.Float64, generator: generator);
+        var noise = torch.randn(new long[] { 30, 3 }, dtype: dtype, generator: new Generator(43));
+        var outputs = runner.Run(new Dictionary<string, Tensor> { ["x"] = x, ["context"] = context, ["z"] = noise, ["sample_context"] = context },
+            "log_prob", "sample", "sample_log_prob");
+        OnnxRunner.AssertClose(flow.LogProb(x.to(dtype), context.to(dtype)), outputs[0], tolerance, "conditional log_prob");
+        var (samples, logProb) = flow.SampleWithLogProb(30, context.to(dtype), new Generator(43));
+        OnnxRunner.AssertClose(samples, outputs[1], tolerance, "conditional sample");
+        OnnxRunner.AssertClose(logProb.detach(), outputs[2], tolerance, "conditional sample_log_prob");
+    }
 }
