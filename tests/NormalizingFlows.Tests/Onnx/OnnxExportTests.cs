@@ -213,4 +213,31 @@ public sealed class OnnxExportTests
         OnnxRunner.AssertClose(samples, outputs[1], tolerance, "conditional sample");
         OnnxRunner.AssertClose(logProb.detach(), outputs[2], tolerance, "conditional sample_log_prob");
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Should_Match_The_Library_When_An_Image_Flow_Squeezes_Mixes_And_Factors_Out(bool float64)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var generator = new Generator(51);
+        var dtype = float64 ? ScalarType.Float64 : ScalarType.Float32;
+        using var flow = new Flow(new StandardNormal(1, 4, 4), new Chain(
+            new Invert(new Squeeze(1, 4, 4)),
+            new InvertibleConv1x1(4, 2, 2, luDecomposed: true, generator: generator),
+            new FactorOut(new Chain(new InvertibleConv1x1(2, 2, 2, luDecomposed: false, generator: generator), new ActNorm(2, 2, 2)), 4),
+            new Squeeze(1, 4, 4)));
+        flow.to(dtype);
+        using (torch.no_grad()) foreach (var p in flow.parameters()) p.add_(torch.randn(p.shape, dtype: p.dtype, generator: generator).mul(0.3));
+        flow.eval();
+        using var runner = new OnnxRunner(flow.ToOnnx(new OnnxExportOptions { Float64 = float64 }), float64);
+        var x = torch.randn(new long[] { 12, 1, 4, 4 }, dtype: ScalarType.Float64, generator: generator);
+        var noise = torch.randn(new long[] { 12, 1, 4, 4 }, dtype: dtype, generator: new Generator(53));
+        var outputs = runner.Run(new Dictionary<string, Tensor> { ["x"] = x, ["z"] = noise }, "log_prob", "sample", "sample_log_prob");
+        double tolerance = float64 ? 1e-10 : 1e-5;
+        OnnxRunner.AssertClose(flow.LogProb(x.to(dtype)), outputs[0], tolerance, "image log_prob");
+        var (samples, logProb) = flow.SampleWithLogProb(12, generator: new Generator(53));
+        OnnxRunner.AssertClose(samples, outputs[1], tolerance, "image sample");
+        OnnxRunner.AssertClose(logProb.detach(), outputs[2], tolerance, "image sample_log_prob");
+    }
 }
