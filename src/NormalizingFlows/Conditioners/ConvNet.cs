@@ -15,7 +15,7 @@ namespace NormalizingFlows.Conditioners;
 /// </summary>
 /// <remarks>The residual conditioner of RealNVP (Dinh et al., 2017) without its batch normalisation: a flow whose
 /// conditioner depends on the batch would not be a bijection of each row.</remarks>
-public sealed class ConvNet : ImageConditioner
+public sealed partial class ConvNet : ImageConditioner
 {
     private readonly Conv2d input;
     private readonly ModuleList<Conv2d> blocks;

@@ -20,25 +20,6 @@ public sealed class OnnxBijectorParityTests
     /// <summary>The cases that have no ONNX description yet, and the layer each names.</summary>
     private static readonly Dictionary<string, string> NotExported = new(StringComparer.Ordinal)
     {
-        ["factor-out"] = "ImageCoupling",
-        ["factor-out-context"] = "ImageCoupling",
-        ["factor-out-squeezing-inner"] = "ImageCoupling",
-        ["glow-image-chain"] = "ImageCoupling",
-        ["squeeze-chain-round-trip"] = "ImageCoupling",
-        ["image-coupling-channels-context"] = "ImageCoupling",
-        ["image-coupling-channels-glow-sigmoid"] = "ImageCoupling",
-        ["image-coupling-channels-spline"] = "ImageCoupling",
-        ["image-coupling-checkerboard-context"] = "ImageCoupling",
-        ["image-coupling-checkerboard-even-affine"] = "ImageCoupling",
-        ["image-coupling-checkerboard-odd-affine"] = "ImageCoupling",
-        ["image-coupling-checkerboard-odd-sizes"] = "ImageCoupling",
-        ["image-coupling-checkerboard-spline"] = "ImageCoupling",
-        ["image-coupling-checkerboard-tanh-bounded"] = "ImageCoupling",
-        ["image-coupling-conv-net-no-blocks"] = "ImageCoupling",
-        ["image-coupling-first-channels-affine"] = "ImageCoupling",
-        ["image-coupling-last-channels-affine"] = "ImageCoupling",
-        ["multiscale-real-nvp-chain"] = "ImageCoupling",
-        ["multiscale-real-nvp-chain-context"] = "ImageCoupling",
         ["planar"] = "Planar",
         ["planar-chain"] = "Planar",
         ["radial"] = "Radial",
@@ -62,6 +43,11 @@ public sealed class OnnxBijectorParityTests
         // about -11 in one element, an output within 0.04 of pi). Float64 matches to 1e-10. Not yet explained: the float32 cumsum
         // of the knots now accumulates in double as libtorch's does, which moved the gap from 1.1e-4 on another row to this one.
         ["coupling-circular-spline"] = "float32 forward log-det 4.4e-5 off on one row",
+        // Image couplings with a ConvNet (3x3 convolutions, residual blocks; ONNX Runtime's float32 Conv sums in another order
+        // than libtorch's): all match in float64 within 1e-10; in float32 one value of each case is off by more than 1e-5.
+        ["image-coupling-checkerboard-spline"] = "float32 sample_log_prob 1.45e-4 off on one row (spline after convolutions)",
+        ["image-coupling-checkerboard-context"] = "float32 sample 1.7e-5 off in one value",
+        ["factor-out-squeezing-inner"] = "float32 sample 1.2e-5 off in one value",
     };
 
     /// <summary>The flow cases checked in float32: all but the known gaps.</summary>
