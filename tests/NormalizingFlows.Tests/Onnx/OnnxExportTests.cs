@@ -240,4 +240,26 @@ public sealed class OnnxExportTests
         OnnxRunner.AssertClose(samples, outputs[1], tolerance, "image sample");
         OnnxRunner.AssertClose(logProb.detach(), outputs[2], tolerance, "image sample_log_prob");
     }
+
+    [Theory]
+    [InlineData("planar", true)]
+    [InlineData("planar", false)]
+    [InlineData("radial", true)]
+    [InlineData("radial", false)]
+    public void Should_Match_The_Library_When_A_Flow_Without_An_Inverse_Is_Exported_For_Sampling(string name, bool float64)
+    {
+        using var scope = torch.NewDisposeScope();
+        var dtype = float64 ? ScalarType.Float64 : ScalarType.Float32;
+        using var flow = Perturbed(name, dtype);
+        var samplingOnly = new OnnxExportOptions { Float64 = float64, Graphs = OnnxGraphs.Sample | OnnxGraphs.SampleWithLogProb };
+        using var runner = new OnnxRunner(flow.ToOnnx(samplingOnly), float64);
+        var noise = torch.randn(new long[] { 32, 3 }, dtype: dtype, generator: new Generator(61));
+        var outputs = runner.Run(new Dictionary<string, Tensor> { ["z"] = noise }, "sample", "sample_log_prob");
+        var (samples, logProb) = flow.SampleWithLogProb(32, generator: new Generator(61));
+        double tolerance = float64 ? 1e-10 : 1e-5;
+        OnnxRunner.AssertClose(samples, outputs[0], tolerance, $"{name}: sample");
+        OnnxRunner.AssertClose(logProb.detach(), outputs[1], tolerance, $"{name}: sample_log_prob");
+        var error = Assert.Throws<NotSupportedException>(() => flow.ToOnnx(new OnnxExportOptions { Float64 = float64 }));
+        Assert.Contains("no closed-form inverse", error.Message);
+    }
 }
