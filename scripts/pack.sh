@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Packs the library (with the Linux native fix and the native-trimming targets as buildTransitive), the NormalizingFlows.Cpu
-# meta-package, the plotting package and the nflows .NET tool into ./artifacts, then checks them the way a user meets them:
+# meta-package, the libtorch-free ONNX scorer (NormalizingFlows.Onnx), the plotting package and the nflows .NET tool into ./artifacts, then checks them the way a user meets them:
 #   1. the tool, installed from its package, runs (and carries no libtorch_python);
 #   2. a new console app (`dotnet new console`) that references NormalizingFlows.Cpu alone, with the README's Quick start
 #      pasted verbatim as Program.cs, builds, has only this platform's native libraries in bin/ (its size is printed) and runs.
@@ -10,11 +10,11 @@ cd "$(dirname "$0")/.."
 out=${1:-artifacts}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-for project in NormalizingFlows NormalizingFlows.Cpu NormalizingFlows.Plotting NormalizingFlows.Cli; do
+for project in NormalizingFlows NormalizingFlows.Cpu NormalizingFlows.Onnx NormalizingFlows.Plotting NormalizingFlows.Cli; do
   dotnet pack "src/$project" -c Release -o "$out" --nologo -v quiet
 done
 # NuGet's global cache would otherwise hand back an earlier build of the same version.
-for id in normalizingflows normalizingflows.cpu normalizingflows.plotting normalizingflows.cli; do
+for id in normalizingflows normalizingflows.cpu normalizingflows.onnx normalizingflows.plotting normalizingflows.cli; do
   rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}/$id"
 done
 scratch=$(mktemp -d)

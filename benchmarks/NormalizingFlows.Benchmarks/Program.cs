@@ -50,6 +50,21 @@ public static class Program
             return 0;
         });
 
+        var onnxFlows = new Option<string>("--flows") { DefaultValueFactory = _ => "real-nvp,nsf-coupling,maf", Description = "Catalogue flows, comma separated" };
+        var onnxFeatures = new Option<int>("--features") { DefaultValueFactory = _ => 2, Description = "Event width of each flow" };
+        var onnxPoints = new Option<int>("--points") { DefaultValueFactory = _ => 100_000, Description = "Rows scored and sampled per timing" };
+        var onnxThreads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "Threads for libtorch and ONNX Runtime" };
+        var onnxRepeats = new Option<int>("--repeats") { DefaultValueFactory = _ => 5, Description = "Timed repetitions (median printed)" };
+        var onnxCommand = new Command("onnx", "Log-prob and sampling time through ONNX Runtime (exported model) against TorchSharp; prints CSV.")
+            { onnxFlows, onnxFeatures, onnxPoints, onnxThreads, onnxRepeats };
+        onnxCommand.SetAction(r =>
+        {
+            Console.WriteLine(OnnxRun.CsvHeader);
+            foreach (var line in OnnxRun.Execute(r.GetValue(onnxFlows)!.Split(','), r.GetValue(onnxFeatures), r.GetValue(onnxPoints), r.GetValue(onnxThreads), r.GetValue(onnxRepeats)))
+                Console.WriteLine(line);
+            return 0;
+        });
+
         var memoryConfig = new Argument<string>("config") { Description = "seed000, banana or leaky" };
         var shortRun = new Option<int>("--short") { DefaultValueFactory = _ => 1000, Description = "Iterations before the first reading" };
         var longRun = new Option<int>("--long") { DefaultValueFactory = _ => 20_000, Description = "Iterations before the second reading" };
@@ -166,7 +181,7 @@ public static class Program
             return 0;
         });
 
-        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, chunks, memory, scaling, scalingPlot, realdata, soak, regression, continuous };
+        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, chunks, onnxCommand, memory, scaling, scalingPlot, realdata, soak, regression, continuous };
         return root.Parse(args).Invoke();
     }
 }

@@ -63,6 +63,7 @@ public static class Program
             SampleCommand.Create(context),
             LogProbCommand.Create(context),
             EvalCommand.Create(context),
+            ExportCommand.Create(context),
         };
         CliHelp.Install(root, CliHelp.RootExamples);
 

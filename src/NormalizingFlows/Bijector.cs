@@ -19,7 +19,7 @@ namespace NormalizingFlows;
 /// tensors (use <c>alias()</c> for an identity), never an input or a parameter itself.
 /// Note for readers of zuko and nflows: those libraries call data -> base "forward"; here it is <see cref="Inverse"/>.
 /// </remarks>
-public abstract class Bijector : nn.Module
+public abstract partial class Bijector : nn.Module
 {
     private readonly long[] eventShape;
     private readonly long[] outputShape;

@@ -10,7 +10,7 @@ namespace NormalizingFlows;
 /// of the transform it applies: input <c>[batch, InFeatures]</c>, context <c>[batch, ContextFeatures]</c>,
 /// output <c>[batch, OutFeatures]</c>.
 /// </summary>
-public abstract class Conditioner : nn.Module<Tensor, Tensor?, Tensor>
+public abstract partial class Conditioner : nn.Module<Tensor, Tensor?, Tensor>
 {
     /// <summary>Creates a conditioner with the given widths.</summary>
     protected Conditioner(string name, int inFeatures, int outFeatures, int contextFeatures) : base(name)

@@ -17,7 +17,7 @@ namespace NormalizingFlows;
 /// <remarks>Implementers override <see cref="LogProbCore"/> and <see cref="SampleWithLogProbCore"/>
 /// (and <see cref="SampleCore"/> when sampling alone is cheaper). The public methods check arguments,
 /// open a dispose scope and return only tensors the caller owns.</remarks>
-public abstract class Distribution : nn.Module
+public abstract partial class Distribution : nn.Module
 {
     private readonly long[] eventShape;
     private readonly PlacementCache placementCache = new();

@@ -12,7 +12,7 @@ namespace NormalizingFlows;
 /// </summary>
 /// <remarks>The image counterpart of <see cref="Conditioner"/>, whose contract is flat (<c>[batch, features]</c>): an image
 /// coupling needs a network that keeps the spatial layout (convolutions) and works for any image size.</remarks>
-public abstract class ImageConditioner : nn.Module<Tensor, Tensor?, Tensor>
+public abstract partial class ImageConditioner : nn.Module<Tensor, Tensor?, Tensor>
 {
     /// <summary>Creates a conditioner with the given channel counts.</summary>
     /// <param name="name">The module name.</param>

@@ -51,4 +51,24 @@ public sealed class ExamplesTests(ITestOutputHelper output)
         // The tutorial's tiny networks learn slowly (KL about 4 after its 1000 steps); in 100 steps the loss still falls clearly.
         Assert.True(report.LastLoss < 0.8 * report.FirstLoss, $"loss {report.FirstLoss} -> {report.LastLoss}");
     }
+
+    [Fact]
+    public void Should_Flag_The_Planted_Anomalies_When_MLNet_Scores_The_Exported_Flow()
+    {
+        using var log = new StringWriter();
+        string folder = Path.Combine(Path.GetTempPath(), "nflows-onnx-anomalies-" + System.Guid.NewGuid().ToString("N"));
+        try
+        {
+            var report = global::Examples.OnnxAnomalies.Tutorial.Run(quick: true, log, folder);
+            output.WriteLine(log.ToString());
+            Assert.Equal(2000, report.Rows);
+            Assert.Equal(20, report.Flagged);
+            // The planted rows lie far outside the learned density: the lowest 1% of 2000 densities are exactly them.
+            Assert.Equal(report.Planted, report.PlantedFlagged);
+        }
+        finally
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
 }

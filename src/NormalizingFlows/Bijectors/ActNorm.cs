@@ -22,7 +22,7 @@ namespace NormalizingFlows.Bijectors;
 /// its parameters and never re-initialises. Forward calls and calls in eval mode never initialise.</para>
 /// <para>A standard deviation below <see cref="MinScale"/> (a constant feature, or a single row) is raised to it.</para>
 /// </remarks>
-public sealed class ActNorm : Bijector
+public sealed partial class ActNorm : Bijector
 {
     /// <summary>The smallest standard deviation the initialisation divides by.</summary>
     public const double MinScale = 1e-6;

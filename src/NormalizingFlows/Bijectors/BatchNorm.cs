@@ -23,7 +23,7 @@ namespace NormalizingFlows.Bijectors;
 /// batch statistics as constants of the map, as both papers do), so a row's log-density there depends on the other
 /// rows, and training-mode Forward is the inverse of the evaluation-mode Inverse, not of the training-mode one.
 /// Evaluate densities and sample in evaluation mode (<c>Fit</c> switches a model to it when it finishes).</remarks>
-public sealed class BatchNorm : Bijector
+public sealed partial class BatchNorm : Bijector
 {
     private readonly Parameter logScale;
     private readonly Parameter shift;

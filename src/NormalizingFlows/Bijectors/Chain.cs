@@ -17,7 +17,7 @@ namespace NormalizingFlows.Bijectors;
 /// Each layer takes the shape the one before it gives (<see cref="Bijector.EventShape"/> of layer <c>i</c> =
 /// <see cref="Bijector.OutputShape"/> of layer <c>i - 1</c>), so reshaping layers such as <see cref="Squeeze"/> may sit inside.
 /// </summary>
-public sealed class Chain : Bijector, IFusableLayer
+public sealed partial class Chain : Bijector, IFusableLayer
 {
     private readonly ModuleList<Bijector> layers;
 

@@ -21,7 +21,7 @@ namespace NormalizingFlows.Bijectors;
 /// <remarks>A transform that is itself an <see cref="nn.Module"/> (one with trainable state, such as
 /// <see cref="TanhBoundedAffineTransform"/>) is registered as the submodule <c>transform</c>: its parameters are part of
 /// this layer's <c>parameters()</c>, follow <c>.to(...)</c> and are disposed with it. Give each layer its own instance.</remarks>
-public sealed class Coupling : Bijector, IFusableLayer
+public sealed partial class Coupling : Bijector, IFusableLayer
 {
     private readonly Conditioner conditioner;
     private readonly Tensor identityIndices;

@@ -14,7 +14,7 @@ namespace NormalizingFlows.Bijectors;
 /// The learnable diagonal affine layer of Dinh et al., "NICE" (2015) and "Real NVP" (2017); <c>ActNorm</c> is the same
 /// map with data-dependent initialisation (Kingma and Dhariwal, "Glow", 2018).
 /// </summary>
-public sealed class ElementwiseAffine : ElementwiseBijector
+public sealed partial class ElementwiseAffine : ElementwiseBijector
 {
     private readonly Parameter shift;
     private readonly Parameter logScale;

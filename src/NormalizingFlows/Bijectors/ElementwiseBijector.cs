@@ -14,7 +14,7 @@ namespace NormalizingFlows.Bijectors;
 /// Implementers give the map and its elementwise log-derivative in each direction; this class sums the
 /// log-derivatives over the event (any event shape: <c>[features]</c> or an image's <c>[channels, height, width]</c>).
 /// </summary>
-public abstract class ElementwiseBijector : Bijector
+public abstract partial class ElementwiseBijector : Bijector
 {
     /// <summary>Creates an elementwise bijector on events of the given shape.</summary>
     /// <param name="name">The module name.</param>

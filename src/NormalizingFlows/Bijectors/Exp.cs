@@ -11,7 +11,7 @@ namespace NormalizingFlows.Bijectors;
 /// As TFP's and distrax's <c>Exp</c> bijector (e.g. Papamakarios et al., "Normalizing flows for probabilistic modeling and inference", 2021, section 2).
 /// </summary>
 /// <remarks>The inverse needs <c>y &gt; 0</c>; <c>y = 0</c> gives <c>-inf</c>. Forward overflows to <c>inf</c> past <c>log(max float)</c> (about 88.7 in float32).</remarks>
-public sealed class Exp : ElementwiseBijector
+public sealed partial class Exp : ElementwiseBijector
 {
     /// <summary>Creates the map on <paramref name="features"/> features.</summary>
     /// <param name="features">Number of features; at least 1.</param>

@@ -26,7 +26,7 @@ namespace NormalizingFlows.Bijectors;
 /// The presets in <see cref="Flows"/> nest levels this way.</para>
 /// <para>Context: the inner bijector's context width is this layer's; the context goes to it unchanged.</para>
 /// </remarks>
-public sealed class FactorOut : Bijector
+public sealed partial class FactorOut : Bijector
 {
     private readonly Bijector inner;
     private readonly long kept;

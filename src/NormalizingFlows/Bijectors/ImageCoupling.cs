@@ -29,7 +29,7 @@ namespace NormalizingFlows.Bijectors;
 /// <para>A transform that is an <see cref="nn.Module"/> is registered as the submodule <c>transform</c>, as in <see cref="Coupling"/>;
 /// a <see cref="TanhBoundedAffineTransform"/> must be made for the number of transformed values (<see cref="TransformedCount"/>).</para>
 /// </remarks>
-public sealed class ImageCoupling : Bijector
+public sealed partial class ImageCoupling : Bijector
 {
     private readonly ImageConditioner conditioner;
     private readonly IElementwiseTransform transform;

@@ -11,7 +11,7 @@ namespace NormalizingFlows.Bijectors;
 /// An inverse autoregressive flow is <c>new Invert(maskedAutoregressive)</c>. The shapes swap too: the wrapped
 /// <see cref="Bijector.OutputShape"/> is this one's <see cref="Bijector.EventShape"/> (they differ only for reshaping layers such as <see cref="Squeeze"/>).
 /// </summary>
-public sealed class Invert : Bijector
+public sealed partial class Invert : Bijector
 {
     private readonly Bijector inner;
 

@@ -17,7 +17,7 @@ namespace NormalizingFlows.Bijectors;
 /// and the inverse is two triangular solves. Both start at a random rotation (<c>log|det W| = 0</c>).
 /// Kingma and Dhariwal, "Glow: generative flow with invertible 1x1 convolutions" (2018), section 3.2.
 /// </summary>
-public sealed class InvertibleConv1x1 : Bijector
+public sealed partial class InvertibleConv1x1 : Bijector
 {
     private readonly Parameter? weight;
     private readonly Parameter? lower;

@@ -15,7 +15,7 @@ namespace NormalizingFlows.Bijectors;
 /// </summary>
 /// <remarks>At the kink, <c>x = 0</c>, both directions use the slope <c>a</c> (the derivative autograd also takes there), so
 /// a round trip through 0 is exact and the log-dets stay opposite.</remarks>
-public sealed class LeakyRelu : ElementwiseBijector
+public sealed partial class LeakyRelu : ElementwiseBijector
 {
     private readonly double slope;
 

@@ -19,7 +19,7 @@ namespace NormalizingFlows.Bijectors;
 /// </summary>
 /// <remarks>At the kink, <c>x = 0</c>, both directions use the slope <c>a</c> (the derivative autograd also takes there).
 /// The slope has no upper bound; a slope above 1 is still a bijection.</remarks>
-public sealed class LearnableLeakyRelu : ElementwiseBijector, IFusableLayer
+public sealed partial class LearnableLeakyRelu : ElementwiseBijector, IFusableLayer
 {
     private readonly Parameter rawSlope;
     private readonly double minimumSlope;

@@ -12,7 +12,7 @@ namespace NormalizingFlows.Bijectors;
 /// The logit preprocessing of Dinh et al., "Density estimation using Real NVP" (2017); equal to <c>new Invert(new Sigmoid(features))</c>.
 /// </summary>
 /// <remarks>Forward needs <c>0 &lt; x &lt; 1</c> (a base on the unit cube, e.g. a uniform base); exactly 0 or 1 gives <c>-inf</c> or <c>inf</c>.</remarks>
-public sealed class Logit : ElementwiseBijector
+public sealed partial class Logit : ElementwiseBijector
 {
     /// <summary>Creates the map on <paramref name="features"/> features.</summary>
     /// <param name="features">Number of features; at least 1.</param>

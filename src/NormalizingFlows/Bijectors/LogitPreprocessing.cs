@@ -24,7 +24,7 @@ namespace NormalizingFlows.Bijectors;
 /// computed from it remain an honest (slightly pessimistic) figure.</para>
 /// <para>The inverse needs data in the closed interval [0, 1] when <c>alpha</c> &gt; 0 (the open one when it is 0).</para>
 /// </remarks>
-public sealed class LogitPreprocessing : ElementwiseBijector
+public sealed partial class LogitPreprocessing : ElementwiseBijector
 {
     /// <summary>RealNVP's value for image data, 0.05.</summary>
     public const double DefaultAlpha = 0.05;

@@ -16,7 +16,7 @@ namespace NormalizingFlows.Bijectors;
 /// Inverse: <c>x = U^-1 L^-1 (P^-1 y - b)</c> by two triangular solves; log-det: <c>-sum(log diag U)</c>.
 /// Starts as the identity (apart from the permutation). Kingma and Dhariwal, "Glow" (2018).
 /// </summary>
-public sealed class LuLinear : Bijector, IFusableLayer
+public sealed partial class LuLinear : Bijector, IFusableLayer
 {
     private static readonly double IdentityDiagonal = Math.Log(Math.E - 1.0);
 

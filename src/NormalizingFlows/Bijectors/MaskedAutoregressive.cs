@@ -24,7 +24,7 @@ namespace NormalizingFlows.Bijectors;
 /// <para>Stack layers with alternating orders (<see cref="Made.NaturalOrder"/>, <see cref="Made.ReversedOrder"/>) so that every
 /// feature can depend on every other one.</para>
 /// </remarks>
-public sealed class MaskedAutoregressive : Bijector
+public sealed partial class MaskedAutoregressive : Bijector
 {
     private readonly Made made;
     private readonly IElementwiseTransform transform;

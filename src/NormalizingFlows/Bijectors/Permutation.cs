@@ -12,7 +12,7 @@ namespace NormalizingFlows.Bijectors;
 /// Inverse: <c>x[order[i]] = y[i]</c>; log-det: 0.
 /// Create one with an explicit order, <see cref="Reverse"/> or <see cref="Random(int, Generator?)"/>.
 /// </summary>
-public sealed class Permutation : Bijector
+public sealed partial class Permutation : Bijector
 {
     private readonly Tensor indices;
     private readonly Tensor inverseIndices;

@@ -18,7 +18,7 @@ namespace NormalizingFlows.Bijectors;
 /// <remarks>Planar layers are meant for the sampling direction: <see cref="Distribution.SampleWithLogProb"/> of a
 /// flow made of them gives samples with exact log-densities in one pass (variational inference), but
 /// <see cref="Distribution.LogProb"/> of arbitrary points needs the inverse and throws.</remarks>
-public sealed class Planar : Bijector
+public sealed partial class Planar : Bijector
 {
     private readonly Parameter u;
     private readonly Parameter w;

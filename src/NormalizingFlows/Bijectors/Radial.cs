@@ -18,7 +18,7 @@ namespace NormalizingFlows.Bijectors;
 /// <remarks>Radial layers are meant for the sampling direction: <see cref="Distribution.SampleWithLogProb"/> of a
 /// flow made of them gives samples with exact log-densities in one pass (variational inference), but
 /// <see cref="Distribution.LogProb"/> of arbitrary points needs the inverse and throws.</remarks>
-public sealed class Radial : Bijector
+public sealed partial class Radial : Bijector
 {
     private readonly Parameter center;
     private readonly Parameter alphaRaw;

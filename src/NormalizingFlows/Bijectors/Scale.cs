@@ -13,7 +13,7 @@ namespace NormalizingFlows.Bijectors;
 /// Inverse: <c>x = y * exp(-s)</c>; log-det: <c>-sum(s)</c>.
 /// The diagonal scaling layer of Dinh et al., "NICE: Non-linear independent components estimation" (2015).
 /// </summary>
-public sealed class Scale : ElementwiseBijector
+public sealed partial class Scale : ElementwiseBijector
 {
     // A Parameter when learnable, a buffer otherwise.
     private readonly Tensor logScale;

@@ -14,7 +14,7 @@ namespace NormalizingFlows.Bijectors;
 /// Inverse: <c>x = y - b</c>; log-det: <c>0</c>.
 /// As TFP's and distrax's <c>Shift</c> bijector; the location half of an affine layer (Dinh et al., "NICE", 2015).
 /// </summary>
-public sealed class Shift : ElementwiseBijector
+public sealed partial class Shift : ElementwiseBijector
 {
     // A Parameter when learnable, a buffer otherwise (RegisterComponents tells them apart by runtime type).
     private readonly Tensor shift;

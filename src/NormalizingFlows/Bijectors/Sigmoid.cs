@@ -12,7 +12,7 @@ namespace NormalizingFlows.Bijectors;
 /// As TFP's and distrax's <c>Sigmoid</c> bijector; the inverse is the logit preprocessing of Dinh et al., "Density estimation using Real NVP" (2017). <see cref="Logit"/> is the same map with the directions swapped.
 /// </summary>
 /// <remarks>The inverse needs <c>0 &lt; y &lt; 1</c>; exactly 0 or 1 gives <c>-inf</c> or <c>inf</c>. The forward log-derivative is <c>-softplus(-x) - softplus(x)</c>, finite even where <c>sigmoid(x)</c> rounds to 0 or 1.</remarks>
-public sealed class Sigmoid : ElementwiseBijector
+public sealed partial class Sigmoid : ElementwiseBijector
 {
     /// <summary>Creates the map on <paramref name="features"/> features.</summary>
     /// <param name="features">Number of features; at least 1.</param>

@@ -12,7 +12,7 @@ namespace NormalizingFlows.Bijectors;
 /// As TFP's <c>Softplus</c> bijector; used to keep scales positive (e.g. Durkan et al., "Neural spline flows", 2019).
 /// </summary>
 /// <remarks>The inverse needs <c>y &gt; 0</c>. Both directions use overflow-free formulas: <c>softplus(x) = logaddexp(x, 0)</c>, <c>log sigmoid(x) = -softplus(-x)</c>, and <c>log(-expm1(-y))</c>, which keeps full precision as <c>y</c> approaches 0.</remarks>
-public sealed class Softplus : ElementwiseBijector
+public sealed partial class Softplus : ElementwiseBijector
 {
     /// <summary>Creates the map on <paramref name="features"/> features.</summary>
     /// <param name="features">Number of features; at least 1.</param>

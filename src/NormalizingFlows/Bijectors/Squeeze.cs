@@ -22,7 +22,7 @@ namespace NormalizingFlows.Bijectors;
 /// side) is <c>[C, H, W]</c>. Channel <c>4c + 2a + b</c> of the squeezed image holds the pixels of channel <c>c</c> at row parity
 /// <c>a</c> and column parity <c>b</c>: for a 1 x 2 x 2 image <c>[[p, q], [r, s]]</c> the squeezed channels are <c>p, q, r, s</c>.</para>
 /// </remarks>
-public sealed class Squeeze : Bijector
+public sealed partial class Squeeze : Bijector
 {
     /// <summary>Creates the squeeze of data-side images <c>[channels, height, width]</c>.</summary>
     /// <param name="channels">Channels <c>C</c> of the data-side image; at least 1.</param>

@@ -20,7 +20,7 @@ namespace NormalizingFlows.Bijectors;
 /// <see cref="Standardization(int)"/> of the right width in the same place and load the state into it.
 /// See <see cref="Data.FlowStandardization.Standardized(Flow, Tensor)"/> to put one at the end of a flow.
 /// </remarks>
-public sealed class Standardization : ElementwiseBijector, Kernels.IFusableLayer
+public sealed partial class Standardization : ElementwiseBijector, Kernels.IFusableLayer
 {
     // Buffers (plain tensors; RegisterComponents registers them as buffers). The field names are the state_dict keys.
     private readonly Tensor mean;

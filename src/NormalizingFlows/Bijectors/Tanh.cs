@@ -12,7 +12,7 @@ namespace NormalizingFlows.Bijectors;
 /// As TFP's and distrax's <c>Tanh</c> bijector; squashes samples into a box (e.g. Haarnoja et al., "Soft actor-critic", 2018, appendix C).
 /// </summary>
 /// <remarks>The inverse needs <c>-1 &lt; y &lt; 1</c>; exactly -1 or 1 gives <c>-inf</c> or <c>inf</c>. The forward log-derivative uses the softplus form, finite even where <c>tanh(x)</c> rounds to 1.</remarks>
-public sealed class Tanh : ElementwiseBijector
+public sealed partial class Tanh : ElementwiseBijector
 {
     /// <summary>Creates the map on <paramref name="features"/> features.</summary>
     /// <param name="features">Number of features; at least 1.</param>

@@ -17,7 +17,7 @@ namespace NormalizingFlows.Conditioners;
 /// conditioner depends on the batch would not be a bijection of each row. In float32 on the CPU the convolutions run with
 /// their channels padded to whole blocks of 16, because libtorch's oneDNN computes them wrongly otherwise (see
 /// <c>Internal/PaddedConvolution</c>); the results and gradients are those of the unpadded network.</remarks>
-public sealed class ConvNet : ImageConditioner
+public sealed partial class ConvNet : ImageConditioner
 {
     private readonly Conv2d input;
     private readonly ModuleList<Conv2d> blocks;

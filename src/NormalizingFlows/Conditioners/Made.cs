@@ -27,7 +27,7 @@ namespace NormalizingFlows.Conditioners;
 /// pre-activation residual block <c>h + W2 act(W1 act(h))</c> of two masked layers (all hidden widths must be equal).</para>
 /// <para>The output layer starts at zero (weights and bias), so a fresh autoregressive layer is the identity.</para>
 /// </remarks>
-public sealed class Made : Conditioner
+public sealed partial class Made : Conditioner
 {
     private readonly ModuleList<MaskedLinear> layers;
     private readonly Activation activation;
@@ -194,7 +194,7 @@ public sealed class Made : Conditioner
     }
 
     /// <summary>A linear layer whose weight is multiplied by a fixed 0/1 mask.</summary>
-    private sealed class MaskedLinear : nn.Module<Tensor, Tensor>
+    private sealed partial class MaskedLinear : nn.Module<Tensor, Tensor>
     {
         private readonly Parameter weight;
         private readonly Parameter bias;

@@ -12,7 +12,7 @@ namespace NormalizingFlows.Conditioners;
 /// A fully connected network: <c>[x, context] -> hidden -> ... -> out</c>, the nonlinearity after every
 /// hidden layer. The last layer starts at zero by default, so that a fresh coupling is exactly the identity.
 /// </summary>
-public sealed class Mlp : Conditioner, Kernels.IFusableNetwork
+public sealed partial class Mlp : Conditioner, Kernels.IFusableNetwork
 {
     private readonly ModuleList<Linear> layers;
     private readonly Activation activation;

@@ -16,7 +16,7 @@ namespace NormalizingFlows.Conditioners;
 /// <c>parts</c> <see cref="Mlp"/>s built one after the other, so it is a faster drop-in for a <see cref="Stacked"/> of equal
 /// <see cref="Mlp"/>s such as RealNVP's separate shift and log-scale networks.
 /// </summary>
-public sealed class ParallelMlp : Conditioner, Kernels.IFusableNetwork
+public sealed partial class ParallelMlp : Conditioner, Kernels.IFusableNetwork
 {
     private static readonly Scalar One = 1.0.ToScalar();
     private readonly ParameterList weights;

@@ -13,7 +13,7 @@ namespace NormalizingFlows.Conditioners;
 /// the layout an <see cref="IElementwiseTransform"/> expects. This is RealNVP's "separate scale and
 /// shift networks".
 /// </summary>
-public sealed class Stacked : Conditioner
+public sealed partial class Stacked : Conditioner
 {
     private readonly ModuleList<Conditioner> parts;
 

@@ -17,7 +17,7 @@ namespace NormalizingFlows.Distributions;
 /// <see cref="Distribution.SampleWithLogProb"/> draw one sample per context row, so <c>count</c> must equal the
 /// context's rows; to draw many samples for one context, repeat its row (e.g. <c>context.expand(n, -1)</c>).
 /// </remarks>
-public sealed class ConditionalDiagonalGaussian : Distribution
+public sealed partial class ConditionalDiagonalGaussian : Distribution
 {
     private static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
 

@@ -12,7 +12,7 @@ namespace NormalizingFlows.Distributions;
 /// A Gaussian with diagonal covariance, <c>N(loc, diag(scale^2))</c>; trainable (parameters) or fixed (buffers).
 /// The scale is stored as its logarithm.
 /// </summary>
-public sealed class DiagonalGaussian : Distribution
+public sealed partial class DiagonalGaussian : Distribution
 {
     private static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
 

@@ -18,7 +18,7 @@ namespace NormalizingFlows.Distributions;
 /// reparameterised in the means and scales but not in the weights (the component choice is discrete), so a loss
 /// on samples gives the logits no gradient through the samples; the log-densities themselves are differentiable
 /// in every parameter.</remarks>
-public sealed class GaussianMixture : Distribution
+public sealed partial class GaussianMixture : Distribution
 {
     private static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
 

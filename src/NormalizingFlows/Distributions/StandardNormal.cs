@@ -9,7 +9,7 @@ namespace NormalizingFlows.Distributions;
 
 /// <summary>The standard normal distribution <c>N(0, I)</c> on <c>features</c> dimensions, or on events of any shape
 /// such as images <c>[channels, height, width]</c> (no parameters).</summary>
-public sealed class StandardNormal : Distribution
+public sealed partial class StandardNormal : Distribution
 {
     private static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
 

@@ -18,7 +18,7 @@ namespace NormalizingFlows.Distributions;
 /// <remarks>Sampling draws <c>t = z / sqrt(v / nu)</c> with <c>z ~ N(0, 1)</c> and <c>v = 2 g</c>, <c>g ~ Gamma(nu/2, 1)</c>;
 /// it is reparameterised in the location and scale, and (through libtorch's gamma sampler gradient) in the degrees of freedom.
 /// The mean exists for <c>nu &gt; 1</c> and the variance, <c>scale^2 nu / (nu - 2)</c>, for <c>nu &gt; 2</c>.</remarks>
-public sealed class StudentT : Distribution
+public sealed partial class StudentT : Distribution
 {
     private static readonly double HalfLogPi = 0.5 * Math.Log(Math.PI);
 

@@ -10,7 +10,7 @@ namespace NormalizingFlows.Transforms;
 /// Inverse: <c>x = y - shift</c>; log-det: <c>0</c>.
 /// The additive coupling law of Dinh et al., "NICE: Non-linear independent components estimation" (2015).
 /// </summary>
-public sealed class AdditiveTransform : IElementwiseTransform
+public sealed partial class AdditiveTransform : IElementwiseTransform
 {
     /// <summary>The shared instance (the transform holds no state).</summary>
     public static AdditiveTransform Instance { get; } = new();

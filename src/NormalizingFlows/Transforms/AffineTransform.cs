@@ -18,7 +18,7 @@ namespace NormalizingFlows.Transforms;
 /// so a zero-initialised coupling then starts as a slight contraction, as in Glow. Glow shifts before it scales
 /// (<c>(x + shift) * scale</c>); here the shift comes after, which spans the same family of maps.
 /// </remarks>
-public sealed class AffineTransform : IElementwiseTransform, Kernels.IFusableTransform
+public sealed partial class AffineTransform : IElementwiseTransform, Kernels.IFusableTransform
 {
     /// <summary>The default bound <c>c</c> of <see cref="ScaleMap.SoftClamp"/>: log-scales stay within <c>+-2</c>, i.e. scales within about [0.14, 7.4].</summary>
     public const double DefaultBound = 2.0;

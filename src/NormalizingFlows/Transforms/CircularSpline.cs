@@ -19,7 +19,7 @@ namespace NormalizingFlows.Transforms;
 /// makes the map periodic: <c>s(x + 2 pi) = s(x) + 2 pi</c> with a continuous derivative). Sizes and derivatives are
 /// parametrised as in <see cref="RationalQuadraticSpline"/>; all-zero parameters give the identity.
 /// </remarks>
-public sealed class CircularSpline : IElementwiseTransform
+public sealed partial class CircularSpline : IElementwiseTransform
 {
     private const double TwoPi = 2 * Math.PI;
     private readonly double derivativeShift;

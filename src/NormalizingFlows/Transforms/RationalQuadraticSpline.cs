@@ -23,7 +23,7 @@ namespace NormalizingFlows.Transforms;
 /// <para>Pick <c>Bound</c> to cover the data the spline sees; the neural-spline presets put an <see cref="Bijectors.ActNorm"/>
 /// at the data end so that the splines see standardised data.</para>
 /// </remarks>
-public sealed class RationalQuadraticSpline : IElementwiseTransform
+public sealed partial class RationalQuadraticSpline : IElementwiseTransform
 {
     /// <summary>Default smallest bin width, as a fraction of the interval.</summary>
     public const double DefaultMinBinWidth = 1e-3;

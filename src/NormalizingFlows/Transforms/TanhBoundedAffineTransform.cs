@@ -25,7 +25,7 @@ namespace NormalizingFlows.Transforms;
 /// constant in the tutorial), and a second parameter list on the coupling would special-case one transform there.
 /// Consequence: use one instance per layer; an instance shared between layers shares (and double-disposes) its bound.
 /// </remarks>
-public sealed class TanhBoundedAffineTransform : nn.Module, IElementwiseTransform, Kernels.IFusableTransform
+public sealed partial class TanhBoundedAffineTransform : nn.Module, IElementwiseTransform, Kernels.IFusableTransform
 {
     private readonly Parameter logBound;
 
