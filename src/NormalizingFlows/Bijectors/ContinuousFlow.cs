@@ -32,7 +32,7 @@ namespace NormalizingFlows.Bijectors;
 /// the whole integration. Inside <see cref="Diagnostics.ExactEvaluation.Enter"/> the divergence is exact whatever
 /// <see cref="Divergence"/> says.</para>
 /// </remarks>
-public sealed class ContinuousFlow : Bijector
+public sealed partial class ContinuousFlow : Bijector
 {
     /// <summary>Up to this many features the default divergence is exact; above it, Hutchinson's estimate with Rademacher probes.</summary>
     public const int DefaultExactFeatures = 10;

@@ -39,7 +39,7 @@ namespace NormalizingFlows.Bijectors;
 /// <see cref="Flows.ResidualFlow"/> wraps each block in <see cref="Invert"/>, so log-densities use <c>x + g(x)</c>
 /// and sampling uses the fixed-point iteration.</para>
 /// </remarks>
-public sealed class ResidualBlock : Bijector
+public sealed partial class ResidualBlock : Bijector
 {
     private const double LipSwishScale = 1.1;
 

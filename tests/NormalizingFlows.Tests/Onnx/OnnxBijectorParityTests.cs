@@ -26,6 +26,8 @@ public sealed class OnnxBijectorParityTests
         ["residual-block-exact"] = "ResidualBlock",
         ["residual-block-exact-lipswish"] = "ResidualBlock",
         ["residual-block-exact-tanh-inverted"] = "ResidualBlock",
+        ["continuous-flow-exact"] = "ContinuousFlow",
+        ["continuous-flow-context"] = "ContinuousFlow",
     };
 
     /// <summary>The registry's cases that keep their event shape (a reshaping bijector, a squeeze, is no flow on its own).</summary>

@@ -22,6 +22,8 @@ public sealed class OnnxExportTests
         ["planar"] = "Planar",
         ["radial"] = "Radial",
         ["residual"] = "ResidualBlock",
+        ["cnf"] = "ContinuousFlow",
+        ["flow-matching"] = "ContinuousFlow",
     };
 
     public static IEnumerable<object[]> PresetNames => FlowCatalog.All.Select(p => new object[] { p.Name });
