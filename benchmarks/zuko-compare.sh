@@ -11,7 +11,7 @@
 #                ZUKO_GIT (a git directory of probabilists/zuko; default ../.mirror/probabilists+zuko/repo), ZUKO_REF (1.6.0)
 # Needs the reference root from ../shared/peer/setup.sh (run it once as root) and a git copy of zuko (the fetch tool's
 # `github:probabilists/zuko`, or `git clone --bare https://github.com/probabilists/zuko`). Run it alone on the machine.
-set -euo pipefail
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}; threads=${2:-2}
 configs=${3:-"nsf-coupling-2 nsf-coupling-8 nsf-coupling-32 nsf-autoregressive-2 nsf-autoregressive-8 nsf-autoregressive-32 maf-2 maf-8 maf-32"}
@@ -37,6 +37,7 @@ dotnet build benchmarks/NormalizingFlows.Benchmarks -c Release -v q -nologo >/de
 bench=benchmarks/NormalizingFlows.Benchmarks/bin/Release/net10.0/linux-x64/nflows-bench
 [ -x "$bench" ] || bench="dotnet $(ls benchmarks/NormalizingFlows.Benchmarks/bin/Release/net10.0/*/nflows-bench.dll | head -1)"
 out=$(mktemp -d)
+trap 'echo "stopped: raw runs and zuko'"'"'s stderr in $out" >&2' ERR
 common=(--iterations "$iterations" --threads "$threads" --eval "$eval_points" --train-rows "$train_rows")
 ours() { $bench zuko-match "$1" "${common[@]}" --seed "$2" >> "$out/ours-$1.jsonl"; }
 zuko() {
