@@ -181,7 +181,29 @@ public static class Program
             return 0;
         });
 
-        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, chunks, onnxCommand, memory, scaling, scalingPlot, realdata, soak, regression, continuous };
+        var zukoConfig = new Argument<string>("config") { Description = "FLOW-FEATURES: nsf-coupling, nsf-autoregressive or maf, e.g. nsf-coupling-8" };
+        var zukoIterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 1000, Description = "Training steps" };
+        var zukoBatch = new Option<int>("--batch") { DefaultValueFactory = _ => 512, Description = "Rows per step" };
+        var zukoThreads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "libtorch intra-op threads" };
+        var zukoSeed = new Option<long>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of the weights and the batch order" };
+        var zukoEval = new Option<int>("--eval") { DefaultValueFactory = _ => 100_000, Description = "Test rows for the log-prob timing and points sampled" };
+        var zukoTrainRows = new Option<int>("--train-rows") { DefaultValueFactory = _ => 100_000, Description = "Rows of the fixed training set" };
+        var zukoDataSeed = new Option<long>("--data-seed") { DefaultValueFactory = _ => 0, Description = "Seed of the synthetic data (the same on zuko's side)" };
+        var zukoTransforms = new Option<int>("--transforms") { DefaultValueFactory = _ => 3, Description = "Transforms (zuko's default: 3)" };
+        var zukoHidden = new Option<string>("--hidden") { DefaultValueFactory = _ => "64,64", Description = "Hidden widths (zuko's default: 64,64)" };
+        var zukoBins = new Option<int>("--bins") { DefaultValueFactory = _ => 8, Description = "Spline bins (zuko's default: 8)" };
+        var zukoMatch = new Command("zuko-match", "Our flow matched layer for layer to a zuko 1.6 preset, trained and timed like benchmarks/zuko/zuko_bench.py; prints one JSON line.")
+            { zukoConfig, zukoIterations, zukoBatch, zukoThreads, zukoSeed, zukoEval, zukoTrainRows, zukoDataSeed, zukoTransforms, zukoHidden, zukoBins };
+        zukoMatch.SetAction(r =>
+        {
+            var settings = new ZukoMatchSettings(r.GetValue(zukoConfig)!, r.GetValue(zukoIterations), r.GetValue(zukoBatch), r.GetValue(zukoThreads),
+                r.GetValue(zukoSeed), r.GetValue(zukoEval), r.GetValue(zukoTrainRows), r.GetValue(zukoDataSeed), r.GetValue(zukoTransforms),
+                r.GetValue(zukoHidden)!.Split(',').Select(int.Parse).ToArray(), r.GetValue(zukoBins));
+            Console.WriteLine(ZukoMatchRun.ToJson(ZukoMatchRun.Execute(settings)));
+            return 0;
+        });
+
+        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, chunks, onnxCommand, memory, scaling, scalingPlot, realdata, soak, regression, continuous, zukoMatch };
         return root.Parse(args).Invoke();
     }
 }

@@ -49,15 +49,7 @@ internal static class TrainingRun
         using (torch.inference_mode())
         {
             var x = target.Sample(evalPoints, generator, ScalarType.Float32, device);
-            var clock = Stopwatch.StartNew();
-            flow.EvaluationChunkRows = evalChunk < 0 ? long.MaxValue : evalChunk;
-            var logQ = flow.LogProb(x);
-            logQ.sum().ToDouble(); // waits for the device
-            logProbSeconds = clock.Elapsed.TotalSeconds;
-            clock.Restart();
-            var samples = flow.Sample(evalPoints, generator: generator);
-            samples.sum().ToDouble();
-            sampleSeconds = clock.Elapsed.TotalSeconds;
+            (logProbSeconds, sampleSeconds, var logQ) = TimeEvaluation(flow, x, evalPoints, generator, evalChunk);
             var logP = target.LogDensity(x);
             testNll = -logQ.to(ScalarType.Float64).mean().ToDouble();
             kl = logP.to(ScalarType.Float64).sub(logQ.to(ScalarType.Float64)).mean().ToDouble();
@@ -66,6 +58,22 @@ internal static class TrainingRun
             fit.SkippedSteps, Math.Round(fit.Elapsed.TotalSeconds, 3), Math.Round(fit.Iterations / fit.Elapsed.TotalSeconds, 1),
             Math.Round(fit.FinalLoss, 4), Math.Round(testNll, 4), Math.Round(kl, 4), Math.Round(logProbSeconds, 4), Math.Round(sampleSeconds, 4),
             evalPoints, Math.Round(ResidentMemory.PeakMiB(), 1));
+    }
+
+    /// <summary>Times <c>flow.LogProb(x)</c> and <c>flow.Sample(points)</c> (each waited for on the device); call it inside the
+    /// caller's dispose scope and inference mode, which own the returned log-densities. <c>evalChunk</c> is Flow.EvaluationChunkRows
+    /// (0: automatic; -1: all rows at once).</summary>
+    public static (double LogProbSeconds, double SampleSeconds, Tensor LogQ) TimeEvaluation(Flow flow, Tensor x, long points, Generator generator, long evalChunk)
+    {
+        var clock = Stopwatch.StartNew();
+        flow.EvaluationChunkRows = evalChunk < 0 ? long.MaxValue : evalChunk;
+        var logQ = flow.LogProb(x);
+        logQ.sum().ToDouble(); // waits for the device
+        double logProbSeconds = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        var samples = flow.Sample(points, generator: generator);
+        samples.sum().ToDouble();
+        return (logProbSeconds, clock.Elapsed.TotalSeconds, logQ);
     }
 
     public static string ToJson(RunResult result) => JsonSerializer.Serialize(result);
