@@ -81,20 +81,26 @@ internal static class ContinuousRun
         using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(budgetSeconds));
         FitResult fit;
         string training;
-        switch (flowName)
+        training = flowName switch
         {
-            case "flow-matching":
-                training = "flow matching";
-                fit = Fit.FlowMatching(flow, target, options, null, null, budget.Token);
-                break;
-            case "flow-matching-ot":
-                training = "flow matching, minibatch OT";
-                fit = Fit.FlowMatching(flow, target, options, new FlowMatchingOptions { OptimalTransport = true }, null, budget.Token);
-                break;
-            default:
-                training = "maximum likelihood";
-                fit = Fit.ToData(flow, target, options, null, budget.Token);
-                break;
+            "flow-matching" => "flow matching",
+            "flow-matching-ot" => "flow matching, minibatch OT",
+            _ => "maximum likelihood",
+        };
+        try
+        {
+            fit = flowName switch
+            {
+                "flow-matching" => Fit.FlowMatching(flow, target, options, null, null, budget.Token),
+                "flow-matching-ot" => Fit.FlowMatching(flow, target, options, new FlowMatchingOptions { OptimalTransport = true }, null, budget.Token),
+                _ => Fit.ToData(flow, target, options, null, budget.Token),
+            };
+        }
+        catch (FitFailedException e)
+        {
+            // Too many non-finite steps in a row: the flow keeps its last good parameters; evaluate those and say so.
+            fit = e.Result;
+            training += $" (stopped at step {e.Result.Iterations}: {e.Result.SkippedSteps} non-finite steps)";
         }
         var continuous = flow.Bijector as ContinuousFlow;
         // One piece, so that the solver's evaluation count covers all points.
@@ -132,7 +138,10 @@ internal static class ContinuousRun
             sampleEvaluations, transportSeconds, transportEvaluations);
     }
 
-    public static string ToJson(ContinuousResult result) => JsonSerializer.Serialize(result);
+    public static string ToJson(ContinuousResult result) => JsonSerializer.Serialize(result, JsonOptions);
+
+    // A flow that failed can have an infinite or NaN KL: written as "Infinity" / "NaN" rather than failing the run.
+    private static readonly JsonSerializerOptions JsonOptions = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>The results as a Markdown table, one row per target and flow.</summary>
     public static string Table(IEnumerable<ContinuousResult> results)

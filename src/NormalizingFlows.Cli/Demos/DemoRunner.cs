@@ -72,6 +72,7 @@ internal static class DemoRunner
             long parameterCount;
             using (torch.NewDisposeScope()) parameterCount = flow.parameters().Sum(p => p.numel());
             bool modelSaved = false;
+            string onnxNote = "not written (the run ended before its model was saved)";
             // The model, losses.csv and metrics.json (evaluation fields NaN until there is one).
             RunMetrics WriteResults(MetricEstimate kl, MetricEstimate testNll, double gridIntegral, double evalSeconds)
             {
@@ -84,6 +85,7 @@ internal static class DemoRunner
                         ["target"] = preset.Name,
                         ["flow"] = preset.FlowName,
                     });
+                    onnxNote = OnnxModelFile.TryWrite(directory, flow).Note;
                     modelSaved = true;
                 }
                 double trainSeconds = fit.Elapsed.TotalSeconds;
@@ -161,10 +163,10 @@ internal static class DemoRunner
             IReadOnlyList<(string Path, string Caption)> figures;
             using (torch.NewDisposeScope())
                 figures = DemoFigures.Write(directory, target, flow, fit, snapshots!, settings.Seed, Fitting.FlowFitting.IsFlowMatching(preset.FlowName));
-            string report = DemoReport.Write(Path.Combine(directory, RunFiles.Report), settings, metrics, figures);
+            string report = DemoReport.Write(Path.Combine(directory, RunFiles.Report), settings, metrics, figures, onnxNote);
 
             SummaryTable.Write(console, metrics);
-            context.Output.WriteLine($"wrote {RunFiles.Metrics}, {RunFiles.Losses}, {RunFiles.Model}, {figures.Count} figures and {Path.GetFileName(report)} to {directory}");
+            context.Output.WriteLine($"wrote {RunFiles.Metrics}, {RunFiles.Losses}, {RunFiles.Model}{(File.Exists(Path.Combine(directory, OnnxModelFile.Name)) ? ", " + OnnxModelFile.Name : "")}, {figures.Count} figures and {Path.GetFileName(report)} to {directory}");
             return fit.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -138,6 +138,7 @@ internal static class DigitsDemo
             double uniformBits = Math.Log2(Levels);
 
             flow.Save(Path.Combine(directory, RunFiles.Model), new JsonObject { ["command"] = command, ["demo"] = Name });
+            string onnxNote = OnnxModelFile.TryWrite(directory, flow).Note;
             var samples = flow.Sample(64, generator: generator);
             var cooler = ImageSampling.Sample(flow, 64, 0.7, generator);
             var figures = new[]
@@ -182,6 +183,7 @@ internal static class DigitsDemo
                 .AddConfiguration("data", $"UCI digits, {splitText} training/validation/test images; uniform dequantisation over {Levels} levels, fresh noise every training step, one seeded draw for validation and test")
                 .AddConfiguration("training", string.Create(CultureInfo.InvariantCulture,
                     $"up to {iterations} steps x {batchSize}, Adam {LearningRate} cosine{(WeightDecay > 0 ? $", weight decay {WeightDecay}" : "")}, early stopping (patience {Patience} x {ValidationInterval} steps)"))
+                .AddConfiguration("ONNX model", onnxNote + " (images [batch, 1, 8, 8] of dequantised levels, as the flow takes them)")
                 .AddMetric($"test bits/dim ({BitsScale}): flow", F(flowBits))
                 .AddMetric($"test bits/dim ({BitsScale}): full-covariance Gaussian", F(fullBits))
                 .AddMetric($"test bits/dim ({BitsScale}): diagonal Gaussian", F(diagonalBits))

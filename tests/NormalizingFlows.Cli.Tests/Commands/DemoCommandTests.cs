@@ -54,6 +54,9 @@ public sealed class DemoCommandTests(ITestOutputHelper log)
         Assert.Equal(0.0, root.GetProperty("test_nll_standard_error").GetDouble());
 
         Assert.True(new FileInfo(folder.Combine("model.nflow")).Length > 0, "model.nflow is missing or empty.");
+        // Beside it, the same flow for ONNX Runtime, and the report says how to use it.
+        Assert.True(new FileInfo(folder.Combine("model.onnx")).Length > 0, "model.onnx is missing or empty.");
+        Assert.Contains("OnnxFlow.Load", File.ReadAllText(folder.Combine("report.html")));
         var losses = File.ReadAllLines(folder.Combine("losses.csv"));
         Assert.Equal("iteration,loss", losses[0]);
         Assert.Equal(51, losses.Length);
@@ -144,7 +147,7 @@ public sealed class DemoCommandTests(ITestOutputHelper log)
             Assert.InRange(root.GetProperty(field).GetDouble(), 0.5, Math.Log2(17) + 1);
         // Uniform over the 17 levels is exactly log2(17) bits per pixel.
         Assert.Equal(Math.Log2(17), root.GetProperty("uniform_bits_per_dim").GetDouble(), 12);
-        foreach (var figure in new[] { "test-digits.png", "samples.png", "samples-t0.7.png", "training.png", "report.html", "model.nflow" })
+        foreach (var figure in new[] { "test-digits.png", "samples.png", "samples-t0.7.png", "training.png", "report.html", "model.nflow", "model.onnx" })
             Assert.True(File.Exists(folder.Combine(figure)), figure);
 
         // The split actually used: 1797 digits, round(15 %) for test, round(10 %) for validation, the rest (75 %) for training.
