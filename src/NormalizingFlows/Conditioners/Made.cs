@@ -32,6 +32,7 @@ public sealed partial class Made : Conditioner
     private readonly ModuleList<MaskedLinear> layers;
     private readonly Activation activation;
     private readonly int[] order;
+    private readonly int[][] unitDegrees;
 
     /// <summary>Creates the network.</summary>
     /// <param name="features">Number of features <c>D</c> (at least 1).</param>
@@ -67,20 +68,28 @@ public sealed partial class Made : Conditioner
         int lowest = contextFeatures > 0 || features == 1 ? 0 : 1;
         int[] HiddenDegrees(int width) => Enumerable.Range(0, width).Select(k => lowest + k % (features - lowest)).ToArray();
         var linears = new List<MaskedLinear>();
+        var degrees = new List<int[]>();
         var first = HiddenDegrees(hiddenFeatures[0]);
         linears.Add(new MaskedLinear(InputMask(first, this.order, contextFeatures), zero: false, generator));
+        degrees.Add(first);
         var previous = first;
         int further = hiddenFeatures.Count - 1;
         for (int i = 0; i < further; i++)
         {
             var next = HiddenDegrees(hiddenFeatures[i + 1]);
             linears.Add(new MaskedLinear(HiddenMask(previous, next), zero: false, generator));
+            degrees.Add(next);
             // A residual block has a second layer; equal widths give equal degrees, so h + W2 act(W1 act(h)) stays masked.
-            if (residual) linears.Add(new MaskedLinear(HiddenMask(next, next), zero: false, generator));
+            if (residual)
+            {
+                linears.Add(new MaskedLinear(HiddenMask(next, next), zero: false, generator));
+                degrees.Add(next);
+            }
             previous = next;
         }
         linears.Add(new MaskedLinear(OutputMask(previous, this.order, parametersPerFeature), zero: true, generator));
         layers = nn.ModuleList(linears.ToArray());
+        unitDegrees = degrees.ToArray();
         RegisterComponents();
     }
 
@@ -226,5 +235,11 @@ public sealed partial class Made : Conditioner
         }
 
         public override Tensor forward(Tensor x) => nn.functional.linear(x, weight.mul(mask), bias);
+
+        /// <summary>The weight times the mask (a new tensor).</summary>
+        public Tensor MaskedWeight() => weight.mul(mask);
+
+        /// <summary>The bias.</summary>
+        public Tensor Bias => bias;
     }
 }

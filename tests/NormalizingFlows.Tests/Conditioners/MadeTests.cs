@@ -81,6 +81,35 @@ public sealed class MadeTests
         }
     }
 
+    public static IEnumerable<object[]> RankConfigurations => Configurations.Append(
+        new object[] { "hidden narrower than the degrees", 6, new[] { 3, 4 }, new[] { 5, 2, 0, 4, 1, 3 }, false, 0, 2 });
+
+    [Theory]
+    [MemberData(nameof(RankConfigurations))]
+    public void Should_Give_Each_Ranks_Parameters_Through_Its_Sub_Network_As_The_Whole_Network_Does(string name, int features, int[] hidden, int[]? order, bool residual, int context, int parameters)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var made = Perturbed(features, hidden, order, residual, context, parameters);
+        using var generator = new Generator(7);
+        var x = torch.randn(new long[] { Batch, features }, dtype: ScalarType.Float64, generator: generator);
+        var c = context == 0 ? null : torch.randn(new long[] { Batch, context }, dtype: ScalarType.Float64, generator: generator);
+        using var noGrad = torch.no_grad();
+        var expected = made.call(x, c).view(Batch, features, parameters);
+        var passes = made.BeginRankPasses(c, Batch);
+        var rank = order ?? Made.NaturalOrder(features);
+        for (int k = 0; k < features; k++)
+        {
+            // The features in rank order; the columns from rank k on hold large noise, which the pass must not read.
+            var ranked = torch.randn(new long[] { Batch, features }, dtype: ScalarType.Float64, generator: generator).mul(1e3);
+            for (int j = 0; j < features; j++)
+                if (rank[j] < k) ranked[.., rank[j]] = x[.., j];
+            int feature = passes.FeatureAtRank(k);
+            Assert.Equal(k, rank[feature]);
+            double difference = passes.Parameters(ranked, k).sub(expected[.., feature, ..]).abs().max().ToDouble();
+            Assert.True(difference < 1e-12, $"{name}: rank {k} (feature {feature}) differs from the whole network by {difference:E3}.");
+        }
+    }
+
     [Fact]
     public void Should_Output_Zero_When_Fresh()
     {
