@@ -100,7 +100,7 @@ public sealed partial class Coupling : Bijector, IFusableLayer
     protected internal override (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context) => Apply(y, context, inverse: true);
 
     private (Tensor Output, Tensor LogAbsDet) Apply(Tensor x, Tensor? context, bool inverse) =>
-        FusedLayers.TryRun(this, x, inverse) ?? ApplyByOperations(x, context, inverse);
+        FusedLayers.TryRun(this, x, inverse, context) ?? ApplyByOperations(x, context, inverse);
 
     /// <inheritdoc />
     LayerDescription? IFusableLayer.DescribeForKernels() =>

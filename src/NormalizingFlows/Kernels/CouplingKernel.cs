@@ -110,16 +110,18 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
 
     /// <summary>Runs rows <c>[start, start + work.Rows)</c> of <paramref name="x"/> through the coupling into <paramref name="y"/>
     /// and <paramref name="logAbsDet"/> (one value per row), keeping the intermediate values in <paramref name="work"/>: the
-    /// pass-through columns into the network's input, the network (<see cref="Network"/>), the affine map of the moved columns
+    /// pass-through columns and the rows' context (<paramref name="context"/>, row-major <c>[rows, ContextFeatures]</c>; empty
+    /// without one) into the network's input, the network (<see cref="Network"/>), the affine map of the moved columns
     /// (<see cref="MovedColumns"/>), the pass-through columns copied. With <paramref name="networksInParallel"/> (training, outside
     /// any parallel region) networks side by side run through <see cref="PerNetwork"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(CouplingPlan plan, CouplingWeights<T> weights, ReadOnlySpan<T> x, Span<T> y, Span<T> logAbsDet, int start,
-        CouplingWork<T> work, bool inverse, bool networksInParallel = false)
+    public static void Run(CouplingPlan plan, CouplingWeights<T> weights, ReadOnlySpan<T> x, ReadOnlySpan<T> context, Span<T> y, Span<T> logAbsDet,
+        int start, CouplingWork<T> work, bool inverse, bool networksInParallel = false)
     {
-        int n = work.Rows, d = plan.Features;
+        int n = work.Rows, d = plan.Features, c = plan.ContextFeatures, p = plan.Pass.Length;
         var input = work.Activations[0];
-        for (int i = 0; i < plan.Pass.Length; i++) Gather(x, start * d + plan.Pass[i], d, input.AsSpan(i * n, n));
+        for (int i = 0; i < p; i++) Gather(x, start * d + plan.Pass[i], d, input.AsSpan(i * n, n));
+        for (int j = 0; j < c; j++) Gather(context, start * c + j, c, input.AsSpan((p + j) * n, n));
         Network(plan, weights, work, networksInParallel);
         MovedColumns(plan, weights, x, y, logAbsDet.Slice(start, n), start, work, inverse);
         for (int i = 0; i < plan.Pass.Length; i++)
@@ -426,18 +428,29 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
     /// (<see cref="PassThroughBackward"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(CouplingPlan plan, CouplingWeights<T> weights, CouplingWork<T> work, bool inverse,
-        ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> logAbsDetGradient, Span<T> inputGradient,
+        ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> logAbsDetGradient, Span<T> inputGradient, Span<T> contextGradient,
         T[][] weightGradients, T[][] biasGradients, Span<T> logBoundGradient)
     {
         var delta = CouplingWork<T>.Rent(plan.RawWidth * work.Rows);
         AffineBackward(plan, weights, work, inverse, outputGradient, logAbsDetGradient, inputGradient, delta, logBoundGradient);
-        bool wantInput = !inputGradient.IsEmpty;
+        bool wantInput = !inputGradient.IsEmpty, wantContext = !contextGradient.IsEmpty;
         // Wide networks train only where they run tiled (the planner's TrainsFused): a deterministic backward on register tiles.
         delta = plan.Wide
-            ? WideNetworkBackward(plan, weights, work, delta, wantInput, weightGradients, biasGradients)
-            : NarrowNetworkBackward(plan, weights, work, delta, wantInput, weightGradients, biasGradients);
+            ? WideNetworkBackward(plan, weights, work, delta, wantInput || wantContext, weightGradients, biasGradients)
+            : NarrowNetworkBackward(plan, weights, work, delta, wantInput || wantContext, weightGradients, biasGradients);
         if (wantInput) PassThroughBackward(plan, work.Rows, delta, outputGradient, inputGradient);
+        if (wantContext) ContextBackward(plan, work.Rows, delta, contextGradient);
         CouplingWork<T>.Return(delta);
+    }
+
+    /// <summary>The context's gradient: what the network gives back through its context columns (the network input's columns
+    /// after the pass-through ones in <paramref name="networkInputGradient"/>, column-major), row-major into
+    /// <paramref name="contextGradient"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ContextBackward(CouplingPlan plan, int n, T[] networkInputGradient, Span<T> contextGradient)
+    {
+        int c = plan.ContextFeatures, p = plan.Pass.Length;
+        for (int j = 0; j < c; j++) Scatter(networkInputGradient.AsSpan((p + j) * n, n), contextGradient, j, c);
     }
 
     /// <summary>The affine map's backward pass, per moved feature: the raw parameters' gradients into <paramref name="delta"/>

@@ -23,8 +23,9 @@ internal enum LogScaleKind
 internal sealed class CouplingPlan
 {
     internal CouplingPlan(int features, int[] pass, int[] moved, int[] widths, int parts, Activation activation, LogScaleKind logScale, double bound,
-        LayerOperations operations)
+        LayerOperations operations, int contextFeatures = 0)
     {
+        ContextFeatures = contextFeatures;
         Parts = parts;
         Features = features;
         Pass = pass;
@@ -48,10 +49,15 @@ internal sealed class CouplingPlan
     /// <summary>Columns that pass through, in the order the network sees them.</summary>
     public int[] Pass { get; }
 
+    /// <summary>Width of the context the network sees after the pass-through columns (its input is <c>[pass, context]</c>, as
+    /// the conditioner's); 0 for none.</summary>
+    public int ContextFeatures { get; }
+
     /// <summary>Columns that the affine map moves, in the order of the network's parameters.</summary>
     public int[] Moved { get; }
 
-    /// <summary>Widths of each network: input, hidden layers, output (<c>2 * Moved.Length / Parts</c>).</summary>
+    /// <summary>Widths of each network: input (pass-through columns and context), hidden layers, output
+    /// (<c>2 * Moved.Length / Parts</c>).</summary>
     public int[] Widths { get; }
 
     /// <summary>Number of networks side by side: 1 for one network, 2 for separate shift and log-scale networks (network

@@ -24,33 +24,38 @@ internal static class FusedCoupling
 
     /// <summary>The coupling's output and log-det through the kernel, as its plan says (<see cref="FusedLayers"/>):
     /// <paramref name="weights"/> are its current weights (CPU tensors of <paramref name="x"/>'s dtype), <paramref name="track"/>
-    /// whether autograd tracks the call (then one autograd node).</summary>
-    public static (Tensor Output, Tensor LogAbsDet) Apply(CouplingPlan plan, Tensor[] weights, Tensor x, bool inverse, bool track)
+    /// whether autograd tracks the call (then one autograd node); <paramref name="context"/> the context where the plan takes one
+    /// (<see cref="CouplingPlan.ContextFeatures"/>), else null.</summary>
+    public static (Tensor Output, Tensor LogAbsDet) Apply(CouplingPlan plan, Tensor[] weights, Tensor x, Tensor? context, bool inverse, bool track)
     {
         if (track)
         {
-            var args = new object[] { new Call(plan, inverse, x.requires_grad) }.Concat(new[] { x }).Concat(weights).ToArray();
+            var call = new Call(plan, inverse, x.requires_grad, context is { requires_grad: true });
+            var tensors = context is null ? new[] { x } : new[] { x, context };
+            var args = new object[] { call }.Concat(tensors).Concat(weights).ToArray();
             var outputs = CouplingFunction.apply(args);
             return (outputs[0], outputs[1]);
         }
         var input = x.contiguous();
+        var conditions = context?.contiguous();
         var y = torch.empty_like(input);
         var ld = torch.empty(input.size(0), dtype: input.dtype);
-        if (x.dtype == ScalarType.Float32) Evaluate<float>(plan, weights, input, y, ld, inverse);
-        else Evaluate<double>(plan, weights, input, y, ld, inverse);
+        if (x.dtype == ScalarType.Float32) Evaluate<float>(plan, weights, input, conditions, y, ld, inverse);
+        else Evaluate<double>(plan, weights, input, conditions, y, ld, inverse);
         return (y, ld);
     }
 
-    private static unsafe void Evaluate<T>(CouplingPlan plan, Tensor[] parameters, Tensor x, Tensor y, Tensor ld, bool inverse)
+    private static unsafe void Evaluate<T>(CouplingPlan plan, Tensor[] parameters, Tensor x, Tensor? context, Tensor y, Tensor ld, bool inverse)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var weights = Read<T>(plan, parameters);
         int rows = (int)x.size(0);
         int blocks = (rows + BlockRows - 1) / BlockRows;
         int threads = OpenMpTeam.Available ? Math.Min(blocks, torch.get_num_threads()) : 1;
-        fixed (T* input = TensorMemory.Span<T>(x), output = TensorMemory.Span<T>(y), logAbsDet = TensorMemory.Span<T>(ld))
+        fixed (T* input = TensorMemory.Span<T>(x), output = TensorMemory.Span<T>(y), logAbsDet = TensorMemory.Span<T>(ld),
+            conditions = context is null ? Span<T>.Empty : TensorMemory.Span<T>(context))
         {
-            var memory = new Buffers((IntPtr)input, (IntPtr)output, (IntPtr)logAbsDet, rows, plan.Features);
+            var memory = new Buffers((IntPtr)input, (IntPtr)output, (IntPtr)logAbsDet, rows, plan.Features, (IntPtr)conditions);
             if (threads <= 1)
             {
                 RunBlocks(plan, weights, memory, 0, blocks, inverse);
@@ -73,6 +78,7 @@ internal static class FusedCoupling
         var input = new ReadOnlySpan<T>((void*)memory.Input, memory.Rows * memory.Features);
         var output = new Span<T>((void*)memory.Output, memory.Rows * memory.Features);
         var logAbsDet = new Span<T>((void*)memory.LogAbsDet, memory.Rows);
+        var context = new ReadOnlySpan<T>((void*)memory.Context, memory.Rows * plan.ContextFeatures);
         CouplingWork<T>? work = null;
         try
         {
@@ -84,7 +90,7 @@ internal static class FusedCoupling
                     work?.Dispose();
                     work = new CouplingWork<T>(plan, count, pooled: true);
                 }
-                CouplingKernel<T>.Run(plan, weights, input, output, logAbsDet, start, work, inverse);
+                CouplingKernel<T>.Run(plan, weights, input, context, output, logAbsDet, start, work, inverse);
             }
         }
         finally
@@ -93,8 +99,9 @@ internal static class FusedCoupling
         }
     }
 
-    /// <summary>Where a call's tensors live (pinned by the caller for the duration of the call).</summary>
-    private sealed record Buffers(IntPtr Input, IntPtr Output, IntPtr LogAbsDet, int Rows, int Features);
+    /// <summary>Where a call's tensors live (pinned by the caller for the duration of the call); <c>Context</c> is zero without
+    /// one.</summary>
+    private sealed record Buffers(IntPtr Input, IntPtr Output, IntPtr LogAbsDet, int Rows, int Features, IntPtr Context);
 
     /// <summary>The parameters' values for one call (every layer's weight and bias, then the learned log-bound where there is
     /// one), also packed for <see cref="TiledNetwork{T}"/> where the plan runs as register tiles.</summary>
@@ -117,12 +124,13 @@ internal static class FusedCoupling
         return TiledNetwork<T>.Packed(plan, read);
     }
 
-    /// <summary>What a call of the autograd node needs besides its tensors.</summary>
-    internal sealed record Call(CouplingPlan Plan, bool Inverse, bool InputGradient);
+    /// <summary>What a call of the autograd node needs besides its tensors: the plan, the direction, and whether the input's and
+    /// the context's gradients are wanted.</summary>
+    internal sealed record Call(CouplingPlan Plan, bool Inverse, bool InputGradient, bool ContextGradient);
 }
 
-/// <summary>The fused coupling as one autograd node: inputs <c>(call, x, W_0, b_0, ..., [log-bound])</c>, outputs
-/// <c>(y, logAbsDet)</c>; backward is <see cref="CouplingKernel{T}.Backward"/>.</summary>
+/// <summary>The fused coupling as one autograd node: inputs <c>(call, x, [context], W_0, b_0, ..., [log-bound])</c> (the context
+/// where the plan takes one), outputs <c>(y, logAbsDet)</c>; backward is <see cref="CouplingKernel{T}.Backward"/>.</summary>
 internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
 {
     private const string WorkKey = "work";
@@ -135,12 +143,14 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
     {
         var call = (FusedCoupling.Call)vars[0];
         var x = ((Tensor)vars[1]).contiguous();
-        var parameters = vars.Skip(2).Cast<Tensor>().ToArray();
+        bool conditional = call.Plan.ContextFeatures > 0;
+        var context = conditional ? ((Tensor)vars[2]).contiguous() : null;
+        var parameters = vars.Skip(conditional ? 3 : 2).Cast<Tensor>().ToArray();
         ctx.set_materialize_grads(false);
         var y = torch.empty_like(x);
         var ld = torch.empty(x.size(0), dtype: x.dtype);
-        if (Recomputes(call.Plan)) ctx.save_for_backward(new List<Tensor> { x });
-        ctx.save_data(WorkKey, x.dtype == ScalarType.Float32 ? Forward<float>(call, parameters, x, y, ld) : Forward<double>(call, parameters, x, y, ld));
+        if (Recomputes(call.Plan)) ctx.save_for_backward(context is null ? new List<Tensor> { x } : new List<Tensor> { x, context });
+        ctx.save_data(WorkKey, x.dtype == ScalarType.Float32 ? Forward<float>(call, parameters, x, context, y, ld) : Forward<double>(call, parameters, x, context, y, ld));
         return new List<Tensor> { y, ld };
     }
 
@@ -148,8 +158,10 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grad_outputs)
     {
         var saved = ctx.get_data(WorkKey);
-        var input = saved is Saved<float> { Work: null } or Saved<double> { Work: null } ? ctx.get_saved_variables()[0] : null;
-        return saved is Saved<float> single ? Backward(single, grad_outputs, input) : Backward((Saved<double>)saved, grad_outputs, input);
+        var kept = saved is Saved<float> { Work: null } or Saved<double> { Work: null } ? ctx.get_saved_variables() : null;
+        var input = kept?[0];
+        var context = kept is { Count: > 1 } ? kept[1] : null;
+        return saved is Saved<float> single ? Backward(single, grad_outputs, input, context) : Backward((Saved<double>)saved, grad_outputs, input, context);
     }
 
     /// <summary>
@@ -162,31 +174,32 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
     /// </summary>
     private static bool Recomputes(CouplingPlan plan) => plan.Wide;
 
-    private static Saved<T> Forward<T>(FusedCoupling.Call call, Tensor[] parameters, Tensor x, Tensor y, Tensor ld)
+    private static Saved<T> Forward<T>(FusedCoupling.Call call, Tensor[] parameters, Tensor x, Tensor? context, Tensor y, Tensor ld)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         bool recompute = Recomputes(call.Plan);
         var weights = FusedCoupling.Read<T>(call.Plan, parameters);
         var work = new CouplingWork<T>(call.Plan, (int)x.size(0), pooled: recompute);
-        CouplingKernel<T>.Run(call.Plan, weights, TensorMemory.Span<T>(x), TensorMemory.Span<T>(y), TensorMemory.Span<T>(ld), 0, work, call.Inverse,
-            networksInParallel: true);
+        CouplingKernel<T>.Run(call.Plan, weights, TensorMemory.Span<T>(x), Conditions<T>(context), TensorMemory.Span<T>(y), TensorMemory.Span<T>(ld), 0,
+            work, call.Inverse, networksInParallel: true);
         if (!recompute) return new Saved<T>(call, weights, work, x.dtype);
         work.Dispose();
         return new Saved<T>(call, weights, null, x.dtype);
     }
 
-    private static List<Tensor> Backward<T>(Saved<T> saved, List<Tensor> grads, Tensor? input) where T : unmanaged, IFloatingPointIeee754<T>
+    private static List<Tensor> Backward<T>(Saved<T> saved, List<Tensor> grads, Tensor? input, Tensor? context) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var plan = saved.Call.Plan;
         int rows = saved.Work?.Rows ?? (int)input!.size(0), d = plan.Features;
         var outputGradient = Defined(grads[0]);
         var logDetGradient = Defined(grads[1]);
         Tensor? inputGradient = saved.Call.InputGradient ? torch.empty(rows, d, dtype: saved.DType) : null;
+        Tensor? contextGradient = saved.Call.ContextGradient ? torch.empty(rows, plan.ContextFeatures, dtype: saved.DType) : null;
         var total = new ParameterGradients<T>(saved.Weights);
         if (saved.Work is not null)
         {
-            Backward(saved, saved.Work, 0, outputGradient, logDetGradient, inputGradient, total);
-            return total.ToTensors(plan, inputGradient, saved.DType);
+            Backward(saved, saved.Work, 0, outputGradient, logDetGradient, inputGradient, contextGradient, total);
+            return total.ToTensors(plan, inputGradient, contextGradient, saved.DType);
         }
         // Recompute the intermediate values from the saved input into pooled work, keeping every layer's input for the products
         // (the outputs go to scratch buffers), in blocks of TrainingBlockRows rows: the kept layers of a whole large batch would
@@ -200,13 +213,13 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
             {
                 int count = Math.Min(FusedCoupling.TrainingBlockRows, rows - start);
                 using var work = new CouplingWork<T>(plan, count, pooled: true, keepsNetworks: true);
-                CouplingKernel<T>.Run(plan, saved.Weights, TensorMemory.Span<T>(input!), y.AsSpan(0, rows * d), ld.AsSpan(0, rows), start, work,
-                    saved.Call.Inverse, networksInParallel: true);
+                CouplingKernel<T>.Run(plan, saved.Weights, TensorMemory.Span<T>(input!), Conditions<T>(context), y.AsSpan(0, rows * d), ld.AsSpan(0, rows),
+                    start, work, saved.Call.Inverse, networksInParallel: true);
                 var target = start == 0 ? total : block!;
-                Backward(saved, work, start, outputGradient, logDetGradient, inputGradient, target);
+                Backward(saved, work, start, outputGradient, logDetGradient, inputGradient, contextGradient, target);
                 if (start > 0) total.Add(block!);
             }
-            return total.ToTensors(plan, inputGradient, saved.DType);
+            return total.ToTensors(plan, inputGradient, contextGradient, saved.DType);
         }
         finally
         {
@@ -215,18 +228,24 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
         }
     }
 
-    /// <summary>The rows <c>[start, start + work.Rows)</c> of the backward pass: their input gradient into
-    /// <paramref name="inputGradient"/>'s rows, the parameter gradients they give into <paramref name="gradients"/>.</summary>
+    /// <summary>The rows <c>[start, start + work.Rows)</c> of the backward pass: their input and context gradients into
+    /// <paramref name="inputGradient"/>'s and <paramref name="contextGradient"/>'s rows, the parameter gradients they give into
+    /// <paramref name="gradients"/>.</summary>
     private static void Backward<T>(Saved<T> saved, CouplingWork<T> work, int start, Tensor? outputGradient, Tensor? logDetGradient,
-        Tensor? inputGradient, ParameterGradients<T> gradients) where T : unmanaged, IFloatingPointIeee754<T>
+        Tensor? inputGradient, Tensor? contextGradient, ParameterGradients<T> gradients) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int d = saved.Call.Plan.Features, n = work.Rows;
+        int d = saved.Call.Plan.Features, c = saved.Call.Plan.ContextFeatures, n = work.Rows;
         CouplingKernel<T>.Backward(saved.Call.Plan, saved.Weights, work, saved.Call.Inverse,
             outputGradient is null ? ReadOnlySpan<T>.Empty : TensorMemory.Span<T>(outputGradient).Slice(start * d, n * d),
             logDetGradient is null ? ReadOnlySpan<T>.Empty : TensorMemory.Span<T>(logDetGradient).Slice(start, n),
             inputGradient is null ? Span<T>.Empty : TensorMemory.Span<T>(inputGradient).Slice(start * d, n * d),
+            contextGradient is null ? Span<T>.Empty : TensorMemory.Span<T>(contextGradient).Slice(start * c, n * c),
             gradients.Weights, gradients.Biases, gradients.Bounds);
     }
+
+    /// <summary>The context's values (contiguous), or empty without one.</summary>
+    private static ReadOnlySpan<T> Conditions<T>(Tensor? context) where T : unmanaged, IFloatingPointIeee754<T> =>
+        context is null ? ReadOnlySpan<T>.Empty : TensorMemory.Span<T>(context);
 
     private static Tensor? Defined(Tensor? gradient) => gradient is null || gradient.IsInvalid ? null : gradient.contiguous();
 

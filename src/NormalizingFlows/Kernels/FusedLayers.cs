@@ -15,18 +15,20 @@ namespace NormalizingFlows.Kernels;
 internal static class FusedLayers
 {
     /// <summary>The layer's output and log-det through its kernel, or null where the plan or this call leaves it to libtorch's
-    /// operations.</summary>
-    public static (Tensor Output, Tensor LogAbsDet)? TryRun(Bijector layer, Tensor x, bool inverse)
+    /// operations. <paramref name="context"/>: the layer's context (already checked against its width, rows and placement), or
+    /// null.</summary>
+    public static (Tensor Output, Tensor LogAbsDet)? TryRun(Bijector layer, Tensor x, bool inverse, Tensor? context = null)
     {
         var plan = FusionPlanner.Plan(layer, x).Layers[0];
         if (!plan.Evaluates || !TensorMemory.IsReadable(x)) return null;
+        if (plan.TakesContext != (context is not null) || (context is not null && (context.dim() != 2 || !TensorMemory.Holds(context, x.dtype)))) return null;
         var weights = Current(plan, x.dtype);
         if (weights is null) return null;
-        bool track = torch.is_grad_enabled() && (x.requires_grad || Array.Exists(weights, w => w.requires_grad));
+        bool track = torch.is_grad_enabled() && (x.requires_grad || context is { requires_grad: true } || Array.Exists(weights, w => w.requires_grad));
         if (track && !plan.Trains) return null;
         return plan.Description switch
         {
-            CouplingDescription when x.dim() == 2 => FusedCoupling.Apply(plan.Coupling!, weights, x, inverse, track),
+            CouplingDescription when x.dim() == 2 => FusedCoupling.Apply(plan.Coupling!, weights, x, context, inverse, track),
             LuLinearDescription lu when x.dim() == 2 => FusedLuLinear.Apply(weights, lu.Order, x, inverse, track),
             LeakyReluDescription leaky => FusedLeakyRelu.Apply(weights[0], leaky.MinimumSlope, x, inverse, track),
             _ => null,

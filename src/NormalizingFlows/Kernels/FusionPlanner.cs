@@ -25,17 +25,17 @@ internal static class FusionPlanner
     public static FusionPlan Plan(Bijector root, PlanKey key) => root.FusionCache.Get(key) ?? Build(root, key);
 
     /// <summary>The plan of a coupling's shape (the column kernel, register tiles or BLAS), or null when no kernel covers it: a
-    /// conditioner that does not describe itself or takes a context, no pass-through input; an activation other than ReLU, tanh or
+    /// conditioner that does not describe itself, no pass-through input; an activation other than ReLU, tanh or
     /// leaky ReLU; networks side by side other than two with hidden layers where the BLAS is available; a layer wider than
     /// <see cref="FusedKernels.MaximumWidth"/> where the BLAS is not; a transform other than an affine one with the exp or
     /// soft-clamp map or the learned tanh bound.</summary>
     public static CouplingPlan? Coupling(CouplingDescription coupling)
     {
         if (coupling.Network is not { } network || coupling.Transform is not { } transform) return null;
-        if (network.ContextFeatures != 0 || network.InFeatures == 0) return null;
+        if (network.InFeatures == 0) return null;
         if (network.Parts != 1 && !(network.Parts == 2 && network.Hidden.Count > 0 && Blas.Available)) return null;
         if (network.Activation is not (Activation.Relu or Activation.Tanh or Activation.LeakyRelu)) return null;
-        var widths = new List<int> { network.InFeatures };
+        var widths = new List<int> { network.InFeatures + network.ContextFeatures };
         widths.AddRange(network.Hidden);
         widths.Add(network.PartOutFeatures);
         if (widths.Any(w => w > FusedKernels.MaximumWidth) && !Blas.Available) return null;
@@ -43,12 +43,14 @@ internal static class FusionPlanner
         var pass = Enumerable.Range(0, mask.Count).Where(i => !mask[i]).ToArray();
         var moved = Enumerable.Range(0, mask.Count).Where(i => mask[i]).ToArray();
         if (network.Parts * network.PartOutFeatures != 2 * moved.Length) return null;
-        return Coupling(mask.Count, pass, moved, widths.ToArray(), network.Parts, network.Activation, transform.LogScale, transform.Bound);
+        return Coupling(mask.Count, pass, moved, widths.ToArray(), network.Parts, network.Activation, transform.LogScale, transform.Bound,
+            network.ContextFeatures);
     }
 
     /// <summary>The plan of a coupling of this shape, its products decided here (<see cref="CouplingOperations"/>).</summary>
-    public static CouplingPlan Coupling(int features, int[] pass, int[] moved, int[] widths, int parts, Activation activation, LogScaleKind logScale, double bound) =>
-        new(features, pass, moved, widths, parts, activation, logScale, bound, CouplingOperations(widths, parts, activation));
+    public static CouplingPlan Coupling(int features, int[] pass, int[] moved, int[] widths, int parts, Activation activation, LogScaleKind logScale, double bound,
+        int contextFeatures = 0) =>
+        new(features, pass, moved, widths, parts, activation, logScale, bound, CouplingOperations(widths, parts, activation), contextFeatures);
 
     /// <summary>
     /// How a coupling network's products run: column by column while every layer is at most <see cref="FusedKernels.MaximumWidth"/>
@@ -87,9 +89,10 @@ internal static class FusionPlanner
     private static FusionPlan Chain(Bijector chain, ChainDescription description, PlanKey key)
     {
         var children = description.Layers.Select(layer => Plan(layer, key)).ToArray();
-        // Block by block: two layers or more on [batch, features] rows, each a layer with a kernel for this dtype.
+        // Block by block: two layers or more on [batch, features] rows, each a layer with a kernel for this dtype and no context
+        // (a stage sees rows only).
         bool blockable = key.On && key.Device == DeviceType.CPU && chain.EventShape.Count == 1 && children.Length >= 2
-            && children.All(c => !c.Composite && c.Layers[0].Evaluates);
+            && children.All(c => !c.Composite && c.Layers[0].Evaluates && !c.Layers[0].TakesContext);
         if (blockable) WarmUp(key.DType);
         bool blockByBlock = blockable && !key.Gradients;
         var layers = new List<LayerPlan>();

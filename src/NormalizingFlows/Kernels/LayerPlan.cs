@@ -37,6 +37,10 @@ internal sealed record LayerPlan(string Path, string Layer, LayerOperations Oper
     /// <summary>A coupling's shape (fused columns, widths, products), where <see cref="Operations"/> is a coupling's.</summary>
     public CouplingPlan? Coupling { get; init; }
 
+    /// <summary>Whether its kernel reads a context beside the rows (a conditional coupling): it then never runs as a stage of a
+    /// block chain.</summary>
+    public bool TakesContext => Coupling is { ContextFeatures: > 0 };
+
     /// <summary>What the layer told the planner (its weights are read from it at each call); null for a layer that describes
     /// nothing.</summary>
     public LayerDescription? Description { get; init; }

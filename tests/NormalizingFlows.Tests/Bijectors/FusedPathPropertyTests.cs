@@ -94,8 +94,8 @@ public sealed class FusedPathPropertyTests
         AssertAllClose(Gradients(false), Gradients(true), $"{preset} parameter gradients");
     }
 
-    /// <summary>Output, log-det and, with gradients, the gradients of a fixed weighting of both with respect to the input and every
-    /// parameter.</summary>
+    /// <summary>Output, log-det and, with gradients, the gradients of a fixed weighting of both with respect to the input, the
+    /// context (where there is one) and every parameter.</summary>
     private static Tensor[] Run(Bijector bijector, Tensor x, Tensor? context, bool inverse, bool on, bool gradients)
     {
         using var fused = FusedKernels.Scoped(on);
@@ -106,12 +106,15 @@ public sealed class FusedPathPropertyTests
             return new[] { y, ld };
         }
         var input = x.detach().requires_grad_(true);
+        var condition = context?.detach().requires_grad_(true);
         var parameters = bijector.parameters().Where(p => p.requires_grad).ToArray();
         foreach (var p in parameters) p.grad?.zero_();
-        var (output, logAbsDet) = inverse ? bijector.Inverse(input, context) : bijector.Forward(input, context);
+        var (output, logAbsDet) = inverse ? bijector.Inverse(input, condition) : bijector.Forward(input, condition);
         using var weights = torch.linspace(-1.0, 1.0, output.numel(), dtype: output.dtype).reshape(output.shape);
         output.mul(weights).sum().add(logAbsDet.sum()).backward();
-        return new[] { output.detach(), logAbsDet.detach(), input.grad!.clone() }.Concat(parameters.Select(p => p.grad is null ? torch.zeros_like(p) : p.grad.clone())).ToArray();
+        var contextGradient = condition is null ? Array.Empty<Tensor>() : new[] { condition.grad is null ? torch.zeros_like(condition) : condition.grad.clone() };
+        return new[] { output.detach(), logAbsDet.detach(), input.grad!.clone() }.Concat(contextGradient)
+            .Concat(parameters.Select(p => p.grad is null ? torch.zeros_like(p) : p.grad.clone())).ToArray();
     }
 
     private static void AssertAllClose(Tensor[] expected, Tensor[] actual, string what)

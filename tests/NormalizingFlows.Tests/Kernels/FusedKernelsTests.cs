@@ -168,13 +168,13 @@ public sealed class FusedKernelsTests
     }
 
     [Fact]
-    public void Should_Leave_Contextual_Networks_And_Splines_To_The_Operation_Path_And_Wide_Ones_Where_There_Is_No_Blas()
+    public void Should_Leave_Splines_To_The_Operation_Path_And_Wide_Networks_Where_There_Is_No_Blas_But_Fuse_Contextual_Ones()
     {
         using var wide = new Coupling(Masks.Halves(4), new Mlp(2, 4, new[] { NormalizingFlows.Runtime.FusedKernels.MaximumWidth + 1 }), AffineTransform.Instance);
         using var contextual = new Coupling(Masks.Halves(4), new Mlp(2, 4, new[] { 4 }, contextFeatures: 2), AffineTransform.Instance);
         using var spline = Coupling.WithMlp(Masks.Halves(4), new[] { 4 }, transform: new RationalQuadraticSpline(4, 3.0));
         Assert.Equal(NormalizingFlows.Kernels.Blas.Available, IsFusable(wide));
-        Assert.False(IsFusable(contextual));
+        Assert.True(IsFusable(contextual));
         Assert.False(IsFusable(spline));
     }
 

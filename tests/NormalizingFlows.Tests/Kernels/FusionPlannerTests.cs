@@ -36,6 +36,8 @@ public sealed class FusionPlannerTests
         ["parallel-tanh"] = () => new Coupling(Masks.Alternating(2, 1), new ParallelMlp(2, 1, 1, new[] { 8 }, activation: Activation.Tanh), AffineTransform.Instance),
         ["parallel-no-hidden"] = () => new Coupling(Masks.Alternating(2, 1), new ParallelMlp(2, 1, 1, Array.Empty<int>()), AffineTransform.Instance),
         ["contextual"] = () => Coupling.WithMlp(Masks.Halves(4), new[] { 4 }, contextFeatures: 2),
+        ["contextual-wide"] = () => Coupling.WithMlp(Masks.Halves(2), new[] { 64, 64 }, contextFeatures: 3),
+        ["contextual-parallel"] = () => new Coupling(Masks.Alternating(2, 1), new ParallelMlp(2, 1, 1, new[] { 64, 64 }, contextFeatures: 3), AffineTransform.Instance),
         ["silu"] = () => Coupling.WithMlp(Masks.Halves(4), new[] { 4 }, activation: Activation.Silu),
         ["sigmoid-scale"] = () => Coupling.WithMlp(Masks.Halves(4), new[] { 4 }, transform: new AffineTransform(ScaleMap.Sigmoid)),
         ["additive"] = () => Coupling.WithMlp(Masks.Halves(4), new[] { 4 }, transform: AdditiveTransform.Instance),
@@ -61,7 +63,9 @@ public sealed class FusionPlannerTests
         new object[] { "parallel-relu", "wide-relu", true, "tiles" },                    // RealNVP's two networks train where tiled
         new object[] { "parallel-tanh", LayerOperations.Blas, true, false },
         new object[] { "parallel-no-hidden", LayerOperations.Operations, false, false },
-        new object[] { "contextual", LayerOperations.Operations, false, false },
+        new object[] { "contextual", LayerOperations.Columns, true, true },              // the context joins the network's input
+        new object[] { "contextual-wide", "wide-relu", true, false },
+        new object[] { "contextual-parallel", "wide-relu", true, "tiles" },
         new object[] { "silu", LayerOperations.Operations, false, false },
         new object[] { "sigmoid-scale", LayerOperations.Operations, false, false },
         new object[] { "additive", LayerOperations.Operations, false, false },
@@ -81,7 +85,7 @@ public sealed class FusionPlannerTests
         var expectedOperations = operations is LayerOperations o ? o : WideRelu;
         bool expectedTrains = trains is bool b ? b : WideRelu == LayerOperations.Tiles;
         // Shapes that need the BLAS take the operations where the loaded libtorch exports none.
-        bool needsBlas = expectedOperations is LayerOperations.Blas or LayerOperations.Tiles || name.StartsWith("parallel", StringComparison.Ordinal) || name == "wide-one-layer";
+        bool needsBlas = expectedOperations is LayerOperations.Blas or LayerOperations.Tiles || name.Contains("parallel", StringComparison.Ordinal) || name == "wide-one-layer";
         if (needsBlas && !Blas.Available) (expectedOperations, evaluates, expectedTrains) = (LayerOperations.Operations, false, false);
 
         foreach (bool gradients in new[] { false, true })
@@ -92,6 +96,7 @@ public sealed class FusionPlannerTests
             Assert.Equal(expectedTrains, plan.Trains);
             Assert.False(plan.InBlockChain);
             Assert.Equal(layer.GetType().Name, plan.Layer);
+            Assert.Equal(name.StartsWith("contextual", StringComparison.Ordinal) && evaluates, plan.TakesContext);
         }
         // Another dtype than the parameters', another device or the kernels off: the operations, whatever the shape.
         foreach (var key in new[]
@@ -131,6 +136,7 @@ public sealed class FusionPlannerTests
         new object[] { "standardised", false, true, "0.0 0.1 0.2" },
         new object[] { "nested-with-spline", false, false, "0.0 0.1" },
         new object[] { "nested-twice", false, true, "0.0.0 0.0.1" },
+        new object[] { "fused-and-contextual", false, false, "" },  // a stage sees rows only: a conditional coupling has none
     };
 
     private static Chain BuildChain(string name)
@@ -144,6 +150,7 @@ public sealed class FusionPlannerTests
             "fused-and-act-norm" => new Chain(Fused(0), new ActNorm(2)),
             "standardised" => new Chain(new Chain(Fused(0), new LuLinear(2), new LearnableLeakyRelu(2)), new Standardization(2)),
             "nested-with-spline" => new Chain(new Chain(Fused(0), Fused(1)), Coupling.WithMlp(Masks.Halves(2), new[] { 4 }, transform: new RationalQuadraticSpline(4, 3.0))),
+            "fused-and-contextual" => new Chain(Fused(0), Coupling.WithMlp(Masks.Alternating(2, 1), new[] { 8 }, contextFeatures: 2)),
             "nested-twice" => new Chain(new Chain(new Chain(Fused(0), Fused(1)), new Standardization(2)), new Standardization(2)),
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
