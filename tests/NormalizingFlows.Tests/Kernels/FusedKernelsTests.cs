@@ -261,6 +261,54 @@ public sealed class FusedKernelsTests
         Assert.All(coupling.parameters(), p => Assert.True(p.grad is not null && p.grad.isfinite().all().item<bool>()));
     }
 
+    private static readonly Dictionary<string, Func<Generator, Coupling>> ConditionalCouplings = new()
+    {
+        ["context-narrow"] = g => new Coupling(Masks.Halves(4), new Mlp(2, 4, new[] { 8, 8 }, contextFeatures: 3, generator: g), AffineTransform.Instance),
+        ["context-wide"] = g => new Coupling(Masks.Halves(2), new Mlp(1, 2, new[] { 64, 64 }, contextFeatures: 3, generator: g), AffineTransform.Instance),
+        ["context-parallel"] = g => new Coupling(Masks.Alternating(2, 1), new ParallelMlp(2, 1, 1, new[] { 64, 64 }, contextFeatures: 5, generator: g),
+            new AffineTransform(ScaleMap.SoftClamp, bound: 2.0)),
+    };
+
+    [Theory]
+    [InlineData("context-narrow", false, 37)]
+    [InlineData("context-narrow", true, 37)]
+    [InlineData("context-wide", false, 37)]
+    [InlineData("context-wide", true, 2600)]
+    [InlineData("context-parallel", false, 37)]
+    [InlineData("context-parallel", true, 2 * NormalizingFlows.Kernels.FusedCoupling.TrainingBlockRows + 37)]
+    public void Should_Match_The_Operation_Path_In_Values_And_Gradients_When_A_Conditional_Coupling_Is_Fused(string name, bool inverse, int rows)
+    {
+        // The context joins the network's input after the pass-through columns; its gradient comes back through the kernel too.
+        using var scope = torch.NewDisposeScope();
+        using var generator = new Generator(17);
+        using var coupling = ConditionalCouplings[name](generator);
+        if (name != "context-narrow" && !NormalizingFlows.Kernels.Blas.Available) return;
+        Assert.True(IsFusable(coupling), $"{name} should take the fused kernel.");
+        coupling.to(ScalarType.Float64);
+        Perturb(coupling, generator);
+        var x = torch.randn(new long[] { rows, coupling.EventShape[0] }, dtype: ScalarType.Float64, generator: generator).mul(1.5);
+        var context = torch.randn(new long[] { rows, coupling.ContextFeatures }, dtype: ScalarType.Float64, generator: generator);
+
+        Tensor[] Run(Func<Tensor, Tensor, (Tensor Output, Tensor LogAbsDet)> apply)
+        {
+            foreach (var p in coupling.parameters()) p.grad = null;
+            var input = x.detach().clone().requires_grad_(true);
+            var condition = context.detach().clone().requires_grad_(true);
+            var (y, ld) = apply(input, condition);
+            using var weights = torch.linspace(-1, 1, y.numel(), dtype: y.dtype).reshape(y.shape);
+            y.mul(weights).sum().add(ld.mul(0.7).sum()).backward();
+            return new[] { y.detach(), ld.detach(), input.grad!.clone(), condition.grad!.clone() }.Concat(coupling.parameters().Select(p => p.grad!.clone())).ToArray();
+        }
+        var fused = Run((input, c) => inverse ? coupling.Inverse(input, c) : coupling.Forward(input, c));
+        var reference = Run((input, c) => coupling.ApplyByOperations(input, c, inverse));
+        AssertClose(reference, fused, name);
+
+        using var noGrad = torch.no_grad();
+        var (y, ld) = inverse ? coupling.Inverse(x, context) : coupling.Forward(x, context);
+        var (yRef, ldRef) = coupling.ApplyByOperations(x, context, inverse);
+        AssertClose(new[] { yRef, ldRef }, new[] { y, ld }, name + " without gradients");
+    }
+
     /// <summary>Outputs, log-dets, and the gradients of a weighted sum of both with respect to the input and every parameter.</summary>
     private static Tensor[] Differentiate(Bijector bijector, Tensor x, Func<Tensor, (Tensor Output, Tensor LogAbsDet)> apply)
     {
