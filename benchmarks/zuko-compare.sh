@@ -8,6 +8,7 @@
 # (training >= 1.5x, log-prob and sampling >= 2x).
 #   usage: bash benchmarks/zuko-compare.sh [ROUNDS=3] [THREADS=2] [CONFIGS="nsf-coupling-2 ... maf-32"]
 #   environment: ITERATIONS (1000), EVAL (100000 test rows and samples), TRAIN_ROWS (100000), PEER_ROOT (/opt/peer-trixie),
+#                EVAL_AUTOREGRESSIVE_32 (10000: the points of nsf-autoregressive-32, whose sampling takes zuko minutes per 10 000),
 #                ZUKO_GIT (a git directory of probabilists/zuko; default ../.mirror/probabilists+zuko/repo), ZUKO_REF (1.6.0)
 # Needs the reference root from ../shared/peer/setup.sh (run it once as root) and a git copy of zuko (the fetch tool's
 # `github:probabilists/zuko`, or `git clone --bare https://github.com/probabilists/zuko`). Run it alone on the machine.
@@ -38,11 +39,12 @@ bench=benchmarks/NormalizingFlows.Benchmarks/bin/Release/net10.0/linux-x64/nflow
 [ -x "$bench" ] || bench="dotnet $(ls benchmarks/NormalizingFlows.Benchmarks/bin/Release/net10.0/*/nflows-bench.dll | head -1)"
 out=$(mktemp -d)
 trap 'echo "stopped: raw runs and zuko'"'"'s stderr in $out" >&2' ERR
-common=(--iterations "$iterations" --threads "$threads" --eval "$eval_points" --train-rows "$train_rows")
-ours() { $bench zuko-match "$1" "${common[@]}" --seed "$2" >> "$out/ours-$1.jsonl"; }
+common=(--iterations "$iterations" --threads "$threads" --train-rows "$train_rows")
+points() { if [ "$1" = nsf-autoregressive-32 ]; then echo "${EVAL_AUTOREGRESSIVE_32:-10000}"; else echo "$eval_points"; fi; }
+ours() { $bench zuko-match "$1" "${common[@]}" --eval "$(points "$1")" --seed "$2" >> "$out/ours-$1.jsonl"; }
 zuko() {
   chroot "$root" env MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 \
-    python3 /peer/zuko_bench.py "$1" "${common[@]}" --seed "$2" 2>>"$out/zuko-$1.err" | tail -1 >> "$out/zuko-$1.jsonl"
+    python3 /peer/zuko_bench.py "$1" "${common[@]}" --eval "$(points "$1")" --seed "$2" 2>>"$out/zuko-$1.err" | tail -1 >> "$out/zuko-$1.jsonl"
 }
 for config in $configs; do
   for r in $(seq 1 "$rounds"); do
@@ -72,7 +74,8 @@ for c in configs:
     l, lz = med(o, "logprob_seconds"), med(z, "logprob_seconds")
     s, sz = med(o, "sample_seconds"), med(z, "sample_seconds")
     nll = f"{med(o, 'test_nll'):.3f} | {med(z, 'test_nll'):.3f}" if len(digests) == 1 else "data differ! | data differ!"
-    print(f"| {c} | {len(o)} | {t:.2f} / {tz:.2f} | {tz/t:.2f}x | {l:.3f} / {lz:.3f} | {lz/l:.2f}x | {s:.3f} / {sz:.3f} | {sz/s:.2f}x | "
+    label = c if o[0]["eval_points"] == int(points) else f"{c} ({o[0]['eval_points']:,} points)"
+    print(f"| {label} | {len(o)} | {t:.2f} / {tz:.2f} | {tz/t:.2f}x | {l:.3f} / {lz:.3f} | {lz/l:.2f}x | {s:.3f} / {sz:.3f} | {sz/s:.2f}x | "
           f"{nll} | {o[0]['parameters']} / {z[0]['parameters']} | {mark(tz/t, 1.5)} / {mark(lz/l, 2)} / {mark(sz/s, 2)} |")
 print()
 print("Remaining differences from zuko's presets (printed by every run of ours):")
