@@ -130,11 +130,17 @@ public sealed partial class Made : Conditioner
     {
         var h = context is null ? x : torch.cat(new[] { x, context }, 1);
         h = layers[0].call(h);
-        int step = Residual ? 2 : 1;
-        for (int i = 1; i < layers.Count - 1; i += step)
+        if (!Residual)
+        {
+            // Each hidden layer's product is fresh and read only by its activation: activate it in place (see
+            // Activations.ApplyToFresh), one allocation and one pass over memory fewer per layer.
+            for (int i = 1; i < layers.Count; i++) h = layers[i].call(Activations.ApplyToFresh(activation, h));
+            return h;
+        }
+        for (int i = 1; i < layers.Count - 1; i += 2)
         {
             var next = layers[i].call(Activations.Apply(activation, h));
-            h = Residual ? h.add(layers[i + 1].call(Activations.Apply(activation, next)), Scalars.One) : next;
+            h = h.add(layers[i + 1].call(Activations.Apply(activation, next)), Scalars.One);
         }
         return layers[^1].call(Activations.Apply(activation, h));
     }
