@@ -51,8 +51,8 @@ internal static class RationalQuadratic
         var b = torch.addcmul(offset.mul(curvature).neg(), h, d0, Scalars.Of(1.0));
         var c = slope.mul(offset);
         var rest = y1.sub(y);
-        var discriminant = d0.mul(rest).sub(d1.mul(offset)).pow(Scalars.Two)
-            .add(slope.pow(Scalars.Two).mul(offset).mul(rest).mul(Scalars.Of(4.0)), Scalars.One).clamp_min(Scalars.Of(0.0));
+        var spread = torch.addcmul(d0.mul(rest), d1, offset, Scalars.Of(-1.0)).pow(Scalars.Two);
+        var discriminant = torch.addcmul(spread, c.mul(slope), rest, Scalars.Of(4.0)).clamp_min(Scalars.Of(0.0));
         var root = c.mul(Scalars.Of(2.0)).div(b.add(discriminant.sqrt(), Scalars.One));
         // Rounding can put the root an ulp outside [0, 1] (e.g. exactly on a bound); clamp the value but keep the root's
         // gradient, which a plain clamp would zero there.

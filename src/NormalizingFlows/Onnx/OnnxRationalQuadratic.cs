@@ -78,7 +78,7 @@ internal static class OnnxRationalQuadratic
             // The discriminant as a sum of two non-negative terms (see Internal.RationalQuadratic.Inverse).
             string rest = graph.Sub(y1, clamped);
             string spread = graph.Square(graph.Sub(graph.Mul(d0, rest), graph.Mul(d1, offset)));
-            string discriminant = graph.Max(graph.Add(spread, graph.Scale(graph.Mul(graph.Mul(graph.Square(slope), offset), rest), 4.0)), graph.Scalar(0.0));
+            string discriminant = graph.Max(graph.Add(spread, graph.Mul(graph.Scale(graph.Mul(c, slope), 4.0), rest)), graph.Scalar(0.0));
             string root = graph.Div(graph.Scale(c, 2.0), graph.Add(b, graph.Op("Sqrt", discriminant)));
             string theta = graph.Op("Clip", root, graph.Scalar(0.0), graph.Scalar(1.0));
             output = graph.Add(x0, graph.Mul(theta, w));
