@@ -65,6 +65,21 @@ public static class Program
             return 0;
         });
 
+        var referenceConfig = new Argument<string>("config") { Description = "seed000, banana or leaky" };
+        var referenceIterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 1000, Description = "Training steps" };
+        var referenceBatch = new Option<int>("--batch") { DefaultValueFactory = _ => 512, Description = "Rows per step" };
+        var referenceThreads = new Option<int>("--threads") { DefaultValueFactory = _ => 2, Description = "Threads for libtorch and ONNX Runtime" };
+        var referenceSeed = new Option<long>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed of weights and data" };
+        var referenceEval = new Option<long>("--eval") { DefaultValueFactory = _ => 100_000, Description = "Points for the log-prob and sampling timings" };
+        var onnxReference = new Command("onnx-reference", "Train one reference configuration as 'run' does, export it, and time log-prob and sampling through TorchSharp and ONNX Runtime; one JSON line.")
+            { referenceConfig, referenceIterations, referenceBatch, referenceThreads, referenceSeed, referenceEval };
+        onnxReference.SetAction(r =>
+        {
+            Console.WriteLine(OnnxReferenceRun.ToJson(OnnxReferenceRun.Execute(BenchmarkConfig.Get(r.GetValue(referenceConfig)!), r.GetValue(referenceIterations),
+                r.GetValue(referenceBatch), r.GetValue(referenceSeed), r.GetValue(referenceEval), r.GetValue(referenceThreads))));
+            return 0;
+        });
+
         var memoryConfig = new Argument<string>("config") { Description = "seed000, banana or leaky" };
         var shortRun = new Option<int>("--short") { DefaultValueFactory = _ => 1000, Description = "Iterations before the first reading" };
         var longRun = new Option<int>("--long") { DefaultValueFactory = _ => 20_000, Description = "Iterations before the second reading" };
@@ -203,7 +218,7 @@ public static class Program
             return 0;
         });
 
-        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, chunks, onnxCommand, memory, scaling, scalingPlot, realdata, soak, regression, continuous, zukoMatch };
+        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, chunks, onnxCommand, onnxReference, memory, scaling, scalingPlot, realdata, soak, regression, continuous, zukoMatch };
         return root.Parse(args).Invoke();
     }
 }

@@ -17,6 +17,8 @@ public sealed class OnnxFlow : IDisposable
 {
     private readonly InferenceSession session;
     private readonly HashSet<string> outputs;
+    private readonly double[]? degreesOfFreedom;
+    private readonly bool componentUniform;
 
     private OnnxFlow(InferenceSession session, string source)
     {
@@ -38,6 +40,17 @@ public sealed class OnnxFlow : IDisposable
                 _ => throw new FormatException($"{source}: float_type '{floatType}' is neither float32 nor float64."),
             };
             outputs = new HashSet<string>(session.OutputMetadata.Keys, StringComparer.Ordinal);
+            // An input with a default (every input when the model has both kinds of graph) is listed among the overridable initializers.
+            bool HasInput(string name) => session.InputMetadata.ContainsKey(name) || session.OverridableInitializerMetadata.ContainsKey(name);
+            if (HasInput("chi_square"))
+            {
+                if (!metadata.TryGetValue("chi_square_degrees_of_freedom", out var dof))
+                    throw new FormatException($"{source}: the sample graph takes chi_square noise but the metadata has no chi_square_degrees_of_freedom.");
+                degreesOfFreedom = dof.Split(',').Select(v => double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture)).ToArray();
+                if (degreesOfFreedom.Length != Features || degreesOfFreedom.Any(v => !(v > 0) || double.IsInfinity(v)))
+                    throw new FormatException($"{source}: chi_square_degrees_of_freedom '{dof}' is not {Features} positive finite values.");
+            }
+            componentUniform = HasInput("component_uniform");
         }
         catch (Exception e) when (e is FormatException or OverflowException)
         {
@@ -145,7 +158,9 @@ public sealed class OnnxFlow : IDisposable
 
     /// <summary>Draws <paramref name="count"/> samples: standard-normal base noise from <paramref name="seed"/> (Box-Muller over
     /// <see cref="Random"/>(seed), so the same seed gives the same samples on every machine and run), pushed through the
-    /// model's sample graph. Returns <c>[count, Features]</c>.</summary>
+    /// model's sample graph. Returns <c>[count, Features]</c>. A Student-t base also gets chi-square draws
+    /// (<see cref="ChiSquareNoise"/>) and a Gaussian-mixture base uniforms that choose the component (<see cref="UniformNoise"/>),
+    /// both from a second stream of the same seed; the graph itself has no random op.</summary>
     /// <param name="count">How many samples (at least 1).</param>
     /// <param name="seed">The seed of the base noise.</param>
     /// <param name="context">For a conditional flow, one context row per sample; else null.</param>
@@ -187,6 +202,70 @@ public sealed class OnnxFlow : IDisposable
         return noise;
     }
 
+    /// <summary>The chi-square draws that <see cref="Sample"/> feeds a Student-t base's sample graph (input <c>chi_square</c>) for
+    /// <paramref name="seed"/>: <c>count * degreesOfFreedom.Length</c> values, row-major, the value of feature <c>d</c> drawn with
+    /// <c>degreesOfFreedom[d]</c> degrees of freedom as <c>2 Gamma(nu / 2)</c> (Marsaglia and Tsang's method over
+    /// <see cref="Random"/>(<see cref="SecondStream"/>(seed))).</summary>
+    /// <param name="count">Rows.</param>
+    /// <param name="degreesOfFreedom">Degrees of freedom per feature (positive); the model's metadata entry
+    /// <c>chi_square_degrees_of_freedom</c>.</param>
+    /// <param name="seed">The seed.</param>
+    public static double[] ChiSquareNoise(int count, IReadOnlyList<double> degreesOfFreedom, int seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        ArgumentNullException.ThrowIfNull(degreesOfFreedom);
+        int features = degreesOfFreedom.Count;
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(features, nameof(degreesOfFreedom));
+        for (int d = 0; d < features; d++)
+            if (!(degreesOfFreedom[d] > 0) || double.IsInfinity(degreesOfFreedom[d]))
+                throw new ArgumentOutOfRangeException(nameof(degreesOfFreedom), degreesOfFreedom[d], $"Degrees of freedom must be positive and finite; feature {d} has {degreesOfFreedom[d]}.");
+        long total = (long)count * features;
+        if (total > Array.MaxLength) throw new ArgumentOutOfRangeException(nameof(count), count, $"count * features ({total}) is more values than one array holds.");
+        var random = new Random(SecondStream(seed));
+        var noise = new double[total];
+        for (long i = 0; i < total; i++) noise[i] = 2.0 * Gamma(degreesOfFreedom[(int)(i % features)] / 2.0, random);
+        return noise;
+    }
+
+    /// <summary>The uniforms in [0, 1) that <see cref="Sample"/> feeds a Gaussian-mixture base's sample graph (input
+    /// <c>component_uniform</c>, float64) for <paramref name="seed"/>: <c>count</c> values of
+    /// <see cref="Random"/>(<see cref="SecondStream"/>(seed)).NextDouble().</summary>
+    /// <param name="count">Rows.</param>
+    /// <param name="seed">The seed.</param>
+    public static double[] UniformNoise(int count, int seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        var random = new Random(SecondStream(seed));
+        var noise = new double[count];
+        for (int i = 0; i < count; i++) noise[i] = random.NextDouble();
+        return noise;
+    }
+
+    /// <summary>The seed of the second noise stream (chi-square draws or uniforms) for <paramref name="seed"/>, so that the
+    /// standard-normal noise of a seed is the same whatever the base.</summary>
+    /// <param name="seed">The seed of <see cref="Sample"/>.</param>
+    public static int SecondStream(int seed) => unchecked((int)((uint)seed * 2654435761u) ^ 0x2545F491);
+
+    /// <summary>A Gamma(shape, 1) draw: Marsaglia and Tsang (2000) for shape at least 1, boosted by <c>U^(1/shape)</c> below.</summary>
+    private static double Gamma(double shape, Random random)
+    {
+        if (shape < 1.0) return Gamma(shape + 1.0, random) * Math.Pow(1.0 - random.NextDouble(), 1.0 / shape);
+        double d = shape - 1.0 / 3.0, c = 1.0 / Math.Sqrt(9.0 * d);
+        while (true)
+        {
+            double x, v;
+            do
+            {
+                x = Math.Sqrt(-2.0 * Math.Log(1.0 - random.NextDouble())) * Math.Cos(2.0 * Math.PI * random.NextDouble());
+                v = 1.0 + c * x;
+            }
+            while (v <= 0.0);
+            v = v * v * v;
+            double u = 1.0 - random.NextDouble();
+            if (Math.Log(u) < 0.5 * x * x + d - d * v + d * Math.Log(v)) return d * v;
+        }
+    }
+
     /// <summary>Frees the native ONNX Runtime session.</summary>
     public void Dispose() => session.Dispose();
 
@@ -208,6 +287,14 @@ public sealed class OnnxFlow : IDisposable
             IsFloat64 ? NamedOnnxValue.CreateFromTensor("z", new DenseTensor<double>(noise, Dimensions(count, EventShape)))
                       : NamedOnnxValue.CreateFromTensor("z", new DenseTensor<float>(noise.Select(v => (float)v).ToArray(), Dimensions(count, EventShape))),
         };
+        if (degreesOfFreedom is not null)
+        {
+            var chiSquare = ChiSquareNoise(count, degreesOfFreedom, seed);
+            inputs.Add(IsFloat64 ? NamedOnnxValue.CreateFromTensor("chi_square", new DenseTensor<double>(chiSquare, Dimensions(count, EventShape)))
+                                 : NamedOnnxValue.CreateFromTensor("chi_square", new DenseTensor<float>(chiSquare.Select(v => (float)v).ToArray(), Dimensions(count, EventShape))));
+        }
+        if (componentUniform)
+            inputs.Add(NamedOnnxValue.CreateFromTensor("component_uniform", new DenseTensor<double>(UniformNoise(count, seed), new[] { count })));
         AddContext(inputs, "sample_context", context is null ? default : Flat(context), count);
         var names = withLogProb ? new[] { "sample", "sample_log_prob" } : new[] { "sample" };
         using var results = session.Run(inputs, names);

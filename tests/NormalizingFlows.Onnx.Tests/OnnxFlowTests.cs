@@ -105,6 +105,68 @@ public sealed class OnnxFlowTests : IDisposable
         Assert.InRange(variance, 1 - 4 * Math.Sqrt(2.0 / 600), 1 + 4 * Math.Sqrt(2.0 / 600));
     }
 
+    /// <summary>A Student-t base: the sample graph takes chi-square draws besides z, which OnnxFlow draws from the seed's second
+    /// stream with the degrees of freedom in the model's metadata; a Gaussian-mixture base takes uniforms that choose the
+    /// component. A float64 model; OnnxFlow returns float32 values, hence 1e-6 against the draw the test computes from the same noise.</summary>
+    [Theory]
+    [InlineData("student-t")]
+    [InlineData("mixture")]
+    public void Should_Draw_The_Extra_Noise_When_The_Base_Is_Student_T_Or_A_Mixture(string baseName)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var generator = new Generator(11);
+        Distribution baseDistribution = baseName == "student-t"
+            ? new StudentT(2, degreesOfFreedom: 3.5, loc: new[] { 0.5, -1.0 }, scale: new[] { 1.5, 0.5 })
+            : new GaussianMixture(3, 2, weights: new[] { 0.2, 0.5, 0.3 }, generator: generator);
+        using var flow = new Flow(baseDistribution, Coupling.WithMlp(Masks.Halves(2), new[] { 8 }, generator: generator));
+        flow.to(ScalarType.Float64);
+        Trained(flow);
+        using var onnx = OnnxFlow.Load(Export(flow, new OnnxExportOptions { Float64 = true }));
+        const int Count = 400;
+        var (samples, logProb) = onnx.SampleWithLogProb(Count, seed: 5);
+        var z = torch.tensor(OnnxFlow.StandardNormalNoise(Count, 2, 5), dtype: ScalarType.Float64).reshape(Count, 2);
+        Tensor draw;
+        if (baseDistribution is StudentT studentT)
+        {
+            var nu = studentT.DegreesOfFreedom.data<double>().ToArray();
+            var chiSquare = torch.tensor(OnnxFlow.ChiSquareNoise(Count, nu, 5), dtype: ScalarType.Float64).reshape(Count, 2);
+            draw = studentT.Loc.add(z.div(chiSquare.div(studentT.DegreesOfFreedom).sqrt()).mul(studentT.Scale));
+            // Chi-square draws with nu degrees of freedom: mean nu, variance 2 nu (5 standard errors over 400 x 2 draws).
+            var many = OnnxFlow.ChiSquareNoise(20_000, new[] { 0.7, 3.5, 12.0 }, 1);
+            foreach (var (v, d) in new[] { (0.7, 0), (3.5, 1), (12.0, 2) })
+            {
+                var column = many.Where((_, i) => i % 3 == d).ToArray();
+                double mean = column.Average(), variance = column.Select(c => (c - mean) * (c - mean)).Average();
+                Assert.InRange(mean, v - 5 * Math.Sqrt(2 * v / column.Length), v + 5 * Math.Sqrt(2 * v / column.Length));
+                Assert.InRange(variance, 2 * v * 0.9, 2 * v * 1.1);
+            }
+        }
+        else
+        {
+            var mixture = (GaussianMixture)baseDistribution;
+            var uniform = OnnxFlow.UniformNoise(Count, 5);
+            var cumulative = mixture.Weights.to(ScalarType.Float64).cumsum(0).data<double>().ToArray();
+            var component = uniform.Select(u => (long)cumulative.Take(2).Count(c => c <= u)).ToArray();
+            var index = torch.tensor(component);
+            draw = mixture.Means.index_select(0, index).add(z.mul(mixture.Scales.index_select(0, index)));
+            Assert.All(uniform, u => Assert.InRange(u, 0.0, 1.0 - 1e-17));
+            // The components are chosen by their weights (0.2, 0.5, 0.3; 5 standard errors over 400 draws).
+            for (int k = 0; k < 3; k++)
+            {
+                double weight = new[] { 0.2, 0.5, 0.3 }[k], share = component.Count(c => c == k) / (double)Count;
+                Assert.InRange(share, weight - 5 * Math.Sqrt(weight * (1 - weight) / Count), weight + 5 * Math.Sqrt(weight * (1 - weight) / Count));
+            }
+        }
+        using var noGrad = torch.no_grad();
+        var (x, logAbsDet) = flow.Bijector.Forward(draw);
+        var expected = x.data<double>().ToArray();
+        var actual = samples.Cast<float>().ToArray();
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-6 * (1 + Math.Abs(expected[i])), $"{baseName}: sample {i} is {actual[i]:R}, expected {expected[i]:R}");
+        AssertClose(baseDistribution.LogProb(draw).sub(logAbsDet).data<double>().ToArray(), logProb, 1e-6, $"{baseName}: sample log-probs");
+        Assert.Equal(samples.Cast<float>(), onnx.Sample(Count, seed: 5).Cast<float>());
+    }
+
     [Fact]
     public void Should_Give_The_Same_Results_When_Called_From_Many_Threads()
     {

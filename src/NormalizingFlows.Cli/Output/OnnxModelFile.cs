@@ -19,7 +19,8 @@ internal static class OnnxModelFile
             flow.ExportOnnx(Path.Combine(directory, Name));
             return (true, $"{Name}: the same flow for ONNX Runtime, without libtorch. In .NET: OnnxFlow.Load(\"{Name}\").LogProb(rows) " +
                 "or .Sample(n, seed) (package NormalizingFlows.Onnx); in ML.NET: ApplyOnnxModel(\"log_prob\", \"x\", ...); in Python: " +
-                "onnxruntime.InferenceSession, inputs x (log_prob) or z, standard-normal noise (sample, sample_log_prob)");
+                "onnxruntime.InferenceSession, inputs x (log_prob) or z, standard-normal noise (sample, sample_log_prob; a Student-t base " +
+                "also takes chi_square, a mixture base component_uniform: see the model's doc string)");
         }
         catch (NotSupportedException e)
         {

@@ -114,14 +114,33 @@ public sealed partial class GaussianMixture : Distribution
     /// <inheritdoc />
     protected internal override Tensor SampleCore(long count, Tensor? context, Generator? generator)
     {
+        var uniform = torch.rand(new[] { count }, dtype: ScalarType.Float64, device: means.device, generator: generator);
+        var eps = torch.randn(new[] { count, EventSize }, dtype: means.dtype, device: means.device, generator: generator);
+        return FromNoise(eps, uniform);
+    }
+
+    /// <summary>The cumulative component weights <c>[K - 1]</c> in float64 (the last, 1, left out): component <c>k</c> is chosen
+    /// for a uniform <c>u</c> when exactly <c>k</c> of them are at or below <c>u</c>.</summary>
+    internal Tensor CumulativeWeights()
+    {
+        using var scope = torch.NewDisposeScope();
+        var cumulative = torch.softmax(logits.detach().to(ScalarType.Float64), 0).cumsum(0);
+        return cumulative.narrow(0, 0, Components - 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The draw from given noise: component <c>k</c> by the inverse of the cumulative weights at the float64 uniform
+    /// <paramref name="uniform"/> <c>[count]</c> (in [0, 1)), then <c>mu_k + sigma_k eps</c> for standard-normal
+    /// <paramref name="eps"/> <c>[count, features]</c>. <see cref="SampleCore"/> draws both; the exported sample graph computes the
+    /// same from the same noise.</summary>
+    internal Tensor FromNoise(Tensor eps, Tensor uniform)
+    {
         Tensor component;
         using (torch.no_grad())
         {
-            // multinomial runs in float64 for exact probabilities; the choice carries no gradient.
-            var probabilities = torch.softmax(logits.detach().to(ScalarType.Float64), 0);
-            component = torch.multinomial(probabilities.cpu(), count, replacement: true, generator: generator).to(means.device);
+            // The choice runs in float64 for exact probabilities and carries no gradient.
+            var cumulative = CumulativeWeights().to(uniform.device);
+            component = uniform.unsqueeze(1).ge(cumulative.unsqueeze(0)).sum(1, type: ScalarType.Int64);
         }
-        var eps = torch.randn(new[] { count, EventSize }, dtype: means.dtype, device: means.device, generator: generator);
         return torch.addcmul(means.index_select(0, component), eps, logScales.index_select(0, component).exp(), Scalars.Of(1.0));
     }
 

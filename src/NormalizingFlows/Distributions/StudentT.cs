@@ -100,7 +100,17 @@ public sealed partial class StudentT : Distribution
         var nu = logDegreesOfFreedom.exp();
         var z = torch.randn(new[] { count, EventSize }, dtype: loc.dtype, device: loc.device, generator: generator);
         var gamma = torch._standard_gamma(nu.mul(Scalars.Of(0.5)).expand(count, EventSize).contiguous(), generator);
-        var t = z.mul(torch.rsqrt(gamma.mul(Scalars.Two).div(nu)));
+        return FromNoise(z, gamma.mul(Scalars.Two));
+    }
+
+    /// <summary>The draw from given noise: <c>loc + scale z / sqrt(v / nu)</c> for standard-normal <paramref name="z"/> and
+    /// chi-square draws <paramref name="chiSquare"/> with <c>nu</c> degrees of freedom per feature (both <c>[count, features]</c>);
+    /// <see cref="SampleCore"/> draws <c>v = 2 Gamma(nu / 2)</c>. The exported sample graph computes the same from the same
+    /// noise.</summary>
+    internal Tensor FromNoise(Tensor z, Tensor chiSquare)
+    {
+        var nu = logDegreesOfFreedom.exp();
+        var t = z.mul(torch.rsqrt(chiSquare.div(nu)));
         return torch.addcmul(loc, t, logScale.exp(), Scalars.Of(1.0));
     }
 

@@ -24,8 +24,7 @@ internal static class RationalQuadratic
     /// <summary><c>y = s(x)</c> and <c>log s'(x)</c> elementwise.</summary>
     public static (Tensor Output, Tensor LogAbsDet) Forward(Tensor x, Tensor widths, Tensor heights, Tensor derivatives, double left, double right)
     {
-        var (x0, w, y0, h, d0, d1) = Cell(x, widths, heights, derivatives, left, right, inverse: false);
-        var slope = h.div(w);
+        var (x0, w, y0, h, d0, d1, slope, _) = Cell(x, widths, heights, derivatives, left, right, inverse: false);
         var theta = x.sub(x0).div(w).clamp(Scalars.Of(0.0), Scalars.Of(1.0));
         var oneMinus = theta.neg().add(Scalars.Of(1.0), Scalars.One);
         var cross = theta.mul(oneMinus);
@@ -40,17 +39,20 @@ internal static class RationalQuadratic
     /// <summary><c>x = s^-1(y)</c> and <c>log |dx/dy|</c> elementwise, by the stable root of the bin's quadratic.</summary>
     public static (Tensor Output, Tensor LogAbsDet) Inverse(Tensor y, Tensor widths, Tensor heights, Tensor derivatives, double left, double right)
     {
-        var (x0, w, y0, h, d0, d1) = Cell(y, widths, heights, derivatives, left, right, inverse: true);
-        var slope = h.div(w);
+        var (x0, w, y0, h, d0, d1, slope, y1) = Cell(y, widths, heights, derivatives, left, right, inverse: true);
         var offset = y.sub(y0);
         var curvature = d0.add(d1, Scalars.One).add(slope, Scalars.Of(-2.0));
-        // a theta^2 + b theta - c = 0 with c = s (y - y_k) >= 0 and b > 0 on the bin; the root in [0, 1] is
-        // theta = 2c / (b + sqrt(b^2 + 4ac)), which avoids the cancellation of the textbook formula.
-        var offsetCurvature = offset.mul(curvature);
-        var a = torch.addcmul(offsetCurvature, h, slope.sub(d0), Scalars.Of(1.0));
-        var b = torch.addcmul(offsetCurvature.neg(), h, d0, Scalars.Of(1.0));
+        // a theta^2 + b theta - c = 0 with a = h (s - d_k) + (y - y_k) curvature, b = h d_k - (y - y_k) curvature and
+        // c = s (y - y_k) >= 0; the root in [0, 1] is theta = 2c / (b + sqrt(b^2 + 4ac)), which avoids the cancellation of the
+        // textbook formula. The discriminant is written as a sum of two non-negative terms, (d_k r - d_k+1 o)^2 + 4 s^2 o r with
+        // o = y - y_k and r = y_k+1 - y (equal to b^2 + 4ac when s = h / w): b^2 + 4ac itself cancels near the top of a steep bin
+        // (both terms near 4 h^2 s^2 while their sum is near h^2 d_k+1^2), which in float32 moved theta there by 1e-5 and the
+        // log-derivative by 2e-2.
+        var b = torch.addcmul(offset.mul(curvature).neg(), h, d0, Scalars.Of(1.0));
         var c = slope.mul(offset);
-        var discriminant = torch.addcmul(b.pow(Scalars.Two), a, c, Scalars.Of(4.0)).clamp_min(Scalars.Of(0.0));
+        var rest = y1.sub(y);
+        var spread = torch.addcmul(d0.mul(rest), d1, offset, Scalars.Of(-1.0)).pow(Scalars.Two);
+        var discriminant = torch.addcmul(spread, c.mul(slope), rest, Scalars.Of(4.0)).clamp_min(Scalars.Of(0.0));
         var root = c.mul(Scalars.Of(2.0)).div(b.add(discriminant.sqrt(), Scalars.One));
         // Rounding can put the root an ulp outside [0, 1] (e.g. exactly on a bound); clamp the value but keep the root's
         // gradient, which a plain clamp would zero there.
@@ -70,30 +72,38 @@ internal static class RationalQuadratic
     }
 
     /// <summary>
-    /// For each value, the bin it falls in and that bin's left knot, size, bottom knot, height and the derivatives at both
-    /// ends, each of shape <c>[...S]</c>. <paramref name="inverse"/> locates the value among the output knots.
+    /// For each value, the bin it falls in and that bin's left knot, width, bottom knot, height, the derivatives at both
+    /// ends, the slope and the bin's top knot, each of shape <c>[...S]</c> (the slope from the bin's own normalised sizes, see
+    /// below). <paramref name="inverse"/> locates the value among the output knots.
     /// </summary>
-    private static (Tensor X0, Tensor Width, Tensor Y0, Tensor Height, Tensor D0, Tensor D1) Cell(
+    private static (Tensor X0, Tensor Width, Tensor Y0, Tensor Height, Tensor D0, Tensor D1, Tensor Slope, Tensor Y1) Cell(
         Tensor value, Tensor widths, Tensor heights, Tensor derivatives, double left, double right, bool inverse)
     {
         long bins = widths.size(-1);
         // Knots of both axes at once: [...S, K + 1, 2], from 0-padded cumulative sums scaled so the last is exactly 1.
-        var cumulative = torch.stack(new[] { widths, heights }, -1).cumsum(-2);
-        cumulative = cumulative.div(cumulative.narrow(-2, bins - 1, 1));
+        var sizes = torch.stack(new[] { widths, heights }, -1);
+        var cumulative = sizes.cumsum(-2);
+        var total = cumulative.narrow(-2, bins - 1, 1);
+        cumulative = cumulative.div(total);
         using var span = (right - left).ToScalar();
         using var leftScalar = left.ToScalar();
         var knots = nn.functional.pad(cumulative, new long[] { 0, 0, 1, 0 }).mul(span).add(leftScalar, Scalars.One);
+        // The bin's slope h / w from the bin's own sizes, not from differences of two knots: in float32 a knot near the far end
+        // carries an absolute round-off of an ulp of the bound, which is 1e-4 relative to a bin of the minimum size (and then
+        // 1e-4 in the log-derivative, twice log s). The width and height stay differences of knots, so that a value on a knot
+        // is exactly at theta = 0 or 1. Padded by a zero row to line up with the K + 1 knots.
+        var binSizes = nn.functional.pad(sizes.div(total).mul(span), new long[] { 0, 0, 0, 1 });
         // The bin is the number of interior knots at or below the value: always in [0, K - 1] for a value in [left, right].
         var bin = bins == 1
             ? torch.zeros(SplineParameters.Append(value.shape, 1), dtype: ScalarType.Int64, device: value.device)
             : value.unsqueeze(-1).ge(knots.select(-1, inverse ? 1 : 0).narrow(-1, 1, bins - 1)).sum(-1, keepdim: true, type: ScalarType.Int64);
         // One gather of the table [x knot, y knot, derivative] at the bin's two ends.
-        var table = torch.cat(new[] { knots, derivatives.unsqueeze(-1) }, -1);
+        var table = torch.cat(new[] { knots, derivatives.unsqueeze(-1), binSizes }, -1);
         var ends = torch.cat(new[] { bin, bin.add(Scalars.One, Scalars.One) }, -1).unsqueeze(-1);
-        var shape = SplineParameters.Append(ends.shape[..^1], 3);
+        var shape = SplineParameters.Append(ends.shape[..^1], 5);
         var picked = table.gather(-2, ends.expand(shape));
         var low = picked.select(-2, 0).unbind(-1);
         var high = picked.select(-2, 1).unbind(-1);
-        return (low[0], high[0].sub(low[0]), low[1], high[1].sub(low[1]), low[2], high[2]);
+        return (low[0], high[0].sub(low[0]), low[1], high[1].sub(low[1]), low[2], high[2], low[4].div(low[3]), high[1]);
     }
 }

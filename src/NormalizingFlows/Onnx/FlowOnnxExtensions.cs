@@ -13,7 +13,11 @@ public static class FlowOnnxExtensions
     /// Writes <paramref name="flow"/> as a standard ONNX model (opset 17, dynamic batch dimension) with the graphs that
     /// <paramref name="options"/> selects: <c>log_prob(x[, context]) -> [batch]</c>, <c>sample(z[, sample_context]) -> x</c>
     /// and <c>sample_with_log_prob(z[, sample_context]) -> (x, log_prob)</c>, where <c>z</c> is standard-normal base noise
-    /// that the caller draws. The whole flow is described in memory first: a layer without an ONNX description (an
+    /// that the caller draws (the graphs have no random op). A <see cref="Distributions.StudentT"/> base's sample graphs also take
+    /// <c>chi_square [sample_batch, features]</c>, chi-square draws with the degrees of freedom given in the model's metadata
+    /// entry <c>chi_square_degrees_of_freedom</c>; a <see cref="Distributions.GaussianMixture"/> base's take
+    /// <c>component_uniform [sample_batch]</c>, float64 uniforms in [0, 1) that choose the component (the first whose cumulative
+    /// weight exceeds the uniform). The library's own samplers are the same maps of the same kinds of noise. The whole flow is described in memory first: a layer without an ONNX description (an
     /// iterative inverse, a stochastic log-det) throws <see cref="NotSupportedException"/> naming the layer and why, and
     /// nothing is written. The file is written atomically (a temporary file, then a rename).
     /// </summary>

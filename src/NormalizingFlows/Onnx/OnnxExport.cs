@@ -47,6 +47,8 @@ internal static class OnnxExport
             string? baseContext = flow.Base.ContextFeatures == 0 ? null : context;
             string? layerContext = flow.Bijector.ContextFeatures == 0 ? null : context;
             string baseDraw = flow.Base.ExportOnnxFromNoise(graph, z, baseContext);
+            foreach (var (name, shape, type) in graph.SampleNoiseInputs)
+                Input(proto, graph, name, SampleBatchDimension, shape, defaults, type);
             var (x, logAbsDet) = flow.Bijector.ExportOnnx(graph, baseDraw, layerContext, inverse: false);
             graph.Name(x, "sample");
             Output(proto, graph, "sample", SampleBatchDimension, eventShape);
@@ -65,7 +67,10 @@ internal static class OnnxExport
             ProducerVersion = typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "0",
             Domain = "org.normalizingflows",
             DocString = "A normalizing flow exported by NormalizingFlows for .NET. Inputs: x [batch, event] (and context) for log_prob; " +
-                        "z [sample_batch, event], standard-normal base noise (and sample_context), for sample and sample_log_prob.",
+                        "z [sample_batch, event], standard-normal base noise (and sample_context), for sample and sample_log_prob; a Student-t " +
+                        "base also takes chi_square [sample_batch, event] (chi-square draws with the degrees of freedom in the metadata " +
+                        "entry chi_square_degrees_of_freedom), a Gaussian-mixture base component_uniform [sample_batch] (float64 " +
+                        "uniforms in [0, 1) that choose the component by the inverse of the cumulative weights). No random op.",
             Graph = proto,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OnnxExportOptions.Opset });
@@ -73,6 +78,7 @@ internal static class OnnxExport
         Metadata(model, "context_features", contextFeatures.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Metadata(model, "graphs", graphs.ToString());
         Metadata(model, "float_type", options.Float64 ? "float64" : "float32");
+        foreach (var (key, value) in graph.Metadata) Metadata(model, key, value);
         return model;
     }
 
@@ -92,13 +98,15 @@ internal static class OnnxExport
         return graph.Where(graph.RowHasNan(x), graph.Scalar(double.NaN), logProb);
     }
 
-    private static string Input(GraphProto proto, OnnxGraph graph, string name, string batch, long[] eventShape, bool withDefault)
+    private static string Input(GraphProto proto, OnnxGraph graph, string name, string batch, long[] eventShape, bool withDefault,
+        TensorProto.Types.DataType? type = null)
     {
-        proto.Input.Add(ValueInfo(graph, name, batch, eventShape));
+        var elementType = type ?? graph.ElementType;
+        proto.Input.Add(ValueInfo(elementType, name, batch, eventShape));
         if (withDefault)
         {
             // An empty batch as the default: a caller that wants only the other outputs need not feed this input.
-            var tensor = new TensorProto { Name = name, DataType = (int)graph.ElementType };
+            var tensor = new TensorProto { Name = name, DataType = (int)elementType };
             tensor.Dims.Add(0);
             tensor.Dims.AddRange(eventShape);
             proto.Initializer.Add(tensor);
@@ -107,9 +115,9 @@ internal static class OnnxExport
     }
 
     private static void Output(GraphProto proto, OnnxGraph graph, string name, string batch, long[] eventShape) =>
-        proto.Output.Add(ValueInfo(graph, name, batch, eventShape));
+        proto.Output.Add(ValueInfo(graph.ElementType, name, batch, eventShape));
 
-    private static ValueInfoProto ValueInfo(OnnxGraph graph, string name, string batch, long[] eventShape)
+    private static ValueInfoProto ValueInfo(TensorProto.Types.DataType elementType, string name, string batch, long[] eventShape)
     {
         var shape = new TensorShapeProto();
         shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = batch });
@@ -117,7 +125,7 @@ internal static class OnnxExport
         return new ValueInfoProto
         {
             Name = name,
-            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)graph.ElementType, Shape = shape } },
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)elementType, Shape = shape } },
         };
     }
 

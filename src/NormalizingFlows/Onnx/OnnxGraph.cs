@@ -106,6 +106,34 @@ internal sealed class OnnxGraph
         return tensor.Name;
     }
 
+    /// <summary>Float64 values with a shape as an initializer, whatever the graph's float type (for values compared with a
+    /// float64 input, such as a mixture's cumulative weights).</summary>
+    public string DoubleConstant(double[] values, long[] shape, string hint = "constant")
+    {
+        var tensor = new TensorProto { Name = Fresh(hint), DataType = (int)TensorProto.Types.DataType.Double };
+        tensor.Dims.AddRange(shape);
+        tensor.DoubleData.AddRange(values);
+        graph.Initializer.Add(tensor);
+        return tensor.Name;
+    }
+
+    // ---- extra sample inputs and metadata ----
+
+    /// <summary>The noise inputs of the sample graphs beyond <c>z</c> that the base declared (<see cref="SampleNoiseInput"/>),
+    /// in order; <see cref="OnnxExport"/> adds them to the graph's inputs.</summary>
+    public List<(string Name, long[] EventShape, TensorProto.Types.DataType Type)> SampleNoiseInputs { get; } = new();
+
+    /// <summary>Model metadata entries that layers add (written by <see cref="OnnxExport"/>).</summary>
+    public Dictionary<string, string> Metadata { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Declares a further noise input of the sample graphs, <c>[sample_batch, ...eventShape]</c> of
+    /// <paramref name="type"/>, and returns its name.</summary>
+    public string SampleNoiseInput(string name, long[] eventShape, TensorProto.Types.DataType type)
+    {
+        SampleNoiseInputs.Add((name, eventShape, type));
+        return name;
+    }
+
     /// <summary>64-bit integers (indices, shapes, axes) as an initializer.</summary>
     public string Int64s(long[] values, long[]? shape = null, string hint = "indices")
     {

@@ -13,7 +13,8 @@ public enum OnnxGraphs
     LogProb = 1,
 
     /// <summary><c>sample(z[, sample_context]) -> x</c>: input <c>z</c>, standard-normal base noise of shape <c>[batch, ...event]</c>
-    /// that the caller draws, output <c>sample</c>.</summary>
+    /// that the caller draws (with <c>chi_square</c> for a Student-t base, <c>component_uniform</c> for a Gaussian-mixture base: see
+    /// <see cref="FlowOnnxExtensions.ExportOnnx"/>), output <c>sample</c>.</summary>
     Sample = 2,
 
     /// <summary><c>sample_with_log_prob(z[, sample_context]) -> (x, log_prob)</c>: outputs <c>sample</c> and <c>sample_log_prob</c>

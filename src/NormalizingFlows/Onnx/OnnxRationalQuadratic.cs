@@ -28,8 +28,8 @@ internal static class OnnxRationalQuadratic
     public static (string Output, string LogDerivative) Core(OnnxGraph graph, string clamped, string widths, string heights, string derivatives,
         int bins, double left, double right, bool inverse)
     {
-        string xKnots = Knots(graph, widths, bins, left, right);
-        string yKnots = Knots(graph, heights, bins, left, right);
+        var (xKnots, binWidths) = Knots(graph, widths, bins, left, right);
+        var (yKnots, binHeights) = Knots(graph, heights, bins, left, right);
         // The bin: how many interior knots are at or below the value (always in [0, K - 1] inside the bounds).
         string bin;
         if (bins == 1)
@@ -49,11 +49,14 @@ internal static class OnnxRationalQuadratic
             bin = graph.Op("ReduceSum", new[] { atOrAbove, graph.Int64s(new[] { -1L }, hint: "axes") }, OnnxGraph.Int("keepdims", 1));
         }
         string next = graph.Op("Add", bin, graph.Int64s(new[] { 1L }, Array.Empty<long>(), "one"));
-        string x0 = Pick(graph, xKnots, bin), x1 = Pick(graph, xKnots, next);
-        string y0 = Pick(graph, yKnots, bin), y1 = Pick(graph, yKnots, next);
+        string x0 = Pick(graph, xKnots, bin);
+        string y0 = Pick(graph, yKnots, bin);
         string d0 = Pick(graph, derivatives, bin), d1 = Pick(graph, derivatives, next);
-        string w = graph.Sub(x1, x0), h = graph.Sub(y1, y0);
-        string slope = graph.Div(h, w);
+        // Width and height as differences of knots; the slope from the bin's own sizes (as the library does: see
+        // Internal.RationalQuadratic.Cell).
+        string y1 = Pick(graph, yKnots, next);
+        string w = graph.Sub(Pick(graph, xKnots, next), x0), h = graph.Sub(y1, y0);
+        string slope = graph.Div(Pick(graph, binHeights, bin), Pick(graph, binWidths, bin));
         string curvature = graph.Sub(graph.Add(d0, d1), graph.Scale(slope, 2.0));
         string output, logDerivative;
         if (!inverse)
@@ -70,11 +73,12 @@ internal static class OnnxRationalQuadratic
         else
         {
             string offset = graph.Sub(clamped, y0);
-            string offsetCurvature = graph.Mul(offset, curvature);
-            string a = graph.Add(offsetCurvature, graph.Mul(h, graph.Sub(slope, d0)));
-            string b = graph.Add(graph.Neg(offsetCurvature), graph.Mul(h, d0));
+            string b = graph.Add(graph.Neg(graph.Mul(offset, curvature)), graph.Mul(h, d0));
             string c = graph.Mul(slope, offset);
-            string discriminant = graph.Max(graph.Add(graph.Square(b), graph.Scale(graph.Mul(a, c), 4.0)), graph.Scalar(0.0));
+            // The discriminant as a sum of two non-negative terms (see Internal.RationalQuadratic.Inverse).
+            string rest = graph.Sub(y1, clamped);
+            string spread = graph.Square(graph.Sub(graph.Mul(d0, rest), graph.Mul(d1, offset)));
+            string discriminant = graph.Max(graph.Add(spread, graph.Mul(graph.Scale(graph.Mul(c, slope), 4.0), rest)), graph.Scalar(0.0));
             string root = graph.Div(graph.Scale(c, 2.0), graph.Add(b, graph.Op("Sqrt", discriminant)));
             string theta = graph.Op("Clip", root, graph.Scalar(0.0), graph.Scalar(1.0));
             output = graph.Add(x0, graph.Mul(theta, w));
@@ -99,8 +103,8 @@ internal static class OnnxRationalQuadratic
         graph.AddScalar(graph.Scale(graph.Op("Softmax", new[] { raw }, OnnxGraph.Int("axis", -1)), 1.0 - minimum * bins), minimum);
 
     /// <summary>Knots <c>[batch, features, K + 1]</c>: 0-padded cumulative sums scaled so the last is exactly 1, then mapped
-    /// onto <c>[left, right]</c>.</summary>
-    private static string Knots(OnnxGraph graph, string sizes, int bins, double left, double right)
+    /// onto <c>[left, right]</c>; and the bin sizes <c>[batch, features, K]</c> divided by the same total and scaled alike.</summary>
+    private static (string Knots, string Sizes) Knots(OnnxGraph graph, string sizes, int bins, double left, double right)
     {
         // libtorch's CPU cumsum accumulates float32 in double and rounds each partial sum once; so does this graph (a float32
         // running sum drifts by an ulp per bin, and a narrow bin's width, a difference of two knots, then by 1e-5 relative).
@@ -108,9 +112,10 @@ internal static class OnnxRationalQuadratic
             ? graph.Op("CumSum", sizes, graph.Int64s(new[] { -1L }, Array.Empty<long>(), "axis"))
             : graph.Op("Cast", new[] { graph.Op("CumSum", graph.Op("Cast", new[] { sizes }, OnnxGraph.Int("to", (long)global::Onnx.TensorProto.Types.DataType.Double)),
                     graph.Int64s(new[] { -1L }, Array.Empty<long>(), "axis")) }, OnnxGraph.Int("to", (long)global::Onnx.TensorProto.Types.DataType.Float));
-        cumulative = graph.Div(cumulative, graph.Narrow(cumulative, bins - 1, 1, -1));
+        string total = graph.Narrow(cumulative, bins - 1, 1, -1);
+        cumulative = graph.Div(cumulative, total);
         string padded = graph.Op("Pad", cumulative, graph.Int64s(new long[] { 0, 0, 1, 0, 0, 0 }, hint: "pads"), graph.Scalar(0.0));
-        return graph.AddScalar(graph.Scale(padded, right - left), left);
+        return (graph.AddScalar(graph.Scale(padded, right - left), left), graph.Scale(graph.Div(sizes, total), right - left));
     }
 
     private static string Pick(OnnxGraph graph, string table, string index) =>

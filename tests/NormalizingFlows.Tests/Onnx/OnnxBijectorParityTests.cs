@@ -38,18 +38,20 @@ public sealed class OnnxBijectorParityTests
     [MemberData(nameof(FlowCaseNames))]
     public void Should_Match_The_Library_In_Float64_When_Exported(string name) => CheckParity(name, float64: true, tolerance: 1e-10);
 
-    /// <summary>Known float32 gaps: cases that match in float64 but not within 1e-5 in float32.</summary>
+    /// <summary>Known float32 gaps: cases that match in float64 but not within 1e-5 in float32, each with the float64 evidence that
+    /// the difference is the two engines' float32 summation order, not a different computation. The splines' former gaps
+    /// (coupling-circular-spline 4.4e-5, image-coupling-checkerboard-spline 1.45e-4) were a bin's width and height taken as the
+    /// difference of two knots, which in float32 loses up to an ulp of the bound (1e-4 relative for a bin of the minimum size):
+    /// both the library and the graph now take the slope from the bin's own sizes, and both cases are within 1e-6. The cases left
+    /// are checked against float64 instead (each engine within 1e-5 of it).</summary>
     private static readonly Dictionary<string, string> Float32Gaps = new(StringComparer.Ordinal)
     {
-        // One sample row of nine: ONNX Runtime's float32 sample_log_prob is 4.4e-5 from the library's (a forward log-derivative of
-        // about -11 in one element, an output within 0.04 of pi). Float64 matches to 1e-10. Not yet explained: the float32 cumsum
-        // of the knots now accumulates in double as libtorch's does, which moved the gap from 1.1e-4 on another row to this one.
-        ["coupling-circular-spline"] = "float32 forward log-det 4.4e-5 off on one row",
-        // Image couplings with a ConvNet (3x3 convolutions, residual blocks; ONNX Runtime's float32 Conv sums in another order
-        // than libtorch's): all match in float64 within 1e-10; in float32 one value of each case is off by more than 1e-5.
-        ["image-coupling-checkerboard-spline"] = "float32 sample_log_prob 1.45e-4 off on one row (spline after convolutions)",
-        ["image-coupling-checkerboard-context"] = "float32 sample 1.7e-5 off in one value",
-        ["factor-out-squeezing-inner"] = "float32 sample 1.2e-5 off in one value",
+        // Image couplings with a ConvNet (3x3 convolutions; ONNX Runtime's float32 Conv sums in another order than libtorch's).
+        // Measured against the same flow evaluated in float64 on the same float32 parameters and inputs (relative to 1 + |value|):
+        // the one value off by more than 1e-5 is sample[143], library 6.1e-6 from float64, ONNX Runtime 4.3e-6 (ONNX nearer).
+        ["image-coupling-checkerboard-context"] = "float32 sample 1.0e-5 off in one value (convolution summation order; ONNX Runtime the nearer to float64)",
+        // sample[268]: library 8.7e-6 from float64, ONNX Runtime 2.5e-6 (ONNX nearer); the difference between them 1.1e-5.
+        ["factor-out-squeezing-inner"] = "float32 sample 1.1e-5 off in one value (convolution summation order; ONNX Runtime the nearer to float64)",
     };
 
     /// <summary>The flow cases checked in float32: all but the known gaps.</summary>
@@ -60,7 +62,17 @@ public sealed class OnnxBijectorParityTests
     [MemberData(nameof(Float32FlowCaseNames))]
     public void Should_Match_The_Library_In_Float32_When_Exported(string name) => CheckParity(name, float64: false, tolerance: 1e-5);
 
-    private static void CheckParity(string name, bool float64, double tolerance)
+    public static IEnumerable<object[]> Float32GapNames => Float32Gaps.Keys.Select(k => new object[] { k });
+
+    /// <summary>The known float32 gaps still hold the 1e-5 where it matters: both engines' float32 values are within 1e-5
+    /// of the same flow evaluated in float64 (the same float32 parameters and inputs), so the 1e-5 between them is missed only by
+    /// the sum of two float32 summation orders.</summary>
+    [Theory]
+    [MemberData(nameof(Float32GapNames))]
+    public void Should_Be_Within_1e5_Of_Float64_In_Float32_When_The_Engines_Sum_Convolutions_Differently(string name) =>
+        CheckParity(name, float64: false, tolerance: 1e-5, againstFloat64: true);
+
+    private static void CheckParity(string name, bool float64, double tolerance, bool againstFloat64 = false)
     {
         using var scope = torch.NewDisposeScope();
         var testCase = BijectorRegistry.Get(name);
@@ -94,6 +106,33 @@ public sealed class OnnxBijectorParityTests
             inputs["sample_context"] = context;
         }
         var outputs = runner.Run(inputs, "log_prob", "sample", "sample_log_prob");
+        if (againstFloat64)
+        {
+            // The library's float32 values, then the same flow in float64 on the float32-rounded inputs, as the reference for both.
+            using var noGradient = torch.no_grad();
+            var data32 = data.to(dtype);
+            var z32 = z.to(dtype);
+            var context32 = context?.to(dtype);
+            var library = new List<Tensor> { flow.LogProb(data32, context32) };
+            var (forward32, logAbsDet32) = flow.Bijector.Forward(z32, context32);
+            library.Add(forward32);
+            library.Add(flow.Base.LogProb(z32).sub(logAbsDet32));
+            flow.to(ScalarType.Float64);
+            var context64 = context32?.to(ScalarType.Float64);
+            var reference = new List<Tensor> { flow.LogProb(data32.to(ScalarType.Float64), context64) };
+            var (forward64, logAbsDet64) = flow.Bijector.Forward(z32.to(ScalarType.Float64), context64);
+            reference.Add(forward64);
+            reference.Add(flow.Base.LogProb(z32.to(ScalarType.Float64)).sub(logAbsDet64));
+            string[] what = { "log_prob", "sample", "sample_log_prob" };
+            for (int k = 0; k < 3; k++)
+            {
+                // Rounded to float32 (6e-8 relative), so that a value beyond float32's range is the infinity float32 gives.
+                reference[k] = reference[k].to(ScalarType.Float32).to(ScalarType.Float64);
+                OnnxRunner.AssertClose(reference[k], outputs[k], tolerance, $"{name}: ONNX Runtime's float32 {what[k]} against float64");
+                OnnxRunner.AssertClose(reference[k], library[k], tolerance, $"{name}: the library's float32 {what[k]} against float64");
+            }
+            return;
+        }
         var typedContext = context?.to(dtype);
         var expectedLogProb = flow.LogProb(data.to(dtype), typedContext);
         OnnxRunner.AssertClose(expectedLogProb, outputs[0], tolerance, $"{name}: log_prob");

@@ -182,13 +182,40 @@ public sealed class OnnxExportTests
         flow.to(dtype);
         using (torch.no_grad()) foreach (var p in flow.parameters()) p.add_(torch.randn(p.shape, dtype: p.dtype, generator: generator).mul(0.3));
         flow.eval();
-        using var runner = new OnnxRunner(flow.ToOnnx(new OnnxExportOptions { Float64 = float64, Graphs = OnnxGraphs.LogProb }), float64);
+        using var runner = new OnnxRunner(flow.ToOnnx(new OnnxExportOptions { Float64 = float64 }), float64);
         var x = torch.randn(new long[] { 40, 3 }, dtype: ScalarType.Float64, generator: generator).mul(3.0);
         x[0] = torch.tensor(new[] { 30.0, -40.0, 25.0 }, dtype: ScalarType.Float64);
-        var logProb = runner.Run(new Dictionary<string, Tensor> { ["x"] = x }, "log_prob")[0];
-        OnnxRunner.AssertClose(flow.LogProb(x.to(dtype)), logProb, float64 ? 1e-10 : 1e-5, $"{baseName}: log_prob");
-        var error = Assert.Throws<NotSupportedException>(() => flow.ToOnnx(new OnnxExportOptions { Graphs = OnnxGraphs.Sample }));
-        Assert.Contains(baseDistribution.GetType().Name + " cannot be exported to ONNX", error.Message);
+        double tolerance = float64 ? 1e-10 : 1e-5;
+        // The base's own sampler draws its noise from the generator and maps it with FromNoise; the same noise fed to the graph.
+        const long Count = 40;
+        var noiseGenerator = new Generator(47);
+        Tensor z, baseDraw;
+        var inputs = new Dictionary<string, Tensor> { ["x"] = x };
+        using var noGrad = torch.no_grad();
+        if (baseDistribution is StudentT studentT)
+        {
+            z = torch.randn(new[] { Count, 3L }, dtype: dtype, generator: noiseGenerator);
+            var nu = studentT.DegreesOfFreedom;
+            var chiSquare = torch._standard_gamma(nu.mul(0.5).expand(Count, 3).contiguous(), noiseGenerator).mul(2.0);
+            baseDraw = studentT.FromNoise(z, chiSquare);
+            inputs["chi_square"] = chiSquare;
+        }
+        else
+        {
+            var mixture = (GaussianMixture)baseDistribution;
+            var uniform = torch.rand(new[] { Count }, dtype: ScalarType.Float64, generator: noiseGenerator);
+            z = torch.randn(new[] { Count, 3L }, dtype: dtype, generator: noiseGenerator);
+            baseDraw = mixture.FromNoise(z, uniform);
+            Assert.True(mixture.CumulativeWeights().size(0) == 3, "three thresholds for four components");
+            inputs["component_uniform"] = uniform;
+        }
+        OnnxRunner.AssertClose(baseDraw, baseDistribution.Sample(Count, generator: new Generator(47)), 0, $"{baseName}: Sample is FromNoise of its own draws");
+        inputs["z"] = z;
+        var outputs = runner.Run(inputs, "log_prob", "sample", "sample_log_prob");
+        OnnxRunner.AssertClose(flow.LogProb(x.to(dtype)), outputs[0], tolerance, $"{baseName}: log_prob");
+        var (samples, logAbsDet) = flow.Bijector.Forward(baseDraw);
+        OnnxRunner.AssertClose(samples, outputs[1], tolerance, $"{baseName}: sample from the same noise");
+        OnnxRunner.AssertClose(baseDistribution.LogProb(baseDraw).sub(logAbsDet), outputs[2], tolerance, $"{baseName}: sample_log_prob from the same noise");
     }
 
     [Theory]

@@ -38,7 +38,10 @@ internal sealed class OnnxRunner : IDisposable
         var dims = value.shape.Select(d => (int)d).ToArray();
         using var scope = torch.NewDisposeScope();
         var flat = value.detach().cpu().to(ScalarType.Float64).contiguous().flatten().data<double>().ToArray();
-        return float64
+        // An input declared float64 (a mixture's component_uniform) stays float64 in a float32 graph.
+        // (An input with a default is listed among the overridable initializers.)
+        var metadata = session.InputMetadata.TryGetValue(name, out var m) ? m : session.OverridableInitializerMetadata[name];
+        return float64 || metadata.ElementType == typeof(double)
             ? NamedOnnxValue.CreateFromTensor(name, new DenseTensor<double>(flat, dims))
             : NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(flat.Select(v => (float)v).ToArray(), dims));
     }
