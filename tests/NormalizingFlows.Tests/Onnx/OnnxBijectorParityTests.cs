@@ -51,6 +51,11 @@ public sealed class OnnxBijectorParityTests
         // the one value off by more than 1e-5 is sample[143], library 6.1e-6 from float64, ONNX Runtime 4.3e-6 (ONNX nearer).
         ["image-coupling-checkerboard-context"] = "float32 sample 1.0e-5 off in one value (convolution summation order; ONNX Runtime the nearer to float64)",
         // sample[268]: library 8.7e-6 from float64, ONNX Runtime 2.5e-6 (ONNX nearer); the difference between them 1.1e-5.
+        // Row 0 lies 100x outside the data (log q = -6.5e31: a log-scale near 35 in every coupling, whose float32 rounding alone
+        // moves exp(s) by 35 x 6e-8). Since conditional couplings run the fused kernel, the two engines' network sums differ in
+        // order and their log_prob there differs by 1.75e-5 relative; each is within 1e-5 of float64 (the library 1.0e-5, ONNX
+        // Runtime 7.5e-6), checked below.
+        ["chain-context"] = "float32 log_prob 1.75e-5 off on the row 100x outside (log q = -6.5e31)",
         ["factor-out-squeezing-inner"] = "float32 sample 1.1e-5 off in one value (convolution summation order; ONNX Runtime the nearer to float64)",
     };
 
@@ -66,7 +71,7 @@ public sealed class OnnxBijectorParityTests
 
     /// <summary>The known float32 gaps still hold the 1e-5 where it matters: both engines' float32 values are within 1e-5
     /// of the same flow evaluated in float64 (the same float32 parameters and inputs), so the 1e-5 between them is missed only by
-    /// the sum of two float32 summation orders.</summary>
+    /// the sum of two float32 summation orders (convolutions, or a fused network's products).</summary>
     [Theory]
     [MemberData(nameof(Float32GapNames))]
     public void Should_Be_Within_1e5_Of_Float64_In_Float32_When_The_Engines_Sum_Convolutions_Differently(string name) =>
