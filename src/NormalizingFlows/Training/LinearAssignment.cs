@@ -176,9 +176,12 @@ public static class LinearAssignment
     private static void AugmentShortestPaths(ReadOnlySpan<double> cost, int n, Span<double> v, Span<int> rowSolution, Span<int> columnSolution,
         ReadOnlySpan<int> freeRows)
     {
-        var distance = new double[n];
-        var predecessor = new int[n];
+        // Columns in search order, with their distances and (fixed during one search) prices beside them, so that the hot loop
+        // reads all but the cost row contiguously.
         var columns = new int[n];
+        var distance = new double[n];
+        var price = new double[n];
+        var predecessor = new int[n];
         foreach (int freeRow in freeRows)
         {
             var start = cost.Slice(freeRow * n, n);
@@ -187,29 +190,32 @@ public static class LinearAssignment
             for (int j = 0; j < n; j++)
             {
                 double d = start[j] - v[j];
-                distance[j] = d;
-                predecessor[j] = freeRow;
                 columns[j] = j;
+                distance[j] = d;
+                price[j] = v[j];
+                predecessor[j] = freeRow;
                 if (d < best || (d == best && columnSolution[j] < 0))
                 {
                     best = d;
                     next = j;
                 }
             }
-            // columns[0 .. settled): settled, at distances up to min; columns[settled ..): not yet; next: the closest of those.
-            int settled = 0, endOfPath = -1;
-            double min = 0;
+            // Positions [0 .. settled): settled, at distances up to min; [settled ..): not yet; next: the closest of those.
+            int settled = 0, endOfPath;
+            double min;
             while (true)
             {
                 int j1 = columns[next];
-                min = distance[j1];
+                min = distance[next];
                 if (columnSolution[j1] < 0)
                 {
                     endOfPath = j1;
                     break;
                 }
-                columns[next] = columns[settled];
-                columns[settled++] = j1;
+                (columns[next], columns[settled]) = (columns[settled], j1);
+                (distance[next], distance[settled]) = (distance[settled], min);
+                (price[next], price[settled]) = (price[settled], price[next]);
+                settled++;
                 int i = columnSolution[j1];
                 var row = cost.Slice(i * n, n);
                 double h = row[j1] - v[j1] - min;
@@ -217,12 +223,12 @@ public static class LinearAssignment
                 for (int k = settled; k < n; k++)
                 {
                     int j = columns[k];
-                    double reduced = row[j] - v[j] - h;
-                    double d = distance[j];
+                    double reduced = row[j] - price[k] - h;
+                    double d = distance[k];
                     if (reduced < d)
                     {
                         predecessor[j] = i;
-                        distance[j] = d = reduced;
+                        distance[k] = d = reduced;
                     }
                     if (d < best || (d == best && columnSolution[j] < 0))
                     {
@@ -233,11 +239,7 @@ public static class LinearAssignment
                     }
                 }
             }
-            for (int k = 0; k < settled; k++)
-            {
-                int j = columns[k];
-                v[j] += distance[j] - min;
-            }
+            for (int k = 0; k < settled; k++) v[columns[k]] += distance[k] - min;
             int rowOnPath;
             do
             {
