@@ -54,7 +54,7 @@ internal sealed record DemoPreset(
     public static DemoPreset Banana { get; } = new(
         "banana",
         () => new Banana(),
-        "RealNvp(features: 2, layers: 8, hidden: [64, 64], logScaleBound: 2)",
+        "RealNvp(features: 2, layers: 8, hidden: [64, 64], logScaleBound: 4)",
         seed => Flows.RealNvp(2, 8, Hidden, seed),
         Iterations: 2000,
         BatchSize: 512,

@@ -252,7 +252,7 @@ public sealed class ModelFileRoundTripTests
         Assert.Equal("ParallelMlp", (string?)coupling["conditioner"]!["type"]);
         Assert.Equal("AffineTransform", (string?)coupling["transform"]!["type"]);
         Assert.Equal("SoftClamp", (string?)coupling["transform"]!["scaleMap"]);
-        Assert.Equal(NormalizingFlows.Transforms.AffineTransform.DefaultBound, (double?)coupling["transform"]!["bound"]);
+        Assert.Equal(Flows.RealNvpLogScaleBound, (double?)coupling["transform"]!["bound"]);
     }
 
     [Fact]
