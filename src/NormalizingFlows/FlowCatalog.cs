@@ -41,7 +41,7 @@ public static partial class FlowCatalog
     {
         new("lu-coupling", "First tutorial: steps of [affine coupling (MLP) + LU linear with a random permutation], standard normal base.", true,
             o => { NoContext(o, "lu-coupling"); return Flows.LuCoupling(o.Features, o.Layers ?? 16, o.HiddenFeatures, o.Seed); }),
-        new("real-nvp", "RealNVP: affine couplings with alternating masks and separate shift and log-scale MLPs.", true,
+        new("real-nvp", "RealNVP: affine couplings with alternating masks and separate shift and log-scale MLPs (log-scales soft-clamped to +-4).", true,
             o => { NoContext(o, "real-nvp"); return Flows.RealNvp(o.Features, o.Layers ?? 8, o.HiddenFeatures, o.Seed); }),
     };
 }

@@ -40,13 +40,19 @@ public sealed class FlowTests
     public void Should_Be_Identity_With_Zero_LogDet_When_Fresh_RealNvp()
     {
         using var scope = torch.NewDisposeScope();
-        using var flow = Flows.RealNvp(2, 8, seed: 1);
+        using var flow = Flows.RealNvp(2, 8, seed: 1, logScaleBound: null);
         var x = torch.randn(64, 2);
         var (y, logAbsDet) = flow.Bijector.Forward(x);
         Assert.Equal(0.0, y.sub(x).abs().max().ToDouble());
         Assert.Equal(0.0, logAbsDet.abs().max().ToDouble());
         var baseLogProb = flow.Base.LogProb(x);
         Assert.True(flow.LogProb(x).sub(baseLogProb).abs().max().ToDouble() < 1e-6);
+        // The default, soft-clamped flow is the same identity: exactly by operations; the fused kernels' vectorised tanh leaves
+        // float32 rounding (measured 9.5e-7 on |x| up to about 3).
+        using var clamped = Flows.RealNvp(2, 8, seed: 1);
+        var (yClamped, logAbsDetClamped) = clamped.Bijector.Forward(x);
+        Assert.True(yClamped.sub(x).abs().max().ToDouble() < 1e-5);
+        Assert.True(logAbsDetClamped.abs().max().ToDouble() < 1e-5);
     }
 
     [Fact]

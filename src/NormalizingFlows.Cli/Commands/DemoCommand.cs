@@ -29,6 +29,7 @@ internal static class DemoCommand
         "nflows demo leaky-coupling --iterations 3000",
         "nflows demo digits",
         "nflows demo uniform-normal --iterations 200 --batch 256 --eval-samples 200000",
+        "nflows demo banana --flow flow-matching --grid-steps 100",
     };
 
     /// <summary>Builds the command; its action writes to <paramref name="context"/>.</summary>
@@ -60,6 +61,15 @@ internal static class DemoCommand
             HelpName = "count",
             CustomParser = result => CliOptions.ParsePositive(result, long.MaxValue) ?? 0,
         };
+        var gridSteps = new Option<int?>("--grid-steps")
+        {
+            Description = "Points per axis of every grid the learned density is evaluated on: the grid integral of q, the p / q / q - p and marginal " +
+                $"pictures and the training snapshots. Smaller is faster, above all for continuous flows, whose every point is an ODE solve " +
+                $"[default: {DemoSettings.DefaultIntegralSteps} for the integral and the marginals, {DemoSettings.DefaultDensitySteps} for the density picture, " +
+                $"{DemoSettings.DefaultSnapshotSteps} for the snapshots]",
+            HelpName = "count",
+            CustomParser = result => (int?)CliOptions.ParsePositive(result, DemoSettings.MaximumGridSteps),
+        };
 
         var command = new Command("demo",
             "Reproduce a source tutorial: train its flow on its target, then write metrics.json, losses.csv, model.nflow, the figures " +
@@ -76,6 +86,7 @@ internal static class DemoCommand
             batch,
             seed,
             evalSamples,
+            gridSteps,
         };
         CliHelp.SetExamples(command, Examples);
 
@@ -99,7 +110,8 @@ internal static class DemoCommand
                 {
                     var chosen = flowName is null ? tutorial : tutorial.WithFlow(FlowCatalog.Get(flowName));
                     var one = new DemoSettings(chosen, parseResult.GetValue(iterations) ?? chosen.Iterations, parseResult.GetValue(batch) ?? chosen.BatchSize,
-                        parseResult.GetValue(seed), parseResult.GetValue(evalSamples), outDirectory is null ? null : Path.Combine(outDirectory, chosen.Name), command);
+                        parseResult.GetValue(seed), parseResult.GetValue(evalSamples), outDirectory is null ? null : Path.Combine(outDirectory, chosen.Name), command,
+                        parseResult.GetValue(gridSteps));
                     result = DemoRunner.Run(one, context, cancellationToken);
                     if (result != ExitCodes.Ok) return Task.FromResult(result);
                 }
@@ -117,7 +129,8 @@ internal static class DemoCommand
                 parseResult.GetValue(seed),
                 parseResult.GetValue(evalSamples),
                 outDirectory,
-                command);
+                command,
+                parseResult.GetValue(gridSteps));
             // Runs synchronously on the calling thread (TorchSharp's dispose scopes are thread-local).
             return Task.FromResult(DemoRunner.Run(settings, context, cancellationToken));
         });

@@ -54,7 +54,7 @@ internal sealed record DemoPreset(
     public static DemoPreset Banana { get; } = new(
         "banana",
         () => new Banana(),
-        "RealNvp(features: 2, layers: 8, hidden: [64, 64])",
+        "RealNvp(features: 2, layers: 8, hidden: [64, 64], logScaleBound: 4)",
         seed => Flows.RealNvp(2, 8, Hidden, seed),
         Iterations: 2000,
         BatchSize: 512,
@@ -102,5 +102,5 @@ internal sealed record DemoPreset(
         this with { FlowName = flow.Name, CreateFlow = seed => flow.Create(new PresetOptions(2, Seed: seed)) };
 
     private static GridBox GridOf(ITarget target) =>
-        new(target.Bounds.XMin, target.Bounds.XMax, target.Bounds.YMin, target.Bounds.YMax, 400);
+        new(target.Bounds.XMin, target.Bounds.XMax, target.Bounds.YMin, target.Bounds.YMax, DemoSettings.DefaultIntegralSteps);
 }

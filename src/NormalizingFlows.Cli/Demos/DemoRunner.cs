@@ -59,7 +59,8 @@ internal static class DemoRunner
                 fit = TrainingProgressView.Run(context, console, $"training {preset.Name}", settings.Iterations, progress =>
                 {
                     using var scope = torch.NewDisposeScope();
-                    snapshots = new DensitySnapshots(flow, target.Bounds, DemoFigures.SnapshotIterations(settings.Iterations), inner: progress);
+                    snapshots = new DensitySnapshots(flow, target.Bounds, DemoFigures.SnapshotIterations(settings.Iterations),
+                        settings.GridSteps ?? DemoSettings.DefaultSnapshotSteps, inner: progress);
                     return Fitting.FlowFitting.ToTarget(preset.FlowName, flow, target, options, snapshots, cancellationToken);
                 });
             }
@@ -117,7 +118,7 @@ internal static class DemoRunner
                     EvalSamples = settings.EvalSamples,
                     EvalSeconds = evalSeconds,
                     GridIntegral = gridIntegral,
-                    GridBox = new GridBoxJson(preset.Grid.XMin, preset.Grid.XMax, preset.Grid.YMin, preset.Grid.YMax, preset.Grid.Steps),
+                    GridBox = new GridBoxJson(preset.Grid.XMin, preset.Grid.XMax, preset.Grid.YMin, preset.Grid.YMax, settings.GridSteps ?? preset.Grid.Steps),
                     Cancelled = fit.Cancelled,
                     StartedUtc = started.ToString("O", CultureInfo.InvariantCulture),
                 };
@@ -151,7 +152,7 @@ internal static class DemoRunner
                 kl = Metrics.KlDivergenceEstimate(target, flow, settings.EvalSamples, settings.EvalSeed);
                 testNll = Metrics.TestNegativeLogLikelihoodEstimate(target, flow, settings.EvalSamples, settings.EvalSeed);
                 var box = preset.Grid;
-                gridIntegral = Metrics.GridIntegral(flow, box.XMin, box.XMax, box.YMin, box.YMax, box.Steps);
+                gridIntegral = Metrics.GridIntegral(flow, box.XMin, box.XMax, box.YMin, box.YMax, settings.GridSteps ?? box.Steps);
             }
             evalClock.Stop();
             var metrics = WriteResults(kl, testNll, gridIntegral, evalClock.Elapsed.TotalSeconds);
@@ -162,7 +163,7 @@ internal static class DemoRunner
             context.Output.WriteLine("drawing figures");
             IReadOnlyList<(string Path, string Caption)> figures;
             using (torch.NewDisposeScope())
-                figures = DemoFigures.Write(directory, target, flow, fit, snapshots!, settings.Seed, Fitting.FlowFitting.IsFlowMatching(preset.FlowName));
+                figures = DemoFigures.Write(directory, target, flow, fit, snapshots!, settings.Seed, Fitting.FlowFitting.IsFlowMatching(preset.FlowName), settings.GridSteps);
             string report = DemoReport.Write(Path.Combine(directory, RunFiles.Report), settings, metrics, figures, onnxNote);
 
             SummaryTable.Write(console, metrics);

@@ -95,6 +95,19 @@ public sealed class DemoCommandTests(ITestOutputHelper log)
         Assert.Equal(21, File.ReadAllLines(folder.Combine("losses.csv")).Length);
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("4097")]
+    [InlineData("many")]
+    public void Should_Exit_With_Usage_Code_Naming_Grid_Steps_When_It_Is_Out_Of_Range(string value)
+    {
+        using var folder = new TempFolder();
+        var run = CliRun.Of("demo", "banana", "--grid-steps", value, "-o", folder.Path);
+        Assert.Equal(ExitCodes.Usage, run.ExitCode);
+        Assert.Contains("--grid-steps", run.Error);
+        Assert.False(Directory.Exists(folder.Path), "a refused run writes nothing");
+    }
+
     private static readonly string[] Figures =
     {
         "target-samples.png", "densities.png", "training.png", "snapshots.png", "marginals.png", "samples.png", "trajectory.png", "trajectory.apng.png",

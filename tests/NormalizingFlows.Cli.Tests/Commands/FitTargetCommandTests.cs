@@ -13,11 +13,8 @@ public sealed class FitTargetCommandTests(ITestOutputHelper log)
     public void Should_Fit_The_Banana_Density_And_Report_Importance_Diagnostics()
     {
         using var folder = new TempFolder();
-        var run = CliRun.Of("fit-target", "--target", "banana", "--layers", "4", "--hidden", "32,32", "-n", "600", "--eval-samples", "20000", "-o", folder.Path);
-        log.WriteLine(run.Output);
-        log.WriteLine(run.Error);
-        Assert.Equal(0, run.ExitCode);
-        using var metrics = JsonDocument.Parse(File.ReadAllText(folder.Combine("metrics.json")));
+        var run = CommandTestKit.Succeeds(log, "fit-target", "--target", "banana", "--layers", "4", "--hidden", "32,32", "-n", "600", "--eval-samples", "20000", "-o", folder.Path);
+        using var metrics = CommandTestKit.Metrics(folder.Path);
         var root = metrics.RootElement;
         Assert.Equal("banana", root.GetProperty("target").GetString());
         Assert.Equal("real-nvp", root.GetProperty("flow").GetString());
@@ -42,12 +39,9 @@ public sealed class FitTargetCommandTests(ITestOutputHelper log)
     public void Should_Report_Exact_Evaluation_When_A_2D_Residual_Flow_Is_Fitted()
     {
         using var folder = new TempFolder();
-        var run = CliRun.Of("fit-target", "--target", "banana", "--flow", "residual", "--layers", "2", "--hidden", "16", "-n", "20",
+        var run = CommandTestKit.Succeeds(log, "fit-target", "--target", "banana", "--flow", "residual", "--layers", "2", "--hidden", "16", "-n", "20",
             "--eval-samples", "2000", "-o", folder.Path);
-        log.WriteLine(run.Output);
-        log.WriteLine(run.Error);
-        Assert.Equal(0, run.ExitCode);
-        using var metrics = JsonDocument.Parse(File.ReadAllText(folder.Combine("metrics.json")));
+        using var metrics = CommandTestKit.Metrics(folder.Path);
         var root = metrics.RootElement;
         Assert.Equal("residual", root.GetProperty("flow").GetString());
         // The residual flow estimates its log-dets in training; its 2-D evaluation is exact, so the KL has no standard error.

@@ -17,36 +17,16 @@ public sealed class TrainCommandTests(ITestOutputHelper log) : IDisposable
 
     public void Dispose() => folder.Dispose();
 
-    /// <summary>Correlated Gaussian rows far from the origin on very different scales: mean [50, -3], std [10, 0.1], correlation 0.9.
-    /// Their exact mean NLL is the Gaussian's: log(2 pi) + log(10 * 0.1) + 0.5 log(1 - 0.81) + 1 (in expectation).</summary>
-    private string WriteData(int rows, long seed)
-    {
-        Directory.CreateDirectory(folder.Path);
-        using var scope = torch.NewDisposeScope();
-        var z = torch.randn(new long[] { rows, 2 }, dtype: ScalarType.Float64, generator: new Generator((ulong)seed));
-        var x1 = z[.., 0];
-        var x2 = x1.mul(0.9).add(z[.., 1].mul(Math.Sqrt(1 - 0.81)));
-        var data = torch.stack(new[] { x1.mul(10).add(50), x2.mul(0.1).sub(3) }, 1);
-        string path = folder.Combine($"gauss-{seed}.csv");
-        TabularFile.Write(path, data, new[] { "height", "offset" });
-        return path;
-    }
-
-    private static readonly double TrueNll = Math.Log(2 * Math.PI) + Math.Log(10 * 0.1) + 0.5 * Math.Log(1 - 0.81) + 1;
-
     [Fact]
     public void Should_Train_Save_And_Serve_A_Model_From_A_Csv_File()
     {
-        string train = WriteData(4000, 1), test = WriteData(2000, 2);
+        string train = CommandTestKit.WriteCorrelatedGaussian(folder, 4000, 1), test = CommandTestKit.WriteCorrelatedGaussian(folder, 2000, 2);
         string run = folder.Combine("run");
-        var result = CliRun.Of("train", "--data", train, "--layers", "4", "--hidden", "32,32", "--epochs", "40", "--batch", "256",
+        var result = CommandTestKit.Succeeds(log, "train", "--data", train, "--layers", "4", "--hidden", "32,32", "--epochs", "40", "--batch", "256",
             "--lr", "3e-3", "--checkpoint-every", "200", "-o", run);
-        log.WriteLine(result.Output);
-        log.WriteLine(result.Error);
-        Assert.Equal(0, result.ExitCode);
         Assert.Contains("epoch", result.Output);
         Assert.Contains("validation", result.Output);
-        using (var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "metrics.json"))))
+        using (var metrics = CommandTestKit.Metrics(run))
         {
             var root = metrics.RootElement;
             Assert.Equal(4000, root.GetProperty("rows").GetInt64());
@@ -54,8 +34,8 @@ public sealed class TrainCommandTests(ITestOutputHelper log) : IDisposable
             // 3600 training rows / 256 = 14 steps per epoch.
             Assert.Equal(40 * 14, root.GetProperty("steps").GetInt32());
             double validation = root.GetProperty("best_validation_nll").GetDouble();
-            log.WriteLine($"best validation NLL {validation:F4}, exact {TrueNll:F4}");
-            Assert.True(Math.Abs(validation - TrueNll) < 0.1, $"validation NLL {validation:F4} against the exact {TrueNll:F4}");
+            log.WriteLine($"best validation NLL {validation:F4}, exact {CommandTestKit.CorrelatedGaussianNll:F4}");
+            Assert.True(Math.Abs(validation - CommandTestKit.CorrelatedGaussianNll) < 0.1, $"validation NLL {validation:F4} against the exact {CommandTestKit.CorrelatedGaussianNll:F4}");
         }
         Assert.True(File.Exists(Path.Combine(run, "checkpoint.nflow")));
         Assert.Equal("iteration,loss,validation_loss", File.ReadLines(Path.Combine(run, "losses.csv")).First());
@@ -66,7 +46,7 @@ public sealed class TrainCommandTests(ITestOutputHelper log) : IDisposable
         log.WriteLine(eval.Output);
         Assert.Equal(0, eval.ExitCode);
         double nll = double.Parse(eval.Output.Split('\n').First(l => l.Contains("NLL")).Split('│')[2].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
-        Assert.True(Math.Abs(nll - TrueNll) < 0.1, $"test NLL {nll:F4} against the exact {TrueNll:F4}");
+        Assert.True(Math.Abs(nll - CommandTestKit.CorrelatedGaussianNll) < 0.1, $"test NLL {nll:F4} against the exact {CommandTestKit.CorrelatedGaussianNll:F4}");
 
         // logprob: one value per row, equal to the loaded flow's LogProb.
         string logProbs = folder.Combine("logprob.csv");
@@ -89,14 +69,14 @@ public sealed class TrainCommandTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void Should_Resume_From_A_Checkpoint_And_Report_Where()
     {
-        string train = WriteData(1000, 3);
+        string train = CommandTestKit.WriteCorrelatedGaussian(folder, 1000, 3);
         string first = folder.Combine("first"), second = folder.Combine("second");
         string[] common = { "train", "--data", train, "--layers", "2", "--hidden", "8", "--epochs", "3", "--batch", "100", "--checkpoint-every", "5" };
         Assert.Equal(0, CliRun.Of(common.Concat(new[] { "-o", first }).ToArray()).ExitCode);
         var resumed = CliRun.Of(common.Concat(new[] { "-o", second, "--resume", Path.Combine(first, "checkpoint.nflow") }).ToArray());
         log.WriteLine(resumed.Output + resumed.Error);
         Assert.Equal(0, resumed.ExitCode);
-        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(second, "metrics.json")));
+        using var metrics = CommandTestKit.Metrics(second);
         Assert.Equal(27, metrics.RootElement.GetProperty("resumed_at").GetInt32());
         var other = CliRun.Of("train", "--data", train, "--layers", "2", "--hidden", "8", "--epochs", "3", "--batch", "50", "-o", folder.Combine("third"),
             "--resume", Path.Combine(first, "checkpoint.nflow"));
@@ -109,7 +89,7 @@ public sealed class TrainCommandTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void Should_Refuse_To_Resume_Naming_Every_Difference_When_The_Data_File_Or_Options_Differ()
     {
-        string train = WriteData(1000, 3), other = WriteData(1000, 4);
+        string train = CommandTestKit.WriteCorrelatedGaussian(folder, 1000, 3), other = CommandTestKit.WriteCorrelatedGaussian(folder, 1000, 4);
         string first = folder.Combine("first");
         string[] common = { "train", "--layers", "2", "--hidden", "8", "--epochs", "2", "--batch", "100", "--checkpoint-every", "5" };
         Assert.Equal(0, CliRun.Of(common.Concat(new[] { "--data", train, "-o", first }).ToArray()).ExitCode);
@@ -149,7 +129,7 @@ public sealed class TrainCommandTests(ITestOutputHelper log) : IDisposable
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("error: train failed after 50 steps", result.Error);
         Assert.Equal(51, File.ReadAllLines(Path.Combine(run, "losses.csv")).Length);
-        using (var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "metrics.json"))))
+        using (var metrics = CommandTestKit.Metrics(run))
         {
             Assert.True(metrics.RootElement.GetProperty("failed").GetBoolean());
             Assert.Equal(50, metrics.RootElement.GetProperty("completed_steps").GetInt32());
@@ -161,7 +141,7 @@ public sealed class TrainCommandTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void Should_Write_Model_Losses_And_Metrics_Without_Evaluation_When_Interrupted_Twice()
     {
-        string train = WriteData(500, 5);
+        string train = CommandTestKit.WriteCorrelatedGaussian(folder, 500, 5);
         string run = folder.Combine("interrupted");
         using var stop = new System.Threading.CancellationTokenSource();
         using var hurry = new System.Threading.CancellationTokenSource();
@@ -176,7 +156,7 @@ public sealed class TrainCommandTests(ITestOutputHelper log) : IDisposable
         Assert.Contains("(no evaluation)", output.ToString());
         Assert.True(File.Exists(Path.Combine(run, "model.nflow")));
         Assert.True(File.Exists(Path.Combine(run, "losses.csv")));
-        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "metrics.json")));
+        using var metrics = CommandTestKit.Metrics(run);
         Assert.True(metrics.RootElement.GetProperty("cancelled").GetBoolean());
         Assert.Equal(JsonValueKind.Null, metrics.RootElement.GetProperty("train_nll").ValueKind);
     }
@@ -198,11 +178,9 @@ public sealed class TrainCommandTests(ITestOutputHelper log) : IDisposable
     {
         string photo = DataFile("camera.png");
         string run = folder.Combine("patches");
-        var result = CliRun.Of("train", "--images", photo, "--patch", "4", "--patches", "3000", "--flow", "maf", "--layers", "2", "--hidden", "16",
+        CommandTestKit.Succeeds(log, "train", "--images", photo, "--patch", "4", "--patches", "3000", "--flow", "maf", "--layers", "2", "--hidden", "16",
             "--epochs", "20", "--lr", "3e-3", "-o", run);
-        log.WriteLine(result.Output + result.Error);
-        Assert.Equal(0, result.ExitCode);
-        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "metrics.json")));
+        using var metrics = CommandTestKit.Metrics(run);
         Assert.Equal(3000, metrics.RootElement.GetProperty("rows").GetInt64());
         Assert.Equal(16, metrics.RootElement.GetProperty("columns").GetInt32());
         // Neighbouring pixels of a photograph are strongly correlated: the flow beats independent uniform pixels on [0, 1]

@@ -251,7 +251,8 @@ public sealed class ModelFileRoundTripTests
         Assert.Equal("Coupling", (string?)coupling["type"]);
         Assert.Equal("ParallelMlp", (string?)coupling["conditioner"]!["type"]);
         Assert.Equal("AffineTransform", (string?)coupling["transform"]!["type"]);
-        Assert.Equal("Exp", (string?)coupling["transform"]!["scaleMap"]);
+        Assert.Equal("SoftClamp", (string?)coupling["transform"]!["scaleMap"]);
+        Assert.Equal(Flows.RealNvpLogScaleBound, (double?)coupling["transform"]!["bound"]);
     }
 
     [Fact]
