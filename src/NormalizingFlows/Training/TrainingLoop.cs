@@ -87,6 +87,7 @@ internal sealed class TrainingLoop : IDisposable
         bool cancelled = false, stoppedEarly = false;
         double validationLoss = validationLosses.Count > 0 ? validationLosses[^1].Loss : double.NaN;
         model.train();
+        using var stepThreads = StepThreads.Enter(model, options.BatchSize, options.SmallStepsOnOneThread);
         try
         {
             for (int i = losses.Count; i < iterations; i++)
