@@ -25,6 +25,7 @@ public sealed partial class Made
         var weights = new Tensor[count];
         var biases = new Tensor[count];
         var device = layers[0].Bias.device;
+        Tensor? firstSorted = null;
         for (int l = 0; l < count; l++)
         {
             var weight = layers[l].MaskedWeight();
@@ -36,6 +37,7 @@ public sealed partial class Made
                 weight = weight.index_select(0, units);
                 bias = bias.index_select(0, units);
             }
+            if (l == 0) firstSorted = weight;
             // Columns: the previous layer's units by degree; the first layer's features by rank.
             using var columns = torch.tensor(l == 0 ? layout.FeatureAtRank : layout.UnitOrder[l - 1], device: device);
             weights[l] = l == 0 ? weight.narrow(1, 0, Features).index_select(1, columns) : weight.index_select(1, columns);
@@ -45,9 +47,7 @@ public sealed partial class Made
         Tensor? first = null;
         if (context is not null)
         {
-            using var units = torch.tensor(layout.UnitOrder[0], device: device);
-            var contextWeight = layers[0].MaskedWeight().narrow(1, Features, ContextFeatures).index_select(0, units);
-            first = nn.functional.linear(context, contextWeight, biases[0]);
+            first = nn.functional.linear(context, firstSorted!.narrow(1, Features, ContextFeatures), biases[0]);
         }
         return new RankPasses(this, layout, weights, biases, first, rows);
     }
