@@ -42,27 +42,42 @@ internal static class RationalQuadratic
         var (x0, w, y0, h, d0, d1, slope, y1) = Cell(y, widths, heights, derivatives, left, right, inverse: true);
         var offset = y.sub(y0);
         var curvature = d0.add(d1, Scalars.One).add(slope, Scalars.Of(-2.0));
-        // a theta^2 + b theta - c = 0 with a = h (s - d_k) + (y - y_k) curvature, b = h d_k - (y - y_k) curvature and
-        // c = s (y - y_k) >= 0; the root in [0, 1] is theta = 2c / (b + sqrt(b^2 + 4ac)), which avoids the cancellation of the
-        // textbook formula. The discriminant is written as a sum of two non-negative terms, (d_k r - d_k+1 o)^2 + 4 s^2 o r with
-        // o = y - y_k and r = y_k+1 - y (equal to b^2 + 4ac when s = h / w): b^2 + 4ac itself cancels near the top of a steep bin
-        // (both terms near 4 h^2 s^2 while their sum is near h^2 d_k+1^2), which in float32 moved theta there by 1e-5 and the
-        // log-derivative by 2e-2.
-        var b = torch.addcmul(offset.mul(curvature).neg(), h, d0, Scalars.Of(1.0));
-        var c = slope.mul(offset);
         var rest = y1.sub(y);
         var spread = torch.addcmul(d0.mul(rest), d1, offset, Scalars.Of(-1.0)).pow(Scalars.Two);
-        var discriminant = torch.addcmul(spread, c.mul(slope), rest, Scalars.Of(4.0)).clamp_min(Scalars.Of(0.0));
-        var root = c.mul(Scalars.Of(2.0)).div(b.add(discriminant.sqrt(), Scalars.One));
-        // Rounding can put the root an ulp outside [0, 1] (e.g. exactly on a bound); clamp the value but keep the root's
-        // gradient, which a plain clamp would zero there.
-        var theta = root.add(root.clamp(Scalars.Of(0.0), Scalars.Of(1.0)).sub(root).detach(), Scalars.One);
+        var discriminant = torch.addcmul(spread, slope.mul(offset).mul(slope), rest, Scalars.Of(4.0)).clamp_min(Scalars.Of(0.0));
+        var squareRoot = discriminant.sqrt(); // the discriminant of Root below, the same from both ends
+        // The root is taken from the nearer end of the bin: theta from the bottom (offset, d_k) where it is at most 1/2, else
+        // 1 - theta from the top (the same quadratic mirrored: rest, d_k+1). From the far end, 1 - theta
+        // would be the difference of two nearly equal numbers: near the top of a flat bin followed by a steep knot it lost half
+        // the digits of the log-derivative (1e-8 relative in float64).
+        var fromBottom = Root(offset, h, d0, curvature, slope, squareRoot);
+        var fromTop = Root(rest, h, d1, curvature, slope, squareRoot);
+        var lower = fromBottom.le(Scalars.Of(0.5));
+        var theta = KeepInUnit(torch.where(lower, fromBottom, fromTop.neg().add(Scalars.Of(1.0), Scalars.One)));
+        var oneMinus = KeepInUnit(torch.where(lower, fromBottom.neg().add(Scalars.Of(1.0), Scalars.One), fromTop));
         var x = torch.addcmul(x0, theta, w, Scalars.Of(1.0));
-        var oneMinus = theta.neg().add(Scalars.Of(1.0), Scalars.One);
         var cross = theta.mul(oneMinus);
         var denominator = torch.addcmul(slope, curvature, cross, Scalars.Of(1.0));
         return (x, LogDerivative(slope, denominator, d0, d1, theta.pow(Scalars.Two), cross, oneMinus).neg());
     }
+
+    /// <summary>
+    /// The root in [0, 1] of the bin's quadratic seen from one end: with <c>n</c> the value's distance from that end's knot
+    /// (<c>o = y - y_k</c> or <c>r = y_k+1 - y</c>) and <c>d</c> the derivative at that end, it solves
+    /// <c>a t^2 + b t - c = 0</c> with <c>b = h d - n curvature</c> and <c>c = s n >= 0</c> as <c>t = 2c / (b + sqrt(b^2 + 4ac))</c>,
+    /// which avoids the cancellation of the textbook formula. The discriminant (the same from both ends) is written as a sum of
+    /// two non-negative terms, <c>(d_k r - d_k+1 o)^2 + 4 s^2 o r</c> (equal to <c>b^2 + 4ac</c> when <c>s = h / w</c>): <c>b^2 + 4ac</c>
+    /// itself cancels near the top of a steep bin, which in float32 moved theta there by 1e-5 and the log-derivative by 2e-2.
+    /// </summary>
+    private static Tensor Root(Tensor near, Tensor h, Tensor derivative, Tensor curvature, Tensor slope, Tensor squareRoot)
+    {
+        var b = torch.addcmul(near.mul(curvature).neg(), h, derivative, Scalars.Of(1.0));
+        return slope.mul(near).mul(Scalars.Of(2.0)).div(b.add(squareRoot, Scalars.One));
+    }
+
+    /// <summary>Rounding can put a root an ulp outside [0, 1] (e.g. exactly on a bound): the value clamped, the root's gradient
+    /// kept (a plain clamp would zero it there).</summary>
+    private static Tensor KeepInUnit(Tensor root) => root.add(root.clamp(Scalars.Of(0.0), Scalars.Of(1.0)).sub(root).detach(), Scalars.One);
 
     /// <summary><c>log(s^2 (d1 theta^2 + 2 s theta (1 - theta) + d0 (1 - theta)^2) / denominator^2)</c>.</summary>
     private static Tensor LogDerivative(Tensor slope, Tensor denominator, Tensor d0, Tensor d1, Tensor thetaSquared, Tensor cross, Tensor oneMinus)

@@ -73,16 +73,18 @@ internal static class OnnxRationalQuadratic
         else
         {
             string offset = graph.Sub(clamped, y0);
-            string b = graph.Add(graph.Neg(graph.Mul(offset, curvature)), graph.Mul(h, d0));
-            string c = graph.Mul(slope, offset);
-            // The discriminant as a sum of two non-negative terms (see Internal.RationalQuadratic.Inverse).
+            // The discriminant as a sum of two non-negative terms, the root from the nearer end of the bin (see
+            // Internal.RationalQuadratic.Inverse).
             string rest = graph.Sub(y1, clamped);
             string spread = graph.Square(graph.Sub(graph.Mul(d0, rest), graph.Mul(d1, offset)));
-            string discriminant = graph.Max(graph.Add(spread, graph.Mul(graph.Scale(graph.Mul(c, slope), 4.0), rest)), graph.Scalar(0.0));
-            string root = graph.Div(graph.Scale(c, 2.0), graph.Add(b, graph.Op("Sqrt", discriminant)));
-            string theta = graph.Op("Clip", root, graph.Scalar(0.0), graph.Scalar(1.0));
+            string discriminant = graph.Max(graph.Add(spread, graph.Mul(graph.Scale(graph.Mul(graph.Mul(slope, offset), slope), 4.0), rest)), graph.Scalar(0.0));
+            string squareRoot = graph.Op("Sqrt", discriminant);
+            string fromBottom = Root(graph, offset, h, d0, curvature, slope, squareRoot);
+            string fromTop = Root(graph, rest, h, d1, curvature, slope, squareRoot);
+            string lower = graph.Op("LessOrEqual", fromBottom, graph.Scalar(0.5));
+            string theta = graph.Op("Clip", graph.Where(lower, fromBottom, graph.Sub(graph.Scalar(1.0), fromTop)), graph.Scalar(0.0), graph.Scalar(1.0));
+            string oneMinus = graph.Op("Clip", graph.Where(lower, graph.Sub(graph.Scalar(1.0), fromBottom), fromTop), graph.Scalar(0.0), graph.Scalar(1.0));
             output = graph.Add(x0, graph.Mul(theta, w));
-            string oneMinus = graph.Sub(graph.Scalar(1.0), theta);
             string cross = graph.Mul(theta, oneMinus);
             string denominator = graph.Add(slope, graph.Mul(curvature, cross));
             logDerivative = graph.Neg(LogDerivative(graph, slope, denominator, d0, d1, graph.Square(theta), cross, oneMinus));
@@ -120,6 +122,14 @@ internal static class OnnxRationalQuadratic
 
     private static string Pick(OnnxGraph graph, string table, string index) =>
         graph.Reshape(graph.Op("GatherElements", new[] { table, index }, OnnxGraph.Int("axis", -1)), 0, 0);
+
+    /// <summary>The root of the bin's quadratic from one end (<c>near</c>: the value's distance from that end's knot, <c>derivative</c>:
+    /// the knot derivative there), as Internal.RationalQuadratic computes it.</summary>
+    private static string Root(OnnxGraph graph, string near, string h, string derivative, string curvature, string slope, string squareRoot)
+    {
+        string b = graph.Add(graph.Neg(graph.Mul(near, curvature)), graph.Mul(h, derivative));
+        return graph.Div(graph.Scale(graph.Mul(slope, near), 2.0), graph.Add(b, squareRoot));
+    }
 
     private static string LogDerivative(OnnxGraph graph, string slope, string denominator, string d0, string d1, string thetaSquared, string cross, string oneMinus)
     {

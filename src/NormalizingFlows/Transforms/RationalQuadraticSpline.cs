@@ -1,5 +1,6 @@
 using System;
 using NormalizingFlows.Internal;
+using NormalizingFlows.Kernels;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -84,6 +85,8 @@ public sealed partial class RationalQuadraticSpline : IElementwiseTransform
     private (Tensor Output, Tensor LogAbsDet) Apply(Tensor input, Tensor parameters, bool inverse)
     {
         SplineParameters.CheckShape(input, parameters, ParametersPerFeature);
+        if (FusionPlanner.ElementwiseRunsFused(input, parameters))
+            return FusedSpline.Apply(new FusedSpline.Call(Bins, Bound, MinBinWidth, MinBinHeight, MinDerivative, derivativeShift, inverse), input, parameters);
         var widths = SplineParameters.Sizes(parameters.narrow(-1, 0, Bins), MinBinWidth);
         var heights = SplineParameters.Sizes(parameters.narrow(-1, Bins, Bins), MinBinHeight);
         var interior = SplineParameters.Derivatives(parameters.narrow(-1, 2 * Bins, Bins - 1), MinDerivative, derivativeShift);
