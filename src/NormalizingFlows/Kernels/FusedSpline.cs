@@ -13,10 +13,10 @@ namespace NormalizingFlows.Kernels;
 /// <see cref="Transforms.RationalQuadraticSpline"/> in one pass per element: the parameter maps (softmax bin sizes, softplus knot
 /// derivatives), the knots, the bin search, the bin's rational-quadratic map or its stable root, the log-derivative and the
 /// identity tails, computed in double precision in C# instead of some fifty libtorch operations (and as many again backward),
-/// whose per-call cost dominates at a training batch. With gradients it is one autograd node whose backward recomputes the
-/// element and differentiates it by hand (<see cref="SplineFunction"/>). The formulas are those of
-/// <see cref="Internal.RationalQuadratic"/>, which stays the reference (the fused-path property tests hold the two to 1e-12 in
-/// float64, values and gradients).
+/// whose per-call cost dominates at a training batch. With gradients it is one autograd node whose forward pass keeps each
+/// element's evaluation (bin, knots, theta, shares) and whose backward differentiates it by hand (<see cref="SplineFunction"/>).
+/// The formulas are those of <see cref="Internal.RationalQuadratic"/>, which stays the reference (the tests hold the two to 1e-12
+/// in float64, values and gradients, where the map is well conditioned).
 /// </summary>
 internal static class FusedSpline
 {
@@ -39,8 +39,8 @@ internal static class FusedSpline
         var p = parameters.contiguous();
         var y = torch.empty_like(x);
         var ld = torch.empty_like(x);
-        if (x.dtype == ScalarType.Float32) Run<float>(call, x, p, y, ld, null, null, null, null);
-        else Run<double>(call, x, p, y, ld, null, null, null, null);
+        if (x.dtype == ScalarType.Float32) Run<float>(call, x, p, y, ld, null, null, null, null, null);
+        else Run<double>(call, x, p, y, ld, null, null, null, null, null);
         return (y, ld);
     }
 
@@ -48,9 +48,11 @@ internal static class FusedSpline
     /// Every element of <paramref name="x"/>: its output and log-det into <paramref name="y"/> and <paramref name="ld"/> (either may
     /// be null), and with output gradients (<paramref name="gy"/>, <paramref name="gl"/>, either null for zero) the input's gradient
     /// into <paramref name="gx"/> and the parameters' into <paramref name="gp"/>. All tensors contiguous, of element type
-    /// <typeparamref name="T"/>. Large calls are shared out among libtorch's threads (<see cref="OpenMpTeam"/>).
+    /// <typeparamref name="T"/>. <paramref name="state"/> (float64, <see cref="StateSize"/> per element), where given, receives each
+    /// element's evaluation on the way forward and gives it back on the way back instead of evaluating again. Large calls are shared
+    /// out among libtorch's threads (<see cref="OpenMpTeam"/>).
     /// </summary>
-    internal static void Run<T>(Call call, Tensor x, Tensor p, Tensor? y, Tensor? ld, Tensor? gy, Tensor? gl, Tensor? gx, Tensor? gp)
+    internal static void Run<T>(Call call, Tensor x, Tensor p, Tensor? y, Tensor? ld, Tensor? gy, Tensor? gl, Tensor? gx, Tensor? gp, Tensor? state)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int count = checked((int)x.numel());
@@ -58,15 +60,18 @@ internal static class FusedSpline
         int threads = count >= ParallelElements && OpenMpTeam.Available ? Math.Min(torch.get_num_threads(), count / (ParallelElements / 2)) : 1;
         if (threads <= 1)
         {
-            Range<T>(call, x, p, y, ld, gy, gl, gx, gp, 0, count);
+            Range<T>(call, x, p, y, ld, gy, gl, gx, gp, state, 0, count);
             return;
         }
         OpenMpTeam.Run(threads, (thread, team) =>
         {
             long start = (long)count * thread / team, end = (long)count * (thread + 1) / team;
-            Range<T>(call, x, p, y, ld, gy, gl, gx, gp, (int)start, (int)end);
+            Range<T>(call, x, p, y, ld, gy, gl, gx, gp, state, (int)start, (int)end);
         });
     }
+
+    /// <summary>The doubles an element's evaluation keeps for its backward pass (<see cref="Element.Save"/>).</summary>
+    internal static int StateSize(Call call) => Element.Fields + 2 * call.Bins;
 
     /// <summary>Elements whose softmax exponentials one vectorised call computes.</summary>
     private const int Chunk = 128;
@@ -92,7 +97,7 @@ internal static class FusedSpline
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Range<T>(Call call, Tensor x, Tensor p, Tensor? y, Tensor? ld, Tensor? gy, Tensor? gl, Tensor? gx, Tensor? gp, int start, int end)
+    private static void Range<T>(Call call, Tensor x, Tensor p, Tensor? y, Tensor? ld, Tensor? gy, Tensor? gl, Tensor? gx, Tensor? gp, Tensor? state, int start, int end)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int size = 3 * call.Bins - 1;
@@ -105,20 +110,31 @@ internal static class FusedSpline
         var inputGradient = gx is null ? Span<T>.Empty : TensorMemory.Span<T>(gx);
         var rawGradient = gp is null ? Span<T>.Empty : TensorMemory.Span<T>(gp);
         bool backward = gp is not null;
-        Span<double> scratch = call.Bins <= 64 ? stackalloc double[5 * call.Bins] : new double[5 * call.Bins];
+        var saved = state is null ? Span<double>.Empty : TensorMemory.Span<double>(state);
+        int stateSize = StateSize(call);
+        bool restore = backward && !saved.IsEmpty;
+        Span<double> scratch = call.Bins <= 64 ? stackalloc double[Element.Scratch(call.Bins)] : new double[Element.Scratch(call.Bins)];
         var element = new Element(call, scratch);
         // The softmax's exponentials of a chunk of elements in one vectorised call (they are most of an element's arithmetic).
         int pair = 2 * call.Bins;
-        var exponentials = new double[Math.Min(Chunk, end - start) * pair];
+        var exponentials = restore ? Array.Empty<double>() : new double[Math.Min(Chunk, end - start) * pair];
         for (int i = start; i < end; i++)
         {
-            int slot = (i - start) % Chunk;
-            if (slot == 0) Exponentials(call.Bins, raw, size, i, Math.Min(Chunk, end - i), exponentials);
-            element.Load(exponentials.AsSpan(slot * pair, pair), raw.Slice(i * size, size));
             double v = double.CreateChecked(input[i]);
-            element.Evaluate(v, out double value, out double logDerivative);
-            if (!output.IsEmpty) output[i] = T.CreateChecked(value);
-            if (!logDet.IsEmpty) logDet[i] = T.CreateChecked(logDerivative);
+            if (restore)
+            {
+                element.Restore(saved.Slice(i * stateSize, stateSize));
+            }
+            else
+            {
+                int slot = (i - start) % Chunk;
+                if (slot == 0) Exponentials(call.Bins, raw, size, i, Math.Min(Chunk, end - i), exponentials);
+                element.Load(exponentials.AsSpan(slot * pair, pair), raw.Slice(i * size, size));
+                element.Evaluate(v, out double value, out double logDerivative);
+                if (!output.IsEmpty) output[i] = T.CreateChecked(value);
+                if (!logDet.IsEmpty) logDet[i] = T.CreateChecked(logDerivative);
+                if (!saved.IsEmpty) element.Save(saved.Slice(i * stateSize, stateSize));
+            }
             if (!backward) continue;
             double g = outputGradient.IsEmpty ? 0 : double.CreateChecked(outputGradient[i]);
             double gLogDet = logDetGradient.IsEmpty ? 0 : double.CreateChecked(logDetGradient[i]);
@@ -130,7 +146,7 @@ internal static class FusedSpline
 
     /// <summary>
     /// One element's spline: <see cref="Load"/> maps its raw parameters, <see cref="Evaluate"/> gives the value and log-derivative,
-    /// <see cref="Differentiate"/> (after <see cref="Evaluate"/>) their gradients. Bin fractions are <c>w_i = m + (1 - K m) a_i</c>
+    /// <see cref="Differentiate"/> (after <see cref="Evaluate"/>, or <see cref="Restore"/> of what <see cref="Save"/> kept) their gradients. Bin fractions are <c>w_i = m + (1 - K m) a_i</c>
     /// with <c>a = softmax(raw)</c>; knot <c>j</c> is <c>left + span C_j / T</c> with <c>C_j</c> the sum of the first <c>j</c>
     /// fractions and <c>T</c> all of them (as <see cref="Internal.RationalQuadratic"/> computes it, so that the last knot is exactly
     /// the bound). Every quantity hangs on the fractions only through <c>w / T</c>, which does not change when all fractions
@@ -142,12 +158,16 @@ internal static class FusedSpline
         private readonly Call call;
         private readonly Span<double> widthShares, heightShares, widthGradient, heightGradient;
         private readonly Span<double> derivatives;
+        private readonly Span<double> widthSums, heightSums;
         private double widthTotal, heightTotal;
         private bool inside;
         private int bin;
         private double x0, binWidth, y0, binHeight, d0, d1, slope, widthFraction, heightFraction;
         private double top, thetaRaw, theta, oneMinus, root;
         private bool fromTop;
+
+        /// <summary>The doubles of scratch space an element of <paramref name="bins"/> bins needs.</summary>
+        public static int Scratch(int bins) => 7 * bins + 2;
 
         public Element(Call call, Span<double> scratch)
         {
@@ -158,6 +178,8 @@ internal static class FusedSpline
             widthGradient = scratch.Slice(2 * k, k);
             heightGradient = scratch.Slice(3 * k, k);
             derivatives = scratch.Slice(4 * k, k);
+            widthSums = scratch.Slice(5 * k, k + 1);
+            heightSums = scratch.Slice(6 * k + 1, k + 1);
             widthTotal = heightTotal = 0;
             inside = false;
             bin = 0;
@@ -179,10 +201,71 @@ internal static class FusedSpline
         {
             double sum = 0;
             for (int i = 0; i < exponentials.Length; i++) sum += exponentials[i];
-            for (int i = 0; i < exponentials.Length; i++) shares[i] = exponentials[i] / sum;
+            double reciprocal = 1 / sum;
+            for (int i = 0; i < exponentials.Length; i++) shares[i] = exponentials[i] * reciprocal;
         }
 
-        private readonly double Fraction(Span<double> shares, double minimum, int i) => minimum + (1 - call.Bins * minimum) * shares[i];
+        /// <summary>The scalars <see cref="Save"/> writes before the shares.</summary>
+        public const int Fields = 21;
+
+        /// <summary>Everything <see cref="Differentiate"/> reads, after <see cref="Evaluate"/>: <see cref="Fields"/> scalars, then the
+        /// width and height shares.</summary>
+        public readonly void Save(Span<double> state)
+        {
+            int k = call.Bins;
+            state[0] = inside ? 1 : 0;
+            state[1] = bin;
+            state[2] = x0;
+            state[3] = binWidth;
+            state[4] = y0;
+            state[5] = binHeight;
+            state[6] = d0;
+            state[7] = d1;
+            state[8] = slope;
+            state[9] = widthFraction;
+            state[10] = heightFraction;
+            state[11] = top;
+            state[12] = thetaRaw;
+            state[13] = theta;
+            state[14] = oneMinus;
+            state[15] = root;
+            state[16] = fromTop ? 1 : 0;
+            state[17] = widthTotal;
+            state[18] = heightTotal;
+            state[19] = bin >= 1 ? derivatives[bin - 1] : 0;
+            state[20] = bin + 1 <= k - 1 ? derivatives[bin] : 0;
+            widthShares.CopyTo(state.Slice(Fields, k));
+            heightShares.CopyTo(state.Slice(Fields + k, k));
+        }
+
+        /// <summary>The element as <see cref="Save"/> left it, ready for <see cref="Differentiate"/>.</summary>
+        public void Restore(ReadOnlySpan<double> state)
+        {
+            int k = call.Bins;
+            inside = state[0] != 0;
+            bin = (int)state[1];
+            x0 = state[2];
+            binWidth = state[3];
+            y0 = state[4];
+            binHeight = state[5];
+            d0 = state[6];
+            d1 = state[7];
+            slope = state[8];
+            widthFraction = state[9];
+            heightFraction = state[10];
+            top = state[11];
+            thetaRaw = state[12];
+            theta = state[13];
+            oneMinus = state[14];
+            root = state[15];
+            fromTop = state[16] != 0;
+            widthTotal = state[17];
+            heightTotal = state[18];
+            if (bin >= 1) derivatives[bin - 1] = state[19];
+            if (bin + 1 <= k - 1) derivatives[bin] = state[20];
+            state.Slice(Fields, k).CopyTo(widthShares);
+            state.Slice(Fields + k, k).CopyTo(heightShares);
+        }
 
         private readonly double Derivative(int knot) =>
             knot == 0 || knot == call.Bins ? 1.0 : call.MinDerivative + StableMath.Softplus(derivatives[knot - 1] + call.DerivativeShift);
@@ -200,39 +283,33 @@ internal static class FusedSpline
                 return;
             }
             int k = call.Bins;
-            widthTotal = heightTotal = 0;
+            // The running sums of the fractions, both axes (the last is the total), summed in order as a cumulative sum is.
+            double widthScale = 1 - k * call.MinBinWidth, heightScale = 1 - k * call.MinBinHeight;
+            widthSums[0] = heightSums[0] = 0;
             for (int i = 0; i < k; i++)
             {
-                widthTotal += Fraction(widthShares, call.MinBinWidth, i);
-                heightTotal += Fraction(heightShares, call.MinBinHeight, i);
+                widthSums[i + 1] = widthSums[i] + (call.MinBinWidth + widthScale * widthShares[i]);
+                heightSums[i + 1] = heightSums[i] + (call.MinBinHeight + heightScale * heightShares[i]);
             }
-            // The bin: the number of interior knots at or below the value, on the input's axis.
-            var searched = call.Inverse ? heightShares : widthShares;
-            double searchedMinimum = call.Inverse ? call.MinBinHeight : call.MinBinWidth;
-            double searchedTotal = call.Inverse ? heightTotal : widthTotal;
-            double cumulative = 0;
+            widthTotal = widthSums[k];
+            heightTotal = heightSums[k];
+            // Knot j is sums[j] span / total + left (a product by the scale rather than a quotient per knot: the two differ in the
+            // last bit, and the last knot is set to the bound exactly below).
+            double widthKnotScale = span / widthTotal, heightKnotScale = span / heightTotal;
+            // The bin: the number of interior knots at or below the value, on the input's axis (counted without branches).
+            var sums = call.Inverse ? heightSums : widthSums;
+            double knotScale = call.Inverse ? heightKnotScale : widthKnotScale;
             bin = 0;
-            for (int j = 1; j < k; j++)
-            {
-                cumulative += Fraction(searched, searchedMinimum, j - 1);
-                if (v >= cumulative / searchedTotal * span + left) bin = j;
-                else break;
-            }
-            double widthsBelow = 0, heightsBelow = 0;
-            for (int i = 0; i < bin; i++)
-            {
-                widthsBelow += Fraction(widthShares, call.MinBinWidth, i);
-                heightsBelow += Fraction(heightShares, call.MinBinHeight, i);
-            }
-            widthFraction = Fraction(widthShares, call.MinBinWidth, bin);
-            heightFraction = Fraction(heightShares, call.MinBinHeight, bin);
-            x0 = widthsBelow / widthTotal * span + left;
-            y0 = heightsBelow / heightTotal * span + left;
-            double x1 = bin == k - 1 ? bound : (widthsBelow + widthFraction) / widthTotal * span + left;
-            double y1 = bin == k - 1 ? bound : (heightsBelow + heightFraction) / heightTotal * span + left;
+            for (int j = 1; j < k; j++) bin += v >= sums[j] * knotScale + left ? 1 : 0;
+            heightFraction = call.MinBinHeight + heightScale * heightShares[bin];
+            widthFraction = call.MinBinWidth + widthScale * widthShares[bin];
+            x0 = widthSums[bin] * widthKnotScale + left;
+            y0 = heightSums[bin] * heightKnotScale + left;
+            double x1 = bin == k - 1 ? bound : widthSums[bin + 1] * widthKnotScale + left;
+            double y1 = bin == k - 1 ? bound : heightSums[bin + 1] * heightKnotScale + left;
             binWidth = x1 - x0;
             binHeight = y1 - y0;
-            slope = heightFraction / heightTotal * span / (widthFraction / widthTotal * span);
+            slope = heightFraction * heightKnotScale / (widthFraction * widthKnotScale);
             d0 = Derivative(bin);
             d1 = Derivative(bin + 1);
             double curvature = d0 + d1 - 2 * slope;
@@ -279,7 +356,7 @@ internal static class FusedSpline
         }
 
         /// <summary>
-        /// After <see cref="Evaluate"/> at <paramref name="v"/>: the gradient of <c>g value + gLogDet logDerivative</c> with respect
+        /// After <see cref="Evaluate"/> at <paramref name="v"/> (or <see cref="Restore"/>): the gradient of <c>g value + gLogDet logDerivative</c> with respect
         /// to the raw parameters into <paramref name="gradient"/> (overwritten), and with respect to <paramref name="v"/> returned.
         /// </summary>
         public readonly double Differentiate<T>(double v, double g, double gLogDet, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
@@ -290,23 +367,24 @@ internal static class FusedSpline
             double curvature = d0 + d1 - 2 * slope;
             double denominator = slope + curvature * cross;
             double inner = d1 * theta * theta + 2 * slope * cross + d0 * oneMinus * oneMinus;
+            double perInner = 1 / inner, perDenominator = 1 / denominator;
             // Partial derivatives of L = log((s / D)^2 I) at fixed theta, and along theta.
             double difference = oneMinus - theta; // 1 - 2 theta
-            double dLogTheta = (2 * d1 * theta + 2 * slope * difference - 2 * d0 * oneMinus) / inner - 2 * curvature * difference / denominator;
-            double dLogSlope = 2 / slope + 2 * cross / inner - 2 * (1 - 2 * cross) / denominator;
-            double dLogD0 = oneMinus * oneMinus / inner - 2 * cross / denominator;
-            double dLogD1 = theta * theta / inner - 2 * cross / denominator;
+            double dLogTheta = (2 * d1 * theta + 2 * slope * difference - 2 * d0 * oneMinus) * perInner - 2 * curvature * difference * perDenominator;
+            double dLogSlope = 2 / slope + 2 * cross * perInner - 2 * (1 - 2 * cross) * perDenominator;
+            double dLogD0 = oneMinus * oneMinus * perInner - 2 * cross * perDenominator;
+            double dLogD1 = theta * theta * perInner - 2 * cross * perDenominator;
             double gv, gX0, gWidth, gY0, gHeight, gSlope, gD0, gD1;
             if (!call.Inverse)
             {
                 // y = y0 + h R(theta), R = N / D with N = s theta^2 + d0 theta (1 - theta), D = s + (d0 + d1 - 2 s) theta (1 - theta).
-                double ratio = (slope * theta * theta + d0 * cross) / denominator;
-                double dRatioTheta = (2 * slope * theta + d0 * (1 - 2 * theta) - ratio * curvature * (1 - 2 * theta)) / denominator;
+                double ratio = (slope * theta * theta + d0 * cross) * perDenominator;
+                double dRatioTheta = (2 * slope * theta + d0 * (1 - 2 * theta) - ratio * curvature * (1 - 2 * theta)) * perDenominator;
                 double scaled = g * binHeight;
                 double gTheta = scaled * dRatioTheta + gLogDet * dLogTheta;
-                gSlope = scaled * (theta * theta - ratio * (1 - 2 * cross)) / denominator + gLogDet * dLogSlope;
-                gD0 = scaled * cross * (1 - ratio) / denominator + gLogDet * dLogD0;
-                gD1 = -scaled * ratio * cross / denominator + gLogDet * dLogD1;
+                gSlope = scaled * (theta * theta - ratio * (1 - 2 * cross)) * perDenominator + gLogDet * dLogSlope;
+                gD0 = scaled * cross * (1 - ratio) * perDenominator + gLogDet * dLogD0;
+                gD1 = -scaled * ratio * cross * perDenominator + gLogDet * dLogD1;
                 gHeight = g * ratio;
                 gY0 = g;
                 // theta = clamp((v - x0) / w, 0, 1): the gradient passes where the quotient lies in [0, 1].
@@ -401,9 +479,10 @@ internal sealed class SplineFunction : MultiTensorFunction<SplineFunction>
         ctx.set_materialize_grads(false);
         var y = torch.empty_like(x);
         var ld = torch.empty_like(x);
-        if (x.dtype == ScalarType.Float32) FusedSpline.Run<float>(call, x, p, y, ld, null, null, null, null);
-        else FusedSpline.Run<double>(call, x, p, y, ld, null, null, null, null);
-        ctx.save_for_backward(new List<Tensor> { x, p });
+        var state = torch.empty(new[] { x.numel(), (long)FusedSpline.StateSize(call) }, dtype: ScalarType.Float64);
+        if (x.dtype == ScalarType.Float32) FusedSpline.Run<float>(call, x, p, y, ld, null, null, null, null, state);
+        else FusedSpline.Run<double>(call, x, p, y, ld, null, null, null, null, state);
+        ctx.save_for_backward(new List<Tensor> { x, p, state });
         ctx.save_data("call", call);
         return new List<Tensor> { y, ld };
     }
@@ -415,12 +494,13 @@ internal sealed class SplineFunction : MultiTensorFunction<SplineFunction>
         var saved = ctx.get_saved_variables();
         var x = saved[0];
         var p = saved[1];
+        var state = saved[2];
         var gy = grad_outputs[0] is { IsInvalid: false } g ? g.contiguous() : null;
         var gl = grad_outputs[1] is { IsInvalid: false } gld ? gld.contiguous() : null;
         var gx = torch.empty_like(x);
         var gp = torch.empty_like(p);
-        if (x.dtype == ScalarType.Float32) FusedSpline.Run<float>(call, x, p, null, null, gy, gl, gx, gp);
-        else FusedSpline.Run<double>(call, x, p, null, null, gy, gl, gx, gp);
+        if (x.dtype == ScalarType.Float32) FusedSpline.Run<float>(call, x, p, null, null, gy, gl, gx, gp, state);
+        else FusedSpline.Run<double>(call, x, p, null, null, gy, gl, gx, gp, state);
         return new List<Tensor> { null!, gx, gp };
     }
 }
