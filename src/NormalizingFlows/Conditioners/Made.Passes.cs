@@ -106,15 +106,19 @@ public sealed partial class Made
                 : torch.addmm(bias, ranked.narrow(1, 0, rank), weights[0].narrow(0, 0, units).narrow(1, 0, rank).t(), beta: 1f, alpha: 1f);
             int last = weights.Length - 1;
             int step = made.Residual ? 2 : 1;
+            // Without residual connections every hidden product is fresh and read only by its activation, which then runs in place
+            // (Activations.ApplyToFresh); not the first layer's at rank 0, a view of the biases (or of the context's share).
+            Tensor Activate(Tensor hidden, bool fresh) => fresh && !made.Residual ? Activations.ApplyToFresh(activation, hidden) : Activations.Apply(activation, hidden);
+            bool freshFirst = rank > 0;
             for (int l = 1; l < last; l += step)
             {
                 int inputs = units;
                 units = layout.UnitsUpTo[l][rank];
-                var next = Linear(Activations.Apply(activation, h), l, units, inputs);
+                var next = Linear(Activate(h, l > 1 || freshFirst), l, units, inputs);
                 h = made.Residual ? h.add(Linear(Activations.Apply(activation, next), l + 1, units, units), Scalars.One) : next;
             }
             int p = made.ParametersPerFeature, feature = FeatureAtRank(rank);
-            return nn.functional.linear(Activations.Apply(activation, h),
+            return nn.functional.linear(Activate(h, last > 1 || freshFirst),
                 weights[last].narrow(0, feature * p, p).narrow(1, 0, units), biases[last].narrow(0, feature * p, p));
         }
 

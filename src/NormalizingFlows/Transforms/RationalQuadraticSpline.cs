@@ -21,6 +21,9 @@ namespace NormalizingFlows.Transforms;
 /// <para>Inputs exactly on, just inside or just beyond <c>±Bound</c>, and inputs of any magnitude, give finite values,
 /// log-dets and gradients in both directions: the spline is evaluated on inputs clamped to the interval and the tails are
 /// chosen afterwards, and the outer knots are exactly <c>±Bound</c> (no cumulative-sum round-off at the ends).</para>
+/// <para>On CPU float32/float64 tensors, with <see cref="Runtime.FusedKernels"/> on, each call runs as one fused kernel (each
+/// element in double precision, one autograd node); elsewhere as libtorch operations. Both give the same values and gradients
+/// (1e-12 in float64 where the map is well conditioned).</para>
 /// <para>Pick <c>Bound</c> to cover the data the spline sees; the neural-spline presets put an <see cref="Bijectors.ActNorm"/>
 /// at the data end so that the splines see standardised data.</para>
 /// </remarks>
