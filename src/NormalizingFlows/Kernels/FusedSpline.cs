@@ -71,7 +71,7 @@ internal static class FusedSpline
     }
 
     /// <summary>The doubles an element's evaluation keeps for its backward pass (<see cref="Element.Save"/>).</summary>
-    internal static int StateSize(Call call) => Element.Fields + 2 * call.Bins;
+    internal static int StateSize(int bins) => Element.Fields + 2 * bins;
 
     /// <summary>Elements whose softmax exponentials one vectorised call computes.</summary>
     private const int Chunk = 128;
@@ -111,7 +111,7 @@ internal static class FusedSpline
         var rawGradient = gp is null ? Span<T>.Empty : TensorMemory.Span<T>(gp);
         bool backward = gp is not null;
         var saved = state is null ? Span<double>.Empty : TensorMemory.Span<double>(state);
-        int stateSize = StateSize(call);
+        int stateSize = StateSize(call.Bins);
         bool restore = backward && !saved.IsEmpty;
         Span<double> scratch = call.Bins <= 64 ? stackalloc double[Element.Scratch(call.Bins)] : new double[Element.Scratch(call.Bins)];
         var element = new Element(call, scratch);
@@ -479,7 +479,7 @@ internal sealed class SplineFunction : MultiTensorFunction<SplineFunction>
         ctx.set_materialize_grads(false);
         var y = torch.empty_like(x);
         var ld = torch.empty_like(x);
-        var state = torch.empty(new[] { x.numel(), (long)FusedSpline.StateSize(call) }, dtype: ScalarType.Float64);
+        var state = torch.empty(new[] { x.numel(), (long)FusedSpline.StateSize(call.Bins) }, dtype: ScalarType.Float64);
         if (x.dtype == ScalarType.Float32) FusedSpline.Run<float>(call, x, p, y, ld, null, null, null, null, state);
         else FusedSpline.Run<double>(call, x, p, y, ld, null, null, null, null, state);
         ctx.save_for_backward(new List<Tensor> { x, p, state });

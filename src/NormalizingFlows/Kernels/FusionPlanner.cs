@@ -72,11 +72,12 @@ internal static class FusionPlanner
     public static bool TrainsFused(CouplingPlan plan) =>
         plan.Operations == LayerOperations.Columns || (plan.Parts > 1 && plan.Operations == LayerOperations.Tiles);
 
-    /// <summary>Whether an elementwise transform with a kernel of its own (the rational-quadratic spline, <see cref="FusedSpline"/>)
-    /// computes <paramref name="input"/> with <paramref name="parameters"/> through it: kernels on, both CPU tensors of one dtype,
-    /// float32 or float64, each small enough for a span.</summary>
-    public static bool ElementwiseRunsFused(Tensor input, Tensor parameters) =>
-        FusedKernels.On && TensorMemory.IsReadable(input) && TensorMemory.IsReadable(parameters) && input.dtype == parameters.dtype;
+    /// <summary>Whether the rational-quadratic spline (<see cref="FusedSpline"/>) with <paramref name="bins"/> bins computes
+    /// <paramref name="input"/> with <paramref name="parameters"/> through its kernel: kernels on, both CPU tensors of one dtype,
+    /// float32 or float64, and the parameters and the state its backward pass keeps each small enough for a span.</summary>
+    public static bool SplineRunsFused(Tensor input, Tensor parameters, int bins) =>
+        FusedKernels.On && TensorMemory.IsReadable(input) && TensorMemory.IsReadable(parameters) && input.dtype == parameters.dtype
+        && input.numel() * (long)FusedSpline.StateSize(bins) < int.MaxValue;
 
     private static FusionPlan Build(Bijector node, PlanKey key)
     {

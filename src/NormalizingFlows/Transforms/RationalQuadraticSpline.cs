@@ -88,7 +88,7 @@ public sealed partial class RationalQuadraticSpline : IElementwiseTransform
     private (Tensor Output, Tensor LogAbsDet) Apply(Tensor input, Tensor parameters, bool inverse)
     {
         SplineParameters.CheckShape(input, parameters, ParametersPerFeature);
-        if (FusionPlanner.ElementwiseRunsFused(input, parameters))
+        if (FusionPlanner.SplineRunsFused(input, parameters, Bins))
             return FusedSpline.Apply(new FusedSpline.Call(Bins, Bound, MinBinWidth, MinBinHeight, MinDerivative, derivativeShift, inverse), input, parameters);
         var widths = SplineParameters.Sizes(parameters.narrow(-1, 0, Bins), MinBinWidth);
         var heights = SplineParameters.Sizes(parameters.narrow(-1, Bins, Bins), MinBinHeight);

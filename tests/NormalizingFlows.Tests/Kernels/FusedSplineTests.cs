@@ -163,7 +163,7 @@ public sealed class FusedSplineTests
     }
 
     [Fact]
-    public void Should_Send_Only_Cpu_Float_Tensors_Of_One_Dtype_To_The_Kernel()
+    public void Should_Send_Only_Cpu_Float_Tensors_Of_One_Dtype_That_Fit_A_Span_To_The_Kernel()
     {
         using var scope = torch.NewDisposeScope();
         var x32 = torch.zeros(3);
@@ -172,11 +172,14 @@ public sealed class FusedSplineTests
         var p64 = torch.zeros(3, 11, dtype: ScalarType.Float64);
         using (FusedKernels.Scoped(true))
         {
-            Assert.True(FusionPlanner.ElementwiseRunsFused(x32, p32));
-            Assert.True(FusionPlanner.ElementwiseRunsFused(x64, p64));
-            Assert.False(FusionPlanner.ElementwiseRunsFused(x32, p64));
-            Assert.False(FusionPlanner.ElementwiseRunsFused(x32.to(ScalarType.Float16), p32.to(ScalarType.Float16)));
+            Assert.True(FusionPlanner.SplineRunsFused(x32, p32, 4));
+            Assert.True(FusionPlanner.SplineRunsFused(x64, p64, 4));
+            Assert.False(FusionPlanner.SplineRunsFused(x32, p64, 4));
+            Assert.False(FusionPlanner.SplineRunsFused(x32.to(ScalarType.Float16), p32.to(ScalarType.Float16), 4));
+            // The state the backward pass keeps (21 + 2K doubles per element) must fit a span too (expanded: no memory).
+            Assert.True(FusionPlanner.SplineRunsFused(torch.zeros(1).expand(50_000_000), torch.zeros(1, 11).expand(50_000_000, 11), 4));
+            Assert.False(FusionPlanner.SplineRunsFused(torch.zeros(1).expand(100_000_000), torch.zeros(1, 11).expand(100_000_000, 11), 4));
         }
-        using (FusedKernels.Scoped(false)) Assert.False(FusionPlanner.ElementwiseRunsFused(x32, p32));
+        using (FusedKernels.Scoped(false)) Assert.False(FusionPlanner.SplineRunsFused(x32, p32, 4));
     }
 }
