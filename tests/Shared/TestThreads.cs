@@ -29,6 +29,20 @@ internal static class TestThreads
     }
 #pragma warning restore CA2255
 
+    /// <summary>Sets libtorch's thread count on the calling thread to <paramref name="threads"/> until the result is disposed,
+    /// then puts the previous count back: for tests of code that shares work among threads.</summary>
+    internal static IDisposable Use(int threads)
+    {
+        int before = torch.get_num_threads();
+        torch.set_num_threads(threads);
+        return new Restore(before);
+    }
+
+    private sealed class Restore(int threads) : IDisposable
+    {
+        public void Dispose() => torch.set_num_threads(threads);
+    }
+
     // .NET's Environment.SetEnvironmentVariable does not reach the native environment on Unix; libgomp reads it there.
     [DllImport("libc", EntryPoint = "setenv")]
     private static extern int SetEnvironment([MarshalAs(UnmanagedType.LPUTF8Str)] string name, [MarshalAs(UnmanagedType.LPUTF8Str)] string value, int overwrite);

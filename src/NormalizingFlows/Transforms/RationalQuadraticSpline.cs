@@ -39,6 +39,7 @@ public sealed partial class RationalQuadraticSpline : IElementwiseTransform
     public const double DefaultMinDerivative = 1e-3;
 
     private readonly double derivativeShift;
+    private readonly FusedSpline.Call forwardCall, inverseCall;
 
     /// <summary>Creates the spline.</summary>
     /// <param name="bins">Number of bins <c>K</c> (at least 2: with one bin and unit end slopes the spline is always the identity).</param>
@@ -58,6 +59,8 @@ public sealed partial class RationalQuadraticSpline : IElementwiseTransform
         MinBinHeight = minBinHeight;
         MinDerivative = minDerivative;
         derivativeShift = SplineParameters.DerivativeShift(minDerivative);
+        forwardCall = new FusedSpline.Call(bins, bound, minBinWidth, minBinHeight, minDerivative, derivativeShift, Inverse: false);
+        inverseCall = forwardCall with { Inverse = true };
     }
 
     /// <summary>Number of bins <c>K</c>.</summary>
@@ -89,7 +92,7 @@ public sealed partial class RationalQuadraticSpline : IElementwiseTransform
     {
         SplineParameters.CheckShape(input, parameters, ParametersPerFeature);
         if (FusionPlanner.SplineRunsFused(input, parameters, Bins))
-            return FusedSpline.Apply(new FusedSpline.Call(Bins, Bound, MinBinWidth, MinBinHeight, MinDerivative, derivativeShift, inverse), input, parameters);
+            return FusedSpline.Apply(inverse ? inverseCall : forwardCall, input, parameters);
         var widths = SplineParameters.Sizes(parameters.narrow(-1, 0, Bins), MinBinWidth);
         var heights = SplineParameters.Sizes(parameters.narrow(-1, Bins, Bins), MinBinHeight);
         var interior = SplineParameters.Derivatives(parameters.narrow(-1, 2 * Bins, Bins - 1), MinDerivative, derivativeShift);

@@ -4,6 +4,7 @@ using System.Linq;
 using NormalizingFlows.Bijectors;
 using NormalizingFlows.Conditioners;
 using NormalizingFlows.Transforms;
+using NormalizingFlows.Tests.Shared;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -78,17 +79,9 @@ public sealed class FusedKernelsTests
         long rows = 5L * NormalizingFlows.Kernels.FusedCoupling.BlockRows / 2 + 3;
         var x = torch.randn(new long[] { rows, coupling.EventShape[0] }, generator: generator);
         using var noGrad = torch.no_grad();
-        int threads = torch.get_num_threads();
-        torch.set_num_threads(2); // wide networks share the blocks out among the threads
-        (Tensor y, Tensor ld) = (null!, null!);
-        try
-        {
+        Tensor y, ld;
+        using (TestThreads.Use(2)) // wide networks share the blocks out among the threads
             (y, ld) = inverse ? coupling.Inverse(x) : coupling.Forward(x);
-        }
-        finally
-        {
-            torch.set_num_threads(threads);
-        }
         var (yRef, ldRef) = coupling.ApplyByOperations(x, null, inverse);
         double outputs = y.sub(yRef).abs().max().ToDouble(), logDets = ld.sub(ldRef).abs().max().ToDouble();
         Assert.True(outputs <= 1e-5 * Math.Max(1.0, yRef.abs().max().ToDouble()), $"{name}: outputs differ by {outputs:E2}.");

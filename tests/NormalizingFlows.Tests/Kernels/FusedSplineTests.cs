@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using NormalizingFlows.Kernels;
 using NormalizingFlows.Runtime;
+using NormalizingFlows.Tests.Shared;
 using NormalizingFlows.Transforms;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -97,23 +98,15 @@ public sealed class FusedSplineTests
         var parameters = torch.randn(new[] { x.size(0), (long)spline.ParametersPerFeature }, dtype: ScalarType.Float64, generator: generator);
         using var noGrad = torch.no_grad();
         using var kernels = FusedKernels.Scoped(true);
-        int threads = torch.get_num_threads();
-        torch.set_num_threads(2);
-        try
+        using var threads = TestThreads.Use(2);
+        foreach (bool inverse in new[] { false, true })
         {
-            foreach (bool inverse in new[] { false, true })
-            {
-                var (whole, wholeLogDet) = inverse ? spline.Inverse(x, parameters) : spline.Forward(x, parameters);
-                var pieces = Enumerable.Range(0, 20).Select(i => inverse
-                    ? spline.Inverse(x.narrow(0, i * 5000, 5000), parameters.narrow(0, i * 5000, 5000))
-                    : spline.Forward(x.narrow(0, i * 5000, 5000), parameters.narrow(0, i * 5000, 5000))).ToArray();
-                Assert.True(whole.eq(torch.cat(pieces.Select(p => p.Output).ToArray())).all().ToBoolean());
-                Assert.True(wholeLogDet.eq(torch.cat(pieces.Select(p => p.LogAbsDet).ToArray())).all().ToBoolean());
-            }
-        }
-        finally
-        {
-            torch.set_num_threads(threads);
+            var (whole, wholeLogDet) = inverse ? spline.Inverse(x, parameters) : spline.Forward(x, parameters);
+            var pieces = Enumerable.Range(0, 20).Select(i => inverse
+                ? spline.Inverse(x.narrow(0, i * 5000, 5000), parameters.narrow(0, i * 5000, 5000))
+                : spline.Forward(x.narrow(0, i * 5000, 5000), parameters.narrow(0, i * 5000, 5000))).ToArray();
+            Assert.True(whole.eq(torch.cat(pieces.Select(p => p.Output).ToArray())).all().ToBoolean());
+            Assert.True(wholeLogDet.eq(torch.cat(pieces.Select(p => p.LogAbsDet).ToArray())).all().ToBoolean());
         }
     }
 

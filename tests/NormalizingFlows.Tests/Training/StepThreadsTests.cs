@@ -1,5 +1,6 @@
 using System.Linq;
 using NormalizingFlows.Targets;
+using NormalizingFlows.Tests.Shared;
 using NormalizingFlows.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -20,37 +21,24 @@ public sealed class StepThreadsTests
     }
 
     [Fact]
-    public void Should_Use_One_Thread_For_Small_Steps_And_Give_The_Count_Back() => OnTwoThreads(() =>
+    public void Should_Use_One_Thread_For_Small_Steps_And_Give_The_Count_Back()
     {
+        using var threads = TestThreads.Use(2);
         using var flow = Flows.RealNvp(2, 2, seed: 1);
         using (StepThreads.Enter(flow, 512, allowed: true)) Assert.Equal(1, torch.get_num_threads());
         Assert.Equal(2, torch.get_num_threads());
-        // 4096 x 4096 multiply-adds per row at 8192 rows is far above the bound: the caller's count stays.
+        // 8192 x 4096 rows put even this small network far above the bound: the caller's count stays.
         using (StepThreads.Enter(flow, 8192 * 4096, allowed: true)) Assert.Equal(2, torch.get_num_threads());
         using (StepThreads.Enter(flow, 512, allowed: false)) Assert.Equal(2, torch.get_num_threads());
-    });
+    }
 
     [Fact]
-    public void Should_Give_The_Callers_Thread_Count_Back_After_A_Fit() => OnTwoThreads(() =>
+    public void Should_Give_The_Callers_Thread_Count_Back_After_A_Fit()
     {
+        using var threads = TestThreads.Use(2);
         using var flow = Flows.RealNvp(2, 2, seed: 1);
         var result = Fit.ToData(flow, new Banana(), new FitOptions { Iterations = 5, BatchSize = 64, Seed = 1 });
         Assert.Equal(5, result.Iterations);
         Assert.Equal(2, torch.get_num_threads());
-    });
-
-    /// <summary>Runs <paramref name="test"/> with two libtorch threads on this thread, then puts the count back.</summary>
-    private static void OnTwoThreads(System.Action test)
-    {
-        int before = torch.get_num_threads();
-        torch.set_num_threads(2);
-        try
-        {
-            test();
-        }
-        finally
-        {
-            torch.set_num_threads(before);
-        }
     }
 }
