@@ -207,18 +207,35 @@ public static class Program
         var zukoTransforms = new Option<int>("--transforms") { DefaultValueFactory = _ => 3, Description = "Transforms (zuko's default: 3)" };
         var zukoHidden = new Option<string>("--hidden") { DefaultValueFactory = _ => "64,64", Description = "Hidden widths (zuko's default: 64,64)" };
         var zukoBins = new Option<int>("--bins") { DefaultValueFactory = _ => 8, Description = "Spline bins (zuko's default: 8)" };
+        var zukoDevice = new Option<string>("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu or cuda" };
         var zukoMatch = new Command("zuko-match", "Our flow matched layer for layer to a zuko 1.6 preset, trained and timed like benchmarks/zuko/zuko_bench.py; prints one JSON line.")
-            { zukoConfig, zukoIterations, zukoBatch, zukoThreads, zukoSeed, zukoEval, zukoTrainRows, zukoDataSeed, zukoTransforms, zukoHidden, zukoBins };
+            { zukoConfig, zukoIterations, zukoBatch, zukoThreads, zukoSeed, zukoEval, zukoTrainRows, zukoDataSeed, zukoTransforms, zukoHidden, zukoBins, zukoDevice };
         zukoMatch.SetAction(r =>
         {
             var settings = new ZukoMatchSettings(r.GetValue(zukoConfig)!, r.GetValue(zukoIterations), r.GetValue(zukoBatch), r.GetValue(zukoThreads),
                 r.GetValue(zukoSeed), r.GetValue(zukoEval), r.GetValue(zukoTrainRows), r.GetValue(zukoDataSeed), r.GetValue(zukoTransforms),
-                r.GetValue(zukoHidden)!.Split(',').Select(int.Parse).ToArray(), r.GetValue(zukoBins));
+                r.GetValue(zukoHidden)!.Split(',').Select(int.Parse).ToArray(), r.GetValue(zukoBins), torch.device(r.GetValue(zukoDevice)!));
             Console.WriteLine(ZukoMatchRun.ToJson(ZukoMatchRun.Execute(settings)));
             return 0;
         });
 
-        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, chunks, onnxCommand, onnxReference, memory, scaling, scalingPlot, realdata, soak, regression, continuous, zukoMatch };
+        var checkDevice = new Option<string>("--device") { DefaultValueFactory = _ => "cuda", Description = "The device held to the CPU (cuda or cuda:N)" };
+        var checkFlows = new Option<string?>("--flows") { Description = "Catalogue flows, comma separated (default: all)" };
+        var checkSteps = new Option<int>("--train-steps") { DefaultValueFactory = _ => 100, Description = "Training steps on the device" };
+        var deviceCheck = new Command("device-check", "Every catalogue flow on a device (CUDA) held to the same flow on the CPU: log-densities, round trip, sampling, a short fit, save and load across devices; one JSON line per flow and dtype, exit code 1 if any fails.")
+            { checkDevice, checkFlows, checkSteps };
+        deviceCheck.SetAction(r =>
+        {
+            bool allPass = true;
+            foreach (var result in DeviceCheckRun.Execute(torch.device(r.GetValue(checkDevice)!), r.GetValue(checkFlows)?.Split(','), r.GetValue(checkSteps)))
+            {
+                Console.WriteLine(DeviceCheckRun.ToJson(result));
+                allPass &= result.Pass;
+            }
+            return allPass ? 0 : 1;
+        });
+
+        var root = new RootCommand("End-to-end benchmarks of NormalizingFlows against the PyTorch reference configurations.") { run, chunks, onnxCommand, onnxReference, memory, scaling, scalingPlot, realdata, soak, regression, continuous, zukoMatch, deviceCheck };
         return root.Parse(args).Invoke();
     }
 }

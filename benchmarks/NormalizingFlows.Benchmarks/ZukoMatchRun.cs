@@ -19,6 +19,7 @@ internal sealed record ZukoMatchResult(
     [property: JsonPropertyName("hidden")] IReadOnlyList<int> Hidden,
     [property: JsonPropertyName("bins")] int? Bins,
     [property: JsonPropertyName("parameters")] long Parameters,
+    [property: JsonPropertyName("device")] string Device,
     [property: JsonPropertyName("threads")] int Threads,
     [property: JsonPropertyName("iterations")] int Iterations,
     [property: JsonPropertyName("batch")] int Batch,
@@ -37,7 +38,7 @@ internal sealed record ZukoMatchResult(
 
 /// <summary>Settings of one zuko-matched run (the command line of <c>zuko-match</c>; zuko_bench.py takes the same).</summary>
 internal sealed record ZukoMatchSettings(string Config, int Iterations, int Batch, int Threads, long Seed, int EvalPoints, int TrainRows,
-    long DataSeed, int Transforms, IReadOnlyList<int> Hidden, int Bins);
+    long DataSeed, int Transforms, IReadOnlyList<int> Hidden, int Bins, Device Device);
 
 /// <summary>Trains our flow matched to a zuko preset the way zuko_bench.py trains zuko's (Adam, lr 1e-3, shuffled minibatches of the
 /// fixed training rows) and times training, log-prob of the test rows and sampling, with <see cref="TrainingRun"/>'s timing.</summary>
@@ -50,9 +51,10 @@ internal static class ZukoMatchRun
         float[] trainRows = ZukoData.Generate(s.TrainRows, features, s.DataSeed, part: 0);
         float[] testRows = ZukoData.Generate(s.EvalPoints, features, s.DataSeed, part: 1);
         string digest = ZukoData.Digest(trainRows, testRows);
-        using var train = torch.tensor(trainRows, new long[] { s.TrainRows, features });
-        using var test = torch.tensor(testRows, new long[] { s.EvalPoints, features });
+        using var train = torch.tensor(trainRows, new long[] { s.TrainRows, features }, device: s.Device);
+        using var test = torch.tensor(testRows, new long[] { s.EvalPoints, features }, device: s.Device);
         using var flow = ZukoMatch.Create(flowName, features, s.Transforms, s.Hidden, s.Bins, s.Seed);
+        flow.to(s.Device);
         long parameters = 0;
         foreach (var p in flow.parameters()) parameters += p.numel();
         var options = new FitOptions
@@ -61,7 +63,7 @@ internal static class ZukoMatchRun
         };
         var fit = Fit.ToData(flow, train, options);
 
-        using var generator = new Generator((ulong)s.Seed + 1);
+        using var generator = new Generator((ulong)s.Seed + 1, s.Device);
         double logProbSeconds, sampleSeconds, testNll;
         using (var scope = torch.NewDisposeScope())
         using (torch.inference_mode())
@@ -70,7 +72,7 @@ internal static class ZukoMatchRun
             testNll = -logQ.to(ScalarType.Float64).mean().ToDouble();
         }
         return new ZukoMatchResult(s.Config, "NormalizingFlows (TorchSharp 0.107.0)", flowName, features, s.Transforms, s.Hidden,
-            flowName == "maf" ? null : s.Bins, parameters, torch.get_num_threads(), s.Iterations, s.Batch, s.TrainRows, fit.SkippedSteps,
+            flowName == "maf" ? null : s.Bins, parameters, s.Device.ToString(), torch.get_num_threads(), s.Iterations, s.Batch, s.TrainRows, fit.SkippedSteps,
             Math.Round(fit.Elapsed.TotalSeconds, 3), Math.Round(fit.Iterations / fit.Elapsed.TotalSeconds, 1), Math.Round(fit.FinalLoss, 4),
             Math.Round(testNll, 4), Math.Round(logProbSeconds, 4), Math.Round(sampleSeconds, 4), s.EvalPoints, digest,
             Math.Round(ResidentMemory.PeakMiB(), 1), ZukoMatch.Differences(flowName));

@@ -76,6 +76,7 @@ def main():
     p.add_argument("--transforms", type=int, default=3)
     p.add_argument("--hidden", default="64,64")
     p.add_argument("--bins", type=int, default=8)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
     a = p.parse_args()
     flow_name, _, dim = a.config.rpartition("-")
     if flow_name not in FLOWS or not dim.isdigit() or int(dim) < 2:
@@ -87,11 +88,13 @@ def main():
     train_np = dataset(a.train_rows, features, a.data_seed, 0)
     test_np = dataset(a.eval, features, a.data_seed, 1)
     digest = hashlib.sha256(train_np.tobytes() + test_np.tobytes()).hexdigest()[:16]
-    train, test = torch.from_numpy(train_np), torch.from_numpy(test_np)
+    device = torch.device(a.device)
+    train, test = torch.from_numpy(train_np).to(device), torch.from_numpy(test_np).to(device)
+    wait = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
     torch.manual_seed(a.seed)
     g = torch.Generator().manual_seed(a.seed)
-    flow = build(flow_name, features, a.transforms, hidden, a.bins)
+    flow = build(flow_name, features, a.transforms, hidden, a.bins).to(device)
     parameters = sum(t.numel() for t in flow.parameters())
     optim = torch.optim.Adam(flow.parameters(), lr=1e-3)
     steps_per_epoch = max(1, a.train_rows // a.batch)
@@ -100,7 +103,7 @@ def main():
     for step in range(a.iterations):
         position = step % steps_per_epoch
         if position == 0:
-            order = torch.randperm(a.train_rows, generator=g)
+            order = torch.randperm(a.train_rows, generator=g).to(device)
         x = train.index_select(0, order[position * a.batch:(position + 1) * a.batch])
         optim.zero_grad(set_to_none=True)
         loss = -flow().log_prob(x).mean()
@@ -109,20 +112,23 @@ def main():
             optim.step()
         else:
             skipped += 1
+    wait()
     train_s = time.perf_counter() - t0
 
     with torch.no_grad():
         t0 = time.perf_counter()
         lq = flow().log_prob(test)
+        wait()
         logprob_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         flow().sample((a.eval,))
+        wait()
         sample_s = time.perf_counter() - t0
 
     print(json.dumps(dict(
         config=a.config, library=f"zuko {zuko.__version__} (torch {torch.__version__})", flow=flow_name, features=features,
         transforms=a.transforms, hidden=hidden, bins=a.bins if flow_name != "maf" else None, parameters=parameters,
-        threads=torch.get_num_threads(), iterations=a.iterations, batch=a.batch, train_rows=a.train_rows, skipped_steps=skipped,
+        device=str(device), threads=torch.get_num_threads(), iterations=a.iterations, batch=a.batch, train_rows=a.train_rows, skipped_steps=skipped,
         train_seconds=round(train_s, 3), iterations_per_second=round(a.iterations / train_s, 1),
         final_loss=round(loss.item(), 4), test_nll=round(-lq.double().mean().item(), 4),
         logprob_seconds=round(logprob_s, 4), sample_seconds=round(sample_s, 4), eval_points=a.eval, data_sha256=digest)))

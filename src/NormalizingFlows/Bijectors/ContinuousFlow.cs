@@ -235,9 +235,9 @@ public sealed partial class ContinuousFlow : Bijector
         bool createGraph = torch.is_grad_enabled();
         Tensor? probe = mode switch
         {
-            DivergenceEstimator.HutchinsonGaussian => torch.randn(new[] { x.size(0), (long)features }, dtype: x.dtype, generator: probes).to(x.device),
-            DivergenceEstimator.HutchinsonRademacher => torch.rand(new[] { x.size(0), (long)features }, dtype: x.dtype, generator: probes)
-                .lt(Scalars.Of(0.5)).to(x.dtype).mul(Scalars.Two).sub(Scalars.One).to(x.device),
+            DivergenceEstimator.HutchinsonGaussian => Draw.Normal(new[] { x.size(0), (long)features }, x.dtype, x.device, probes),
+            DivergenceEstimator.HutchinsonRademacher => Draw.Uniform(new[] { x.size(0), (long)features }, x.dtype, x.device, probes)
+                .lt(Scalars.Of(0.5)).to(x.dtype).mul(Scalars.Two).sub(Scalars.One),
             _ => null,
         };
         var start = torch.cat(new[] { x, torch.zeros(new[] { x.size(0), 1L }, dtype: x.dtype, device: x.device) }, 1);

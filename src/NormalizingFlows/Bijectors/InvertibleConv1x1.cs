@@ -41,7 +41,7 @@ public sealed partial class InvertibleConv1x1 : Bijector
         LuDecomposed = luDecomposed;
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var (rotation, _) = torch.linalg.qr(torch.randn(new long[] { channels, channels }, dtype: ScalarType.Float64, generator: generator));
+        var (rotation, _) = torch.linalg.qr(Draw.Normal(new long[] { channels, channels }, ScalarType.Float64, null, generator));
         if (!luDecomposed)
         {
             weight = new Parameter(rotation.to(ScalarType.Float32).DetachFromDisposeScope());

@@ -32,8 +32,8 @@ public sealed partial class Planar : Bijector
         double bound = 1.0 / Math.Sqrt(features);
         using var twiceBound = (2 * bound).ToScalar();
         using var boundScalar = bound.ToScalar();
-        u = new Parameter(torch.rand(features, generator: generator).mul(twiceBound).sub(boundScalar).DetachFromDisposeScope());
-        w = new Parameter(torch.rand(features, generator: generator).mul(twiceBound).sub(boundScalar).DetachFromDisposeScope());
+        u = new Parameter(Draw.Uniform(new long[] { features }, null, null, generator).mul(twiceBound).sub(boundScalar).DetachFromDisposeScope());
+        w = new Parameter(Draw.Uniform(new long[] { features }, null, null, generator).mul(twiceBound).sub(boundScalar).DetachFromDisposeScope());
         bias = new Parameter(torch.zeros(1).DetachFromDisposeScope());
         RegisterComponents();
     }

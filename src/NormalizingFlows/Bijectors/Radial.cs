@@ -32,9 +32,9 @@ public sealed partial class Radial : Bijector
         double bound = 1.0 / Math.Sqrt(features);
         using var twiceBound = (2 * bound).ToScalar();
         using var boundScalar = bound.ToScalar();
-        center = new Parameter(torch.rand(features, generator: generator).mul(twiceBound).sub(boundScalar).DetachFromDisposeScope());
-        alphaRaw = new Parameter(torch.rand(1, generator: generator).mul(twiceBound).sub(boundScalar).DetachFromDisposeScope());
-        betaRaw = new Parameter(torch.rand(1, generator: generator).mul(twiceBound).sub(boundScalar).DetachFromDisposeScope());
+        center = new Parameter(Draw.Uniform(new long[] { features }, null, null, generator).mul(twiceBound).sub(boundScalar).DetachFromDisposeScope());
+        alphaRaw = new Parameter(Draw.Uniform(new long[] { 1 }, null, null, generator).mul(twiceBound).sub(boundScalar).DetachFromDisposeScope());
+        betaRaw = new Parameter(Draw.Uniform(new long[] { 1 }, null, null, generator).mul(twiceBound).sub(boundScalar).DetachFromDisposeScope());
         RegisterComponents();
     }
 

@@ -317,7 +317,7 @@ public sealed partial class ResidualBlock : Bijector
             return torch.linalg.slogdet(jacobian).Item2;
         }
         // Hutchinson: tr(J^k) ~ v^T J^k v with a Rademacher probe per row.
-        var v = torch.rand(new[] { x.size(0), features }, dtype: x.dtype, generator: probes).lt(Scalars.Of(0.5)).to(x.dtype).mul(Scalars.Two).sub(Scalars.One).to(x.device);
+        var v = Draw.Uniform(new[] { x.size(0), features }, x.dtype, x.device, probes).lt(Scalars.Of(0.5)).to(x.dtype).mul(Scalars.Two).sub(Scalars.One);
         var w = v;
         Tensor? sum = null;
         for (int k = 1; k <= seriesTerms; k++)

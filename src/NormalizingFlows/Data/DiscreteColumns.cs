@@ -112,7 +112,7 @@ public static class DiscreteColumns
     /// <summary><c>rows + mask * u</c>, <c>u ~ U[0, 1)</c> of the rows' shape, in the caller's scope (no checks).</summary>
     internal static Tensor AddNoise(Tensor rows, Tensor mask, Generator? generator)
     {
-        var noise = torch.rand(rows.shape, dtype: rows.dtype, device: rows.device, generator: generator);
+        var noise = Draw.Uniform(rows.shape, rows.dtype, rows.device, generator);
         return rows.add(noise.mul(mask), Scalars.One);
     }
 

@@ -79,7 +79,7 @@ public sealed class BoxUniform : Distribution
     /// <inheritdoc />
     protected internal override Tensor SampleCore(long count, Tensor? context, Generator? generator)
     {
-        var u = torch.rand(new[] { count, EventSize }, dtype: low.dtype, device: low.device, generator: generator);
+        var u = Draw.Uniform(new[] { count, EventSize }, low.dtype, low.device, generator);
         return torch.addcmul(low, u, high.sub(low), Scalars.Of(1.0));
     }
 

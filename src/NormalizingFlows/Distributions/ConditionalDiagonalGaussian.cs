@@ -79,7 +79,7 @@ public sealed partial class ConditionalDiagonalGaussian : Distribution
     protected internal override (Tensor Samples, Tensor LogProb) SampleWithLogProbCore(long count, Tensor? context, Generator? generator)
     {
         var (mean, logScale) = MeanAndLogScale(Required(context));
-        var eps = torch.randn(new[] { count, EventSize }, dtype: mean.dtype, device: mean.device, generator: generator);
+        var eps = Draw.Normal(new[] { count, EventSize }, mean.dtype, mean.device, generator);
         var x = torch.addcmul(mean, eps, logScale.exp(), Scalars.Of(1.0));
         using var normalizer = (EventSize * HalfLog2Pi).ToScalar();
         var logProb = eps.pow(Scalars.Two).sum(1).mul(Scalars.Of(-0.5)).sub(logScale.sum(1)).sub(normalizer);

@@ -118,7 +118,7 @@ public sealed partial class DiagonalGaussian : Distribution
     /// <inheritdoc />
     protected internal override (Tensor Samples, Tensor LogProb) SampleWithLogProbCore(long count, Tensor? context, Generator? generator)
     {
-        var eps = torch.randn(new[] { count, EventSize }, dtype: loc.dtype, device: loc.device, generator: generator);
+        var eps = Draw.Normal(new[] { count, EventSize }, loc.dtype, loc.device, generator);
         var x = torch.addcmul(loc, eps, logScale.exp(), Scalars.Of(1.0));
         using var normalizer = (EventSize * HalfLog2Pi).ToScalar();
         var logProb = eps.pow(Scalars.Two).sum(1).mul(Scalars.Of(-0.5)).sub(logScale.sum()).sub(normalizer);

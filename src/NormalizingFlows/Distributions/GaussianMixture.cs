@@ -55,7 +55,7 @@ public sealed partial class GaussianMixture : Distribution
         Tensor meansTensor;
         if (means is null)
         {
-            meansTensor = torch.randn(new long[] { components, features }, generator: generator).DetachFromDisposeScope();
+            meansTensor = Draw.Normal(new long[] { components, features }, null, null, generator).DetachFromDisposeScope();
         }
         else
         {
@@ -114,8 +114,8 @@ public sealed partial class GaussianMixture : Distribution
     /// <inheritdoc />
     protected internal override Tensor SampleCore(long count, Tensor? context, Generator? generator)
     {
-        var uniform = torch.rand(new[] { count }, dtype: ScalarType.Float64, device: means.device, generator: generator);
-        var eps = torch.randn(new[] { count, EventSize }, dtype: means.dtype, device: means.device, generator: generator);
+        var uniform = Draw.Uniform(new[] { count }, ScalarType.Float64, means.device, generator);
+        var eps = Draw.Normal(new[] { count, EventSize }, means.dtype, means.device, generator);
         return FromNoise(eps, uniform);
     }
 

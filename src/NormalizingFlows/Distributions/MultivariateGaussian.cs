@@ -146,7 +146,7 @@ public sealed class MultivariateGaussian : Distribution
     /// <inheritdoc />
     protected internal override (Tensor Samples, Tensor LogProb) SampleWithLogProbCore(long count, Tensor? context, Generator? generator)
     {
-        var eps = torch.randn(new[] { count, EventSize }, dtype: loc.dtype, device: loc.device, generator: generator);
+        var eps = Draw.Normal(new[] { count, EventSize }, loc.dtype, loc.device, generator);
         var x = loc.add(eps.matmul(Factor().t()), Scalars.One);
         using var normalizer = (EventSize * HalfLog2Pi).ToScalar();
         var logProb = eps.pow(Scalars.Two).sum(1).mul(Scalars.Of(-0.5)).sub(logDiagonal.sum()).sub(normalizer);

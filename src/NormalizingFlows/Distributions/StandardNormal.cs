@@ -54,7 +54,7 @@ public sealed partial class StandardNormal : Distribution
 
     /// <inheritdoc />
     protected internal override Tensor SampleCore(long count, Tensor? context, Generator? generator) =>
-        torch.randn(EventShape.Prepend(count).ToArray(), dtype: anchor.dtype, device: anchor.device, generator: generator);
+        Draw.Normal(EventShape.Prepend(count).ToArray(), anchor.dtype, anchor.device, generator);
 
     private static long[] FeatureShape(int features)
     {

@@ -98,8 +98,8 @@ public sealed partial class StudentT : Distribution
     protected internal override Tensor SampleCore(long count, Tensor? context, Generator? generator)
     {
         var nu = logDegreesOfFreedom.exp();
-        var z = torch.randn(new[] { count, EventSize }, dtype: loc.dtype, device: loc.device, generator: generator);
-        var gamma = torch._standard_gamma(nu.mul(Scalars.Of(0.5)).expand(count, EventSize).contiguous(), generator);
+        var z = Draw.Normal(new[] { count, EventSize }, loc.dtype, loc.device, generator);
+        var gamma = Draw.Gamma(nu.mul(Scalars.Of(0.5)).expand(count, EventSize).contiguous(), generator);
         return FromNoise(z, gamma.mul(Scalars.Two));
     }
 

@@ -41,7 +41,7 @@ public static class Dequantization
                 nameof(levels));
         }
         var dtype = levels.is_floating_point() ? levels.dtype : ScalarType.Float32;
-        var noise = torch.rand(levels.shape, dtype: ScalarType.Float64, device: levels.device, generator: generator);
+        var noise = Draw.Uniform(levels.shape, ScalarType.Float64, levels.device, generator);
         // (k + u) / levelCount can round up to exactly 1 (or the next cell) in a narrow dtype: keep the promise of [0, 1).
         var below = 1.0 - torch.finfo(dtype).eps / 2;
         using var levelCountScalar = levelCount.ToScalar();

@@ -37,8 +37,8 @@ public static class Patches
         MemoryBudget.RequireFits(count, channels * size * size, image.dtype, image.device_type, nameof(count), "patches");
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var top = torch.randint(0, height - size + 1, new long[] { count, 1, 1 }, dtype: ScalarType.Int64, generator: generator);
-        var left = torch.randint(0, width - size + 1, new long[] { count, 1, 1 }, dtype: ScalarType.Int64, generator: generator);
+        var top = Draw.Integers(0, height - size + 1, new long[] { count, 1, 1 }, null, generator);
+        var left = Draw.Integers(0, width - size + 1, new long[] { count, 1, 1 }, null, generator);
         using var sizeScalar = size.ToScalar();
         using var widthScalar = width.ToScalar();
         var offsets = torch.arange(Scalars.Zero, sizeScalar, Scalars.One, dtype: ScalarType.Int64);

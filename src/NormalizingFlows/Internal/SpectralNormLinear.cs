@@ -26,10 +26,10 @@ internal sealed class SpectralNormLinear : nn.Module
         using var noGrad = torch.no_grad();
         using var width = (2 * bound).ToScalar();
         using var boundScalar = bound.ToScalar();
-        var w = torch.rand(new long[] { outFeatures, inFeatures }, generator: generator).mul(width).sub(boundScalar);
-        var b = torch.rand(outFeatures, generator: generator).mul(width).sub(boundScalar);
-        var uk = nn.functional.normalize(torch.randn(outFeatures, generator: generator), dim: 0);
-        var vk = nn.functional.normalize(torch.randn(inFeatures, generator: generator), dim: 0);
+        var w = Draw.Uniform(new long[] { outFeatures, inFeatures }, null, null, generator).mul(width).sub(boundScalar);
+        var b = Draw.Uniform(new long[] { outFeatures }, null, null, generator).mul(width).sub(boundScalar);
+        var uk = nn.functional.normalize(Draw.Normal(new long[] { outFeatures }, null, null, generator), dim: 0);
+        var vk = nn.functional.normalize(Draw.Normal(new long[] { inFeatures }, null, null, generator), dim: 0);
         for (int i = 0; i < warmUpIterations; i++)
         {
             vk = nn.functional.normalize(w.t().mv(uk), dim: 0);

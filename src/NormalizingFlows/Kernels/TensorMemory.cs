@@ -35,6 +35,8 @@ internal static class TensorMemory
     /// row-major order. Valid while the caller keeps <paramref name="x"/> alive.</summary>
     public static unsafe Span<T> Span<T>(Tensor x) where T : unmanaged
     {
+        // A CUDA tensor's address is device memory: reading it here would crash the process, not throw.
+        if (x.device_type != DeviceType.CPU) throw new InvalidOperationException($"A fused kernel was given a tensor on {x.device}; the kernels run on the CPU only.");
         if (!x.is_contiguous()) throw new InvalidOperationException("A fused kernel was given a non-contiguous tensor.");
         int length = checked((int)x.numel());
         if (length == 0) return System.Span<T>.Empty;

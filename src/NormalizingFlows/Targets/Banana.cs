@@ -46,8 +46,8 @@ public sealed class Banana : ITarget
         Guard.Positive(count, nameof(count));
         using var scope = torch.NewDisposeScope();
         var type = dtype ?? ScalarType.Float32;
-        var x2 = torch.randn(count, dtype: type, device: device, generator: generator).mul(Scalars.Of(4.0));
-        var x1 = torch.randn(count, dtype: type, device: device, generator: generator).add(x2.pow(Scalars.Two).div(Scalars.Of(4.0)), Scalars.One);
+        var x2 = Draw.Normal(new[] { count }, type, device, generator).mul(Scalars.Of(4.0));
+        var x1 = Draw.Normal(new[] { count }, type, device, generator).add(x2.pow(Scalars.Two).div(Scalars.Of(4.0)), Scalars.One);
         return scope.MoveToOuter(torch.stack(new[] { x1, x2 }, 1));
     }
 }

@@ -107,7 +107,7 @@ public sealed class Checkerboard : ITarget
             var k = Sampling.UniformIndex(rows, blackColumns.Length, generator, device);
             var column = torch.tensor(blackColumns, dtype: type, device: device).index_select(0, k);
             var row = torch.tensor(blackRows, dtype: type, device: device).index_select(0, k);
-            var offset = torch.rand(new[] { rows, 2L }, dtype: type, device: device, generator: generator);
+            var offset = Draw.Uniform(new[] { rows, 2L }, type, device, generator);
             var points = Sampling.Rows(column, row).add(offset, Scalars.One).mul(squareSize).sub(halfScalar);
             var black = LogDensity(points).isfinite();
             var kept = points.index_select(0, black.nonzero().squeeze(1));

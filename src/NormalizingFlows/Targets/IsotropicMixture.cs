@@ -40,7 +40,7 @@ internal sealed class IsotropicMixture
         var mx = torch.tensor(meansX, dtype: dtype, device: device).index_select(0, k);
         var my = torch.tensor(meansY, dtype: dtype, device: device).index_select(0, k);
         using var stdScalar = std.ToScalar();
-        var noise = torch.randn(new[] { count, 2L }, dtype: dtype, device: device, generator: generator).mul(stdScalar);
+        var noise = Draw.Normal(new[] { count, 2L }, dtype, device, generator).mul(stdScalar);
         return Sampling.Rows(mx, my).add(noise, Scalars.One);
     }
 }

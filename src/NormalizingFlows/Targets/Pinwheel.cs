@@ -101,7 +101,7 @@ public sealed class Pinwheel : ITarget
         using var scope = torch.NewDisposeScope();
         var type = dtype ?? Sampling.DefaultType;
         var k = Sampling.UniformIndex(count, Arms, generator, device);
-        var e = torch.randn(new[] { count, 2L }, dtype: type, device: device, generator: generator);
+        var e = Draw.Normal(new[] { count, 2L }, type, device, generator);
         using var radialStd = RadialStd.ToScalar();
         using var tangentialStd = TangentialStd.ToScalar();
         using var armAngle = (2 * Math.PI / Arms).ToScalar();

@@ -88,8 +88,8 @@ public sealed class Rings : ITarget
         var type = dtype ?? Sampling.DefaultType;
         var k = Sampling.UniformIndex(count, radii.Length, generator, device);
         using var noiseScale = Noise.ToScalar();
-        var theta = torch.rand(count, dtype: type, device: device, generator: generator).mul(Scalars.Of(2 * Math.PI));
-        var rho = torch.randn(count, dtype: type, device: device, generator: generator).mul(noiseScale)
+        var theta = Draw.Uniform(new[] { count }, type, device, generator).mul(Scalars.Of(2 * Math.PI));
+        var rho = Draw.Normal(new[] { count }, type, device, generator).mul(noiseScale)
             .add(torch.tensor(radii, dtype: type, device: device).index_select(0, k), Scalars.One);
         return scope.MoveToOuter(Sampling.Rows(rho.mul(theta.cos()), rho.mul(theta.sin())));
     }

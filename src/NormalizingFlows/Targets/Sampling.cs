@@ -1,4 +1,5 @@
 using System;
+using NormalizingFlows.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,7 +16,7 @@ internal static class Sampling
 
     /// <summary><paramref name="count"/> indices drawn uniformly from <c>0 .. classes - 1</c> (int64).</summary>
     public static Tensor UniformIndex(long count, long classes, Generator? generator, Device? device) =>
-        torch.randint(0, classes, new[] { count }, dtype: ScalarType.Int64, device: device, generator: generator);
+        Draw.Integers(0, classes, new[] { count }, device, generator);
 
     /// <summary>Stacks two columns into rows <c>[count, 2]</c>.</summary>
     public static Tensor Rows(Tensor first, Tensor second) => torch.stack(new[] { first, second }, 1);

@@ -77,9 +77,9 @@ public sealed class Spirals : ITarget
         using var scope = torch.NewDisposeScope();
         var type = dtype ?? Sampling.DefaultType;
         using var noiseScale = Noise.ToScalar();
-        var sign = torch.rand(count, dtype: type, device: device, generator: generator).lt(Scalars.Of(0.5)).to(type).mul(Scalars.Two).sub(Scalars.One);
-        var t = torch.rand(count, dtype: type, device: device, generator: generator).sqrt().mul(Scalars.Of(Turns));
-        var noise = torch.randn(new[] { count, 2L }, dtype: type, device: device, generator: generator).mul(noiseScale);
+        var sign = Draw.Uniform(new[] { count }, type, device, generator).lt(Scalars.Of(0.5)).to(type).mul(Scalars.Two).sub(Scalars.One);
+        var t = Draw.Uniform(new[] { count }, type, device, generator).sqrt().mul(Scalars.Of(Turns));
+        var noise = Draw.Normal(new[] { count, 2L }, type, device, generator).mul(noiseScale);
         var radius = t.div(Scalars.Of(Math.PI)).mul(sign);
         return scope.MoveToOuter(Sampling.Rows(radius.mul(t.cos()), radius.mul(t.sin())).add(noise, Scalars.One));
     }

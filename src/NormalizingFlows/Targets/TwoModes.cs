@@ -93,8 +93,8 @@ public sealed class TwoModes : ITarget
         while (have < count)
         {
             long proposals = Math.Max(1024, 3 * (count - have));
-            var u = torch.rand(new[] { proposals, 4L }, dtype: Work, device: device, generator: generator);
-            var e = torch.randn(new[] { proposals, 2L }, dtype: Work, device: device, generator: generator);
+            var u = Draw.Uniform(new[] { proposals, 4L }, Work, device, generator);
+            var e = Draw.Normal(new[] { proposals, 2L }, Work, device, generator);
             var side = u.select(1, 0).lt(Scalars.Of(0.5)).to(Work).mul(Scalars.Two).sub(Scalars.One);
             var z1 = side.mul(radius).add(e.select(1, 0).mul(modeStd), Scalars.One);
             var middle = u.select(1, 1).lt(middleProbabilityScalar);

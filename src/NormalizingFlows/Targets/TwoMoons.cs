@@ -84,9 +84,9 @@ public sealed class TwoMoons : ITarget
         using var scope = torch.NewDisposeScope();
         var type = dtype ?? Sampling.DefaultType;
         using var noiseScale = Noise.ToScalar();
-        var upper = torch.rand(count, dtype: type, device: device, generator: generator).lt(Scalars.Of(0.5));
-        var t = torch.rand(count, dtype: type, device: device, generator: generator).mul(Scalars.Of(Math.PI));
-        var noise = torch.randn(new[] { count, 2L }, dtype: type, device: device, generator: generator).mul(noiseScale);
+        var upper = Draw.Uniform(new[] { count }, type, device, generator).lt(Scalars.Of(0.5));
+        var t = Draw.Uniform(new[] { count }, type, device, generator).mul(Scalars.Of(Math.PI));
+        var noise = Draw.Normal(new[] { count, 2L }, type, device, generator).mul(noiseScale);
         var cos = t.cos().mul(Scalars.Of(Radius));
         var sin = t.sin().mul(Scalars.Of(Radius));
         var x = torch.where(upper, cos.sub(Scalars.One), cos.neg().add(Scalars.One, Scalars.One));

@@ -43,8 +43,8 @@ public sealed class UniformNormal : ITarget
         Guard.Positive(count, nameof(count));
         using var scope = torch.NewDisposeScope();
         var type = dtype ?? ScalarType.Float32;
-        var a = torch.rand(count, dtype: type, device: device, generator: generator).add(Scalars.Of(1.0), Scalars.One);
-        var b = torch.randn(count, dtype: type, device: device, generator: generator).mul(a.sqrt()).add(a, Scalars.One);
+        var a = Draw.Uniform(new[] { count }, type, device, generator).add(Scalars.Of(1.0), Scalars.One);
+        var b = Draw.Normal(new[] { count }, type, device, generator).mul(a.sqrt()).add(a, Scalars.One);
         return scope.MoveToOuter(torch.stack(new[] { a, b }, 1));
     }
 

@@ -82,12 +82,12 @@ internal sealed class FlowMatchingPlan
             foreach (var layer in before) x0 = layer.ForwardCore(x0, context).Output;
             if (options.OptimalTransport && rows > 1) x0 = x0.index_select(0, Pairing(x0, x1));
         }
-        var t = torch.rand(new[] { rows, 1L }, dtype: x1.dtype, generator: generator).to(x1.device);
+        var t = Draw.Uniform(new[] { rows, 1L }, x1.dtype, x1.device, generator);
         var path = x0.mul(torch.ones_like(t).sub(t)).add(x1.mul(t), Scalars.One);
         if (options.PathNoise > 0)
         {
             using var sigma = options.PathNoise.ToScalar();
-            path = path.add(torch.randn(x1.shape, dtype: x1.dtype, generator: generator).to(x1.device), sigma);
+            path = path.add(Draw.Normal(x1.shape, x1.dtype, x1.device, generator), sigma);
         }
         var target = x1.sub(x0);
         var velocity = Continuous.VelocityCore(path, t, context);

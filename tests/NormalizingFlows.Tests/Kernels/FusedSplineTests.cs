@@ -11,7 +11,7 @@ namespace NormalizingFlows.Tests.Kernels;
 
 /// <summary>
 /// The fused rational-quadratic spline (<see cref="FusedSpline"/>) against the operation-by-operation spline
-/// (<see cref="Internal.RationalQuadratic"/>) at the transform itself: values, log-dets and the gradients of both with respect to
+/// (<see cref="NormalizingFlows.Internal.RationalQuadratic"/>) at the transform itself: values, log-dets and the gradients of both with respect to
 /// the input and every raw parameter, in both directions, with inputs inside, on and beyond the bounds; float32 against float64;
 /// a call shared out among threads against the same elements one slice at a time; strided and non-finite inputs; and which
 /// calls the planner sends to the kernel.
