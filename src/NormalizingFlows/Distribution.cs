@@ -76,7 +76,9 @@ public abstract partial class Distribution : nn.Module
     /// <summary>Draws <paramref name="count"/> samples, shape <c>[count, ...EventShape]</c>, without gradients.</summary>
     /// <param name="count">Number of samples; must be positive. With a context, it must equal the context's rows (one sample per row).</param>
     /// <param name="context">Context of shape <c>[count, ContextFeatures]</c>, or null.</param>
-    /// <param name="generator">Random generator for reproducible draws; null uses TorchSharp's default generator.</param>
+    /// <param name="generator">Random generator for reproducible draws; null uses the default generator of the model's device. TorchSharp
+    /// makes only CPU generators, so with one the noise is drawn on the CPU and copied to the model's device: the same seed gives
+    /// the same samples on every device.</param>
     /// <remarks>A conditional model draws one sample per context row: row <c>i</c> of the result is drawn given
     /// <c>context[i]</c>. For <c>n</c> samples given one context, repeat its row: <c>context.expand(n, -1)</c>.</remarks>
     /// <exception cref="ArgumentException">The context is missing, has the wrong width, its rows differ from <paramref name="count"/>, or
@@ -97,7 +99,9 @@ public abstract partial class Distribution : nn.Module
     /// <summary>Draws samples and their log-densities in one pass (differentiable, as reverse-KL training needs).</summary>
     /// <param name="count">Number of samples; must be positive. With a context, it must equal the context's rows.</param>
     /// <param name="context">Context of shape <c>[count, ContextFeatures]</c>, or null.</param>
-    /// <param name="generator">Random generator for reproducible draws; null uses TorchSharp's default generator.</param>
+    /// <param name="generator">Random generator for reproducible draws; null uses the default generator of the model's device. TorchSharp
+    /// makes only CPU generators, so with one the noise is drawn on the CPU and copied to the model's device: the same seed gives
+    /// the same samples on every device.</param>
     /// <returns>Samples <c>[count, ...EventShape]</c> and their log-densities <c>[count]</c>.</returns>
     /// <remarks>As <see cref="Sample"/>: with a context, one sample per context row.</remarks>
     /// <exception cref="ArgumentException">The context is missing, has the wrong width, its rows differ from <paramref name="count"/>, or
