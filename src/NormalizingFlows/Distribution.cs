@@ -78,7 +78,7 @@ public abstract partial class Distribution : nn.Module
     /// <param name="context">Context of shape <c>[count, ContextFeatures]</c>, or null.</param>
     /// <param name="generator">Random generator for reproducible draws; null uses the default generator of the model's device. TorchSharp
     /// makes only CPU generators, so with one the noise is drawn on the CPU and copied to the model's device: the same seed gives
-    /// the same samples on every device.</param>
+    /// the same noise on every device (and the same samples up to the device's rounding).</param>
     /// <remarks>A conditional model draws one sample per context row: row <c>i</c> of the result is drawn given
     /// <c>context[i]</c>. For <c>n</c> samples given one context, repeat its row: <c>context.expand(n, -1)</c>.</remarks>
     /// <exception cref="ArgumentException">The context is missing, has the wrong width, its rows differ from <paramref name="count"/>, or
@@ -101,7 +101,7 @@ public abstract partial class Distribution : nn.Module
     /// <param name="context">Context of shape <c>[count, ContextFeatures]</c>, or null.</param>
     /// <param name="generator">Random generator for reproducible draws; null uses the default generator of the model's device. TorchSharp
     /// makes only CPU generators, so with one the noise is drawn on the CPU and copied to the model's device: the same seed gives
-    /// the same samples on every device.</param>
+    /// the same noise on every device (and the same samples up to the device's rounding).</param>
     /// <returns>Samples <c>[count, ...EventShape]</c> and their log-densities <c>[count]</c>.</returns>
     /// <remarks>As <see cref="Sample"/>: with a context, one sample per context row.</remarks>
     /// <exception cref="ArgumentException">The context is missing, has the wrong width, its rows differ from <paramref name="count"/>, or
