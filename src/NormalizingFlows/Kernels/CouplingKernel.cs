@@ -599,38 +599,10 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
             default:
                 T bound = plan.LogScale == LogScaleKind.LearnedBound ? weights.Bounds[j] : T.CreateChecked(plan.Bound);
                 TensorPrimitives.Divide(u, bound, scale); // scale holds u / c for now
-                TensorPrimitives.Tanh<T>(scale, tanh);
-                KeepSmallArguments(scale, tanh);
+                VectorTanh.Tanh<T>(scale, tanh);
                 TensorPrimitives.Multiply(tanh, bound, scale);
                 break;
         }
-    }
-
-    /// <summary>Below this magnitude <c>tanh(a) = a - a^3 / 3 + ...</c> rounds to <c>a</c> (<c>a^2 / 3</c> under half a unit
-    /// in the last place): <c>2^-12</c> in float32, <c>2^-27</c> in float64.</summary>
-    private static readonly T SmallArgument = T.CreateChecked(typeof(T) == typeof(float) ? 1.0 / 4096 : 1.0 / 134217728);
-
-    /// <summary>
-    /// <c>tanh(a) = a</c> where <c>|a|</c> is below <see cref="SmallArgument"/>, over what <see cref="TensorPrimitives.Tanh{T}"/>
-    /// gave: its float32 version returns -5.96e-8 for 0 (System.Numerics.Tensors 10), so a coupling whose network outputs zero
-    /// (a fresh layer) would move its input by an ulp instead of being the identity, as the operation path is.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void KeepSmallArguments(ReadOnlySpan<T> arguments, Span<T> tanh)
-    {
-        int r = 0;
-        if (Vector.IsHardwareAccelerated && arguments.Length >= Vector<T>.Count)
-        {
-            var small = new Vector<T>(SmallArgument);
-            for (; r <= arguments.Length - Vector<T>.Count; r += Vector<T>.Count)
-            {
-                var a = new Vector<T>(arguments.Slice(r));
-                var t = new Vector<T>(tanh.Slice(r));
-                Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(a), small), a, t).CopyTo(tanh.Slice(r));
-            }
-        }
-        for (; r < arguments.Length; r++)
-            if (T.Abs(arguments[r]) < SmallArgument) tanh[r] = arguments[r];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -642,7 +614,7 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
                 Relu(values);
                 break;
             case Activation.Tanh:
-                TensorPrimitives.Tanh<T>(values, values);
+                VectorTanh.Tanh<T>(values, values);
                 break;
             default:
                 for (int i = 0; i < values.Length; i++) if (!(values[i] > T.Zero)) values[i] *= LeakySlope;

@@ -73,11 +73,12 @@ internal static class FusedSpline
     /// <summary>The doubles an element's evaluation keeps for its backward pass (<see cref="Element.Save"/>).</summary>
     internal static int StateSize(int bins) => Element.Fields + 2 * bins;
 
-    /// <summary>Elements whose softmax exponentials one vectorised call computes.</summary>
+    /// <summary>Elements whose softmax exponentials one vectorised call (<see cref="VectorExp"/>) computes.</summary>
     private const int Chunk = 128;
 
     /// <summary><c>exp(raw - max)</c> of the widths' and the heights' raw parameters of <paramref name="count"/> elements from
     /// <paramref name="first"/> on, each group shifted by its own maximum, into <paramref name="exponentials"/> (2K per element).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Exponentials<T>(int bins, ReadOnlySpan<T> raw, int size, int first, int count, Span<double> exponentials)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -93,7 +94,7 @@ internal static class FusedSpline
             }
         }
         var used = exponentials.Slice(0, count * 2 * bins);
-        System.Numerics.Tensors.TensorPrimitives.Exp(used, used);
+        VectorExp.Exp<double>(used, used);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -37,6 +37,22 @@ internal static class VectorExp
         throw new NotSupportedException($"No vector exp for {typeof(T).Name}.");
     }
 
+    /// <summary><c>exp</c> of every element of <paramref name="x"/> into <paramref name="y"/> (the same length; they may be the
+    /// same span). Every element goes through the same lanes (a tail is padded to a whole vector).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Exp<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged
+    {
+        if (y.Length < x.Length) throw new ArgumentException("The destination is shorter than the source.", nameof(y));
+        int width = Vector<T>.Count, r = 0;
+        for (; r <= x.Length - width; r += width) Exp(new Vector<T>(x.Slice(r))).CopyTo(y.Slice(r));
+        if (r == x.Length) return;
+        Span<T> lanes = stackalloc T[width];
+        lanes.Clear();
+        x.Slice(r).CopyTo(lanes);
+        Exp(new Vector<T>(lanes)).CopyTo(lanes);
+        lanes.Slice(0, x.Length - r).CopyTo(y.Slice(r));
+    }
+
     /// <summary><c>exp</c> of every float32 lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Vector<float> Exp(Vector<float> x)

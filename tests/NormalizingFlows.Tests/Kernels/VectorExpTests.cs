@@ -86,4 +86,21 @@ public sealed class VectorExpTests
         for (int i = 0; i < inputs.Length; i++)
             Assert.True(Math.Abs(result[i] - Math.Exp(inputs[i])) <= 2e-7 * Math.Exp(inputs[i]), $"lane {i}: {result[i]} against {Math.Exp(inputs[i])}");
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(16)]
+    [InlineData(37)]
+    public void Should_Give_Every_Element_Of_A_Span_The_Lanes_Value(int length)
+    {
+        var random = new Random(length);
+        var x = new double[length];
+        for (int i = 0; i < length; i++) x[i] = random.NextDouble() * 40 - 20;
+        var y = new double[length];
+        VectorExp.Exp<double>(x, y);
+        for (int i = 0; i < length; i++) Assert.Equal(VectorExp.Exp(new Vector<double>(x[i]))[0], y[i]);
+        VectorExp.Exp<double>(x, x); // in place
+        Assert.Equal(y, x);
+    }
 }
