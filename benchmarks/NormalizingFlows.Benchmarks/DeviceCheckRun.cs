@@ -30,16 +30,15 @@ internal sealed record DeviceCheckResult(
     [property: JsonPropertyName("error")] string? Error);
 
 /// <summary>
-/// Every catalogue flow on a device (CUDA) held to the same flow on the CPU, in float64 and float32: the flow is fitted briefly on
-/// the CPU (so its weights are not at their near-identity start), saved, put on the device (float64: loaded there; float32:
-/// loaded on the CPU and moved with <c>to</c>), and then its log-densities of the
-/// same rows and its bijector's forward pass are compared (the CPU side runs the fused kernels where they apply, the device side
-/// libtorch's operations), its bijector round-tripped on the device (where it has an inverse), samples drawn there, a short fit
-/// run there (the loss must fall), and the device-trained model saved and loaded back onto the CPU (its log-densities must match
-/// the device's). NaN in a field: not measured for that flow (no density, no inverse, a stochastic log-determinant, not trained
-/// by maximum likelihood). Rows: 512 points of a correlated
-/// Gaussian in 3 features (odd, so that masks split unevenly). With <c>--device cpu</c> it is a dry run of the command itself (a
-/// CPU copy held to the CPU).
+/// Every catalogue flow on a device (CUDA) held to the same flow on the CPU, in float64 and float32: the flow is fitted briefly
+/// on the CPU (so its weights are not at their near-identity start), saved, put on the device (float64: loaded there; float32:
+/// loaded on the CPU and moved with <c>to</c>), and then its log-densities of the same rows and its bijector's forward pass are
+/// compared (the CPU side runs the fused kernels where they apply, the device side libtorch's operations), its bijector
+/// round-tripped on the device (where it has an inverse), samples drawn there, a short fit run there (the loss must fall), and the
+/// device-trained model saved and loaded back onto the CPU (its log-densities must match the device's). NaN in a field: not
+/// measured for that flow (no density, no inverse, a stochastic log-determinant, not trained by maximum likelihood). Rows: 512
+/// points of a correlated Gaussian in 3 features (odd, so that masks split unevenly). With <c>--device cpu</c> it is a dry run
+/// of the command itself (a CPU copy held to the CPU).
 /// </summary>
 internal static class DeviceCheckRun
 {
@@ -105,7 +104,7 @@ internal static class DeviceCheckRun
                 }
             }
 
-            using var generator = new Generator(11, device);
+            using var generator = new Generator(11);
             var samples = deviceFlow.Sample(1000, generator: generator);
             bool samplesOk = samples.device.type == device.type && samples.isfinite().all().cpu().ToBoolean();
 

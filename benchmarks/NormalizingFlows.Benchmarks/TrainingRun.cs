@@ -43,7 +43,7 @@ internal static class TrainingRun
         var options = config.Options with { Iterations = iterations, BatchSize = batch, Seed = seed };
         var fit = Fit.ToData(flow, target, options);
 
-        using var generator = new Generator((ulong)seed + 1, device);
+        using var generator = new Generator((ulong)seed + 1);
         double logProbSeconds, sampleSeconds, testNll, kl;
         using (var scope = torch.NewDisposeScope())
         using (torch.inference_mode())

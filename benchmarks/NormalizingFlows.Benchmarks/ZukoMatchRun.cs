@@ -63,7 +63,7 @@ internal static class ZukoMatchRun
         };
         var fit = Fit.ToData(flow, train, options);
 
-        using var generator = new Generator((ulong)s.Seed + 1, s.Device);
+        using var generator = new Generator((ulong)s.Seed + 1);
         double logProbSeconds, sampleSeconds, testNll;
         using (var scope = torch.NewDisposeScope())
         using (torch.inference_mode())

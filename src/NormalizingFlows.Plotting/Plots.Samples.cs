@@ -140,10 +140,9 @@ public static partial class Plots
     /// <summary>Draws <paramref name="count"/> samples from <paramref name="model"/> in evaluation mode, without gradients.</summary>
     internal static Tensor SampleModel(Distribution model, long count, long seed)
     {
-        var (_, device) = ModelChecks.Placement(model);
         using var mode = ModelMode.Evaluation(model);
         using var noGrad = torch.no_grad();
-        using var generator = new Generator((ulong)seed, device);
+        using var generator = new Generator((ulong)seed);
         return model.Sample(count, generator: generator);
     }
 

@@ -201,10 +201,9 @@ public static partial class Plots
     /// <summary>Base points and every layer's output of <paramref name="flow"/> (in evaluation mode), with panel titles.</summary>
     private static (Tensor[] Layers, string[] Titles) Walk(Flow flow, int count, long seed)
     {
-        var (_, device) = ModelChecks.Placement(flow);
         using var mode = ModelMode.Evaluation(flow);
         using var scope = torch.NewDisposeScope();
-        using var generator = new Generator((ulong)seed, device);
+        using var generator = new Generator((ulong)seed);
         var z = flow.Base.Sample(count, generator: generator);
         var path = flow.Trajectory(z).Select(t => t.to(ScalarType.Float64).cpu()).ToArray();
         var names = flow.Bijector is Chain chain ? chain.Layers.Select(l => l.GetType().Name).ToArray() : new[] { flow.Bijector.GetType().Name };

@@ -149,12 +149,11 @@ internal static class TrainReport
     private static Tensor Sample(Flow flow, int count, long seed)
     {
         bool training = flow.training;
-        var device = flow.parameters().Select(p => p.device).FirstOrDefault() ?? torch.CPU;
         flow.eval();
         try
         {
             using var noGrad = torch.no_grad();
-            using var generator = new Generator((ulong)seed, device);
+            using var generator = new Generator((ulong)seed);
             return flow.Sample(count, generator: generator);
         }
         finally
