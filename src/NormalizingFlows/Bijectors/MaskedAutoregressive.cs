@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using NormalizingFlows.Conditioners;
 using NormalizingFlows.Internal;
+using NormalizingFlows.Kernels;
 using NormalizingFlows.Transforms;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -28,7 +29,7 @@ namespace NormalizingFlows.Bijectors;
 /// <para>Stack layers with alternating orders (<see cref="Made.NaturalOrder"/>, <see cref="Made.ReversedOrder"/>) so that every
 /// feature can depend on every other one.</para>
 /// </remarks>
-public sealed partial class MaskedAutoregressive : Bijector
+public sealed partial class MaskedAutoregressive : Bijector, IFusableLayer
 {
     private readonly Made made;
     private readonly IElementwiseTransform transform;
@@ -116,11 +117,18 @@ public sealed partial class MaskedAutoregressive : Bijector
     }
 
     /// <inheritdoc />
+    /// <remarks>One pass of the network; through the fused CPU kernel where the planner says so (an affine transform and a MADE
+    /// without residual blocks, evaluated without gradients).</remarks>
     protected internal override (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context)
     {
+        if (FusedLayers.TryRun(this, y, inverse: true, context) is { } fused) return fused;
         var (x, logAbsDet) = transform.Inverse(y, Parameters(y, context));
         return (x, logAbsDet.sum(1));
     }
+
+    /// <inheritdoc />
+    LayerDescription? IFusableLayer.DescribeForKernels() =>
+        new AutoregressiveDescription(features, ((IFusableNetwork)made).DescribeForKernels(), (transform as IFusableTransform)?.DescribeForKernels());
 
     private Tensor Parameters(Tensor y, Tensor? context) =>
         made.call(y, context).view(y.size(0), features, transform.ParametersPerFeature);

@@ -27,7 +27,7 @@ namespace NormalizingFlows.Conditioners;
 /// pre-activation residual block <c>h + W2 act(W1 act(h))</c> of two masked layers (all hidden widths must be equal).</para>
 /// <para>The output layer starts at zero (weights and bias), so a fresh autoregressive layer is the identity.</para>
 /// </remarks>
-public sealed partial class Made : Conditioner
+public sealed partial class Made : Conditioner, Kernels.IFusableNetwork
 {
     private readonly ModuleList<MaskedLinear> layers;
     private readonly Activation activation;
@@ -124,6 +124,14 @@ public sealed partial class Made : Conditioner
         Guard.Features(features, nameof(features));
         return Enumerable.Range(0, features).Select(i => features - 1 - i).ToArray();
     }
+
+    /// <inheritdoc />
+    /// <remarks>Without residual blocks the network is a plain fully connected one whose weights are the masked ones: it reads
+    /// every feature (then the context) and gives <c>Features * ParametersPerFeature</c> outputs, feature by feature. The
+    /// weights are the masked products, made at each call in the caller's dispose scope. Residual blocks: null.</remarks>
+    Kernels.NetworkDescription? Kernels.IFusableNetwork.DescribeForKernels() => Residual ? null
+        : new(Features, HiddenFeatures, OutFeatures, 1, ContextFeatures, activation,
+            () => layers.SelectMany(l => new[] { l.MaskedWeight(), (Tensor)l.Bias }).ToArray());
 
     /// <inheritdoc />
     public override Tensor forward(Tensor x, Tensor? context)

@@ -110,7 +110,7 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
 
     /// <summary>Runs rows <c>[start, start + work.Rows)</c> of <paramref name="x"/> through the coupling into <paramref name="y"/>
     /// and <paramref name="logAbsDet"/> (one value per row), keeping the intermediate values in <paramref name="work"/>: the
-    /// pass-through columns and the rows' context (<paramref name="context"/>, row-major <c>[rows, ContextFeatures]</c>; empty
+    /// columns the network reads (<see cref="CouplingPlan.Inputs"/>) and the rows' context (<paramref name="context"/>, row-major <c>[rows, ContextFeatures]</c>; empty
     /// without one) into the network's input, the network (<see cref="Network"/>), the affine map of the moved columns
     /// (<see cref="MovedColumns"/>), the pass-through columns copied. With <paramref name="networksInParallel"/> (training, outside
     /// any parallel region) networks side by side run through <see cref="PerNetwork"/>.</summary>
@@ -118,9 +118,9 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
     public static void Run(CouplingPlan plan, CouplingWeights<T> weights, ReadOnlySpan<T> x, ReadOnlySpan<T> context, Span<T> y, Span<T> logAbsDet,
         int start, CouplingWork<T> work, bool inverse, bool networksInParallel = false)
     {
-        int n = work.Rows, d = plan.Features, c = plan.ContextFeatures, p = plan.Pass.Length;
+        int n = work.Rows, d = plan.Features, c = plan.ContextFeatures, p = plan.Inputs.Length;
         var input = work.Activations[0];
-        for (int i = 0; i < p; i++) Gather(x, start * d + plan.Pass[i], d, input.AsSpan(i * n, n));
+        for (int i = 0; i < p; i++) Gather(x, start * d + plan.Inputs[i], d, input.AsSpan(i * n, n));
         for (int j = 0; j < c; j++) Gather(context, start * c + j, c, input.AsSpan((p + j) * n, n));
         Network(plan, weights, work, networksInParallel);
         MovedColumns(plan, weights, x, y, logAbsDet.Slice(start, n), start, work, inverse);
@@ -262,6 +262,7 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
     private static Vector<T> Exp(Vector<T> v) => VectorExp.Exp(v);
 
     /// <summary>Layer <paramref name="l"/> column by column: <c>output[:, k] = b_k + sum_i W_ki source[:, i]</c>, both column-major.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ColumnLayer(CouplingPlan plan, CouplingWeights<T> weights, CouplingWork<T> work, int l)
     {
         int n = work.Rows, inWidth = plan.Widths[l], outWidth = plan.Widths[l + 1];
@@ -273,7 +274,7 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
             var column = output.AsSpan(k * n, n);
             column.Fill(weights.Biases[l][k]);
             for (int i = 0; i < inWidth; i++)
-                TensorPrimitives.MultiplyAdd(source.AsSpan(i * n, n), w[k * inWidth + i], column, column);
+                SpanArithmetic.MultiplyAdd<T>(source.AsSpan(i * n, n), w[k * inWidth + i], column);
         }
     }
 
@@ -431,6 +432,8 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
         ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> logAbsDetGradient, Span<T> inputGradient, Span<T> contextGradient,
         T[][] weightGradients, T[][] biasGradients, Span<T> logBoundGradient)
     {
+        if (!plan.ReadsPassThrough)
+            throw new InvalidOperationException("The fused backward pass covers couplings, whose network reads the pass-through columns; the planner trains no other plan.");
         var delta = CouplingWork<T>.Rent(plan.RawWidth * work.Rows);
         AffineBackward(plan, weights, work, inverse, outputGradient, logAbsDetGradient, inputGradient, delta, logBoundGradient);
         bool wantInput = !inputGradient.IsEmpty, wantContext = !contextGradient.IsEmpty;
@@ -598,9 +601,7 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
                 break;
             default:
                 T bound = plan.LogScale == LogScaleKind.LearnedBound ? weights.Bounds[j] : T.CreateChecked(plan.Bound);
-                TensorPrimitives.Divide(u, bound, scale); // scale holds u / c for now
-                VectorTanh.Tanh<T>(scale, tanh);
-                TensorPrimitives.Multiply(tanh, bound, scale);
+                SpanArithmetic.BoundedLogScale<T>(u, bound, tanh, scale);
                 break;
         }
     }

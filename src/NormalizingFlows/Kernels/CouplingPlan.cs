@@ -15,17 +15,20 @@ internal enum LogScaleKind
 }
 
 /// <summary>
-/// The shape of a coupling that the fused kernel runs, as the planner (<see cref="FusionPlanner"/>) made it: which features pass
-/// through and which move, the widths of its network or of each of its networks side by side (input, hidden..., output), the
+/// The shape of a coupling that the fused kernel runs, as the planner (<see cref="FusionPlanner"/>) made it: which features the
+/// network reads, which pass through and which move, the widths of its network or of each of its networks side by side (input, hidden..., output), the
 /// activation, the log-scale map and how the network's products run (<see cref="Operations"/>). Holds no tensors (parameters are
-/// read at each call, so <c>to(device)</c> and <c>to(dtype)</c> stay safe).
+/// read at each call, so <c>to(device)</c> and <c>to(dtype)</c> stay safe). A coupling's network reads exactly the columns that
+/// pass through; the density direction of a masked autoregressive layer is the same arithmetic with a network (MADE) that reads
+/// every column, no column passing through and every column moving.
 /// </summary>
 internal sealed class CouplingPlan
 {
     internal CouplingPlan(int features, int[] pass, int[] moved, int[] widths, int parts, Activation activation, LogScaleKind logScale, double bound,
-        LayerOperations operations, int contextFeatures = 0)
+        LayerOperations operations, int contextFeatures = 0, int[]? inputs = null)
     {
         ContextFeatures = contextFeatures;
+        Inputs = inputs ?? pass;
         Parts = parts;
         Features = features;
         Pass = pass;
@@ -46,17 +49,24 @@ internal sealed class CouplingPlan
     /// <summary>Features of the event.</summary>
     public int Features { get; }
 
-    /// <summary>Columns that pass through, in the order the network sees them.</summary>
+    /// <summary>Columns that pass through (copied to the output unchanged).</summary>
     public int[] Pass { get; }
 
-    /// <summary>Width of the context the network sees after the pass-through columns (its input is <c>[pass, context]</c>, as
-    /// the conditioner's); 0 for none.</summary>
+    /// <summary>Columns the network reads, in the order it sees them: a coupling's pass-through columns (the same array as
+    /// <see cref="Pass"/>), or every column for a masked autoregressive layer.</summary>
+    public int[] Inputs { get; }
+
+    /// <summary>Whether the network reads exactly the pass-through columns (a coupling), which the backward pass assumes.</summary>
+    public bool ReadsPassThrough => ReferenceEquals(Inputs, Pass);
+
+    /// <summary>Width of the context the network sees after its input columns (its input is <c>[inputs, context]</c>, as the
+    /// conditioner's); 0 for none.</summary>
     public int ContextFeatures { get; }
 
     /// <summary>Columns that the affine map moves, in the order of the network's parameters.</summary>
     public int[] Moved { get; }
 
-    /// <summary>Widths of each network: input (pass-through columns and context), hidden layers, output
+    /// <summary>Widths of each network: input (<see cref="Inputs"/> and context), hidden layers, output
     /// (<c>2 * Moved.Length / Parts</c>).</summary>
     public int[] Widths { get; }
 

@@ -20,7 +20,7 @@ internal static class FusedLayers
     public static (Tensor Output, Tensor LogAbsDet)? TryRun(Bijector layer, Tensor x, bool inverse, Tensor? context = null)
     {
         var plan = FusionPlanner.Plan(layer, x).Layers[0];
-        if (!plan.Evaluates || !TensorMemory.IsReadable(x)) return null;
+        if (!plan.Evaluates || (plan.InverseOnly && !inverse) || !TensorMemory.IsReadable(x)) return null;
         if (plan.TakesContext != (context is not null) || (context is not null && (context.dim() != 2 || !TensorMemory.Holds(context, x.dtype)))) return null;
         var weights = Current(plan, x.dtype);
         if (weights is null) return null;
@@ -28,7 +28,7 @@ internal static class FusedLayers
         if (track && !plan.Trains) return null;
         return plan.Description switch
         {
-            CouplingDescription when x.dim() == 2 => FusedCoupling.Apply(plan.Coupling!, weights, x, context, inverse, track),
+            CouplingDescription or AutoregressiveDescription when x.dim() == 2 => FusedCoupling.Apply(plan.Coupling!, weights, x, context, inverse, track),
             LuLinearDescription lu when x.dim() == 2 => FusedLuLinear.Apply(weights, lu.Order, x, inverse, track),
             LeakyReluDescription leaky => FusedLeakyRelu.Apply(weights[0], leaky.MinimumSlope, x, inverse, track),
             _ => null,

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.Intrinsics;
@@ -45,6 +46,24 @@ internal static class FusionPlanner
         if (network.Parts * network.PartOutFeatures != 2 * moved.Length) return null;
         return Coupling(mask.Count, pass, moved, widths.ToArray(), network.Parts, network.Activation, transform.LogScale, transform.Bound,
             network.ContextFeatures);
+    }
+
+    /// <summary>The plan of a masked autoregressive layer's density direction (its inverse), or null where no kernel covers it: the
+    /// coupling arithmetic (<see cref="CouplingKernel{T}"/>) with a network that reads every feature (then the context), no
+    /// feature passing through and every feature moving; the same networks, activations and maps as a coupling's
+    /// (<see cref="Coupling(CouplingDescription)"/>), one network.</summary>
+    public static CouplingPlan? Autoregressive(AutoregressiveDescription layer)
+    {
+        if (layer.Network is not { } network || layer.Transform is not { } transform) return null;
+        if (network.Parts != 1 || network.InFeatures != layer.Features || network.PartOutFeatures != 2 * layer.Features) return null;
+        if (network.Activation is not (Activation.Relu or Activation.Tanh or Activation.LeakyRelu)) return null;
+        var widths = new List<int> { network.InFeatures + network.ContextFeatures };
+        widths.AddRange(network.Hidden);
+        widths.Add(network.PartOutFeatures);
+        if (widths.Any(w => w > FusedKernels.MaximumWidth) && !Blas.Available) return null;
+        var all = Enumerable.Range(0, layer.Features).ToArray();
+        return new CouplingPlan(layer.Features, Array.Empty<int>(), all, widths.ToArray(), 1, network.Activation, transform.LogScale, transform.Bound,
+            CouplingOperations(widths.ToArray(), 1, network.Activation), network.ContextFeatures, inputs: all);
     }
 
     /// <summary>The plan of a coupling of this shape, its products decided here (<see cref="CouplingOperations"/>).</summary>
@@ -96,11 +115,10 @@ internal static class FusionPlanner
     private static FusionPlan Chain(Bijector chain, ChainDescription description, PlanKey key)
     {
         var children = description.Layers.Select(layer => Plan(layer, key)).ToArray();
-        // Block by block: two layers or more on [batch, features] rows, each a layer with a kernel for this dtype and no context
-        // (a stage sees rows only).
+        // Block by block: two layers or more on [batch, features] rows, each a layer with a kernel for this dtype, no context
+        // (a stage sees rows only) and both directions.
         bool blockable = key.On && key.Device == DeviceType.CPU && chain.EventShape.Count == 1 && children.Length >= 2
-            && children.All(c => !c.Composite && c.Layers[0].Evaluates && !c.Layers[0].TakesContext);
-        if (blockable) WarmUp(key.DType);
+            && children.All(c => !c.Composite && c.Layers[0].Evaluates && !c.Layers[0].TakesContext && !c.Layers[0].InverseOnly);
         bool blockByBlock = blockable && !key.Gradients;
         var layers = new List<LayerPlan>();
         for (int i = 0; i < children.Length; i++)
@@ -116,6 +134,13 @@ internal static class FusionPlanner
 
     private static LayerPlan Leaf(Bijector layer, LayerDescription? description, PlanKey key)
     {
+        var plan = LeafOf(layer, description, key);
+        if (plan.Evaluates) WarmUp(key.DType);
+        return plan;
+    }
+
+    private static LayerPlan LeafOf(Bijector layer, LayerDescription? description, PlanKey key)
+    {
         string name = layer.GetType().Name;
         bool kernels = key.On && key.Device == DeviceType.CPU && key.DType is ScalarType.Float32 or ScalarType.Float64;
         switch (description)
@@ -124,6 +149,13 @@ internal static class FusionPlanner
             {
                 bool evaluates = kernels && TensorMemory.AllHold(coupling.Weights(), key.DType);
                 return new LayerPlan("", name, shape.Operations, evaluates, evaluates && TrainsFused(shape), false) { Coupling = shape, Description = description };
+            }
+            case AutoregressiveDescription autoregressive when Autoregressive(autoregressive) is { } shape:
+            {
+                // The masked weights are made by the description: checked (and freed) here.
+                using var scope = torch.NewDisposeScope();
+                bool evaluates = kernels && TensorMemory.AllHold(autoregressive.Weights(), key.DType);
+                return new LayerPlan("", name, shape.Operations, evaluates, false, false) { Coupling = shape, Description = description, InverseOnly = true };
             }
             case LuLinearDescription lu when lu.Features <= FusedLuLinear.MaximumFeatures:
             {
@@ -140,8 +172,8 @@ internal static class FusionPlanner
         }
     }
 
-    /// <summary>Compiles the evaluation kernels in the background the first time a chain that can run block by block is planned
-    /// (typically the first training step), so that it overlaps with training (<see cref="KernelWarmUp"/>).</summary>
+    /// <summary>Compiles the evaluation kernels in the background the first time a layer that runs through one is planned
+    /// (typically at the first training step), so that it overlaps with training (<see cref="KernelWarmUp"/>).</summary>
     private static void WarmUp(ScalarType dtype)
     {
         if (dtype == ScalarType.Float32) KernelWarmUp.Start<float>();

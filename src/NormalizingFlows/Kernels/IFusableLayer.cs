@@ -11,8 +11,8 @@ internal interface IFusableLayer
 /// <summary>A conditioner network that tells the planner its shape and weights (<see cref="NetworkDescription"/>).</summary>
 internal interface IFusableNetwork
 {
-    /// <summary>The network's shape and weights, for the planner.</summary>
-    NetworkDescription DescribeForKernels();
+    /// <summary>The network's shape and weights, for the planner; null where no kernel covers it.</summary>
+    NetworkDescription? DescribeForKernels();
 }
 
 /// <summary>An elementwise transform that tells the planner which map it is (<see cref="TransformDescription"/>).</summary>

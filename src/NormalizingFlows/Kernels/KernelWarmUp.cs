@@ -8,11 +8,11 @@ namespace NormalizingFlows.Kernels;
 
 /// <summary>
 /// Compiles the evaluation kernels ahead of their first use: once per process and element type, a thread-pool thread runs a
-/// small synthetic chain (a tiled or BLAS wide coupling, RealNVP's two networks, a narrow tanh-bounded coupling, an LU layer and
-/// a learnable leaky ReLU, both directions, a few dozen rows, zero weights) through <see cref="FusedChain"/>. The kernels are compiled
-/// optimised from their first call, and that compilation (about 40-60 ms on a 2-core machine) otherwise lands on the first
-/// evaluation after training, typically doubling it; started when a flow that will run fused is built, it overlaps with
-/// training. It touches no tensor, parameter or random generator of the caller, and a failure only means the kernels are
+/// small synthetic chain (a tiled or BLAS wide coupling, RealNVP's two networks, a narrow tanh-bounded coupling, a masked
+/// autoregressive layer's density pass, an LU layer and a learnable leaky ReLU, both directions, a few dozen rows, zero weights)
+/// through <see cref="FusedChain"/>. The kernels are compiled optimised from their first call, and that compilation (about
+/// 40-60 ms on a 2-core machine) otherwise lands on the first evaluation after training, typically doubling it; started when
+/// a layer that runs through a kernel is first planned (typically the first training step), it overlaps with training. It touches no tensor, parameter or random generator of the caller, and a failure only means the kernels are
 /// compiled on first use as before.
 /// </summary>
 internal static class KernelWarmUp
@@ -38,6 +38,10 @@ internal static class KernelWarmUp
                 FusionPlanner.Coupling(2, new[] { 0 }, new[] { 1 }, new[] { 1, 64, 64, 2 }, 1, Activation.Relu, LogScaleKind.Raw, 0),
                 FusionPlanner.Coupling(2, new[] { 1 }, new[] { 0 }, new[] { 1, 64, 64, 1 }, 2, Activation.Relu, LogScaleKind.Raw, 0),
                 FusionPlanner.Coupling(2, new[] { 0 }, new[] { 1 }, new[] { 1, 4, 2 }, 1, Activation.Tanh, LogScaleKind.LearnedBound, 0),
+                // A masked autoregressive layer's density direction: every column in, a last layer of one partial vector.
+                FusionPlanner.Autoregressive(new AutoregressiveDescription(2,
+                    new NetworkDescription(2, new[] { 64, 64 }, 4, 1, 0, Activation.Relu, static () => Array.Empty<TorchSharp.torch.Tensor>()),
+                    new TransformDescription(LogScaleKind.FixedBound, 3.0, static () => Array.Empty<TorchSharp.torch.Tensor>())))!,
             };
             foreach (bool inverse in new[] { true, false })
             {

@@ -25,7 +25,8 @@ internal sealed record ChainDescription(IReadOnlyList<Bijector> Layers) : LayerD
 internal sealed record CouplingDescription(IReadOnlyList<bool> Mask, NetworkDescription? Network, TransformDescription? Transform)
     : LayerDescription(() => Join(Network, Transform))
 {
-    private static Tensor[] Join(NetworkDescription? network, TransformDescription? transform)
+    /// <summary>The network's weights, then the transform's.</summary>
+    internal static Tensor[] Join(NetworkDescription? network, TransformDescription? transform)
     {
         var list = new List<Tensor>();
         if (network is not null) list.AddRange(network.Weights());
@@ -33,6 +34,16 @@ internal sealed record CouplingDescription(IReadOnlyList<bool> Mask, NetworkDesc
         return list.ToArray();
     }
 }
+
+/// <summary>A masked autoregressive layer (<see cref="Bijectors.MaskedAutoregressive"/>): its MADE network (null where it does not
+/// describe itself: residual blocks) and its transform's map (null when no kernel computes it). Only its density direction (the
+/// inverse) is one pass of the network, so only that runs through a kernel. Weights: the network's (masked), then the
+/// transform's.</summary>
+/// <param name="Features">Features of the event (each one moves).</param>
+/// <param name="Network">The MADE network, reading every feature.</param>
+/// <param name="Transform">The elementwise map.</param>
+internal sealed record AutoregressiveDescription(int Features, NetworkDescription? Network, TransformDescription? Transform)
+    : LayerDescription(() => CouplingDescription.Join(Network, Transform));
 
 /// <summary>An LU-factorised linear layer (<see cref="Bijectors.LuLinear"/>). Weights: lower, upper, raw diagonal, bias.</summary>
 /// <param name="Features">Features of the event.</param>

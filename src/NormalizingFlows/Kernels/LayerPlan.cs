@@ -41,6 +41,11 @@ internal sealed record LayerPlan(string Path, string Layer, LayerOperations Oper
     /// block chain.</summary>
     public bool TakesContext => Coupling is { ContextFeatures: > 0 };
 
+    /// <summary>Whether its kernel computes only the inverse (the density direction of a masked autoregressive layer, one pass of
+    /// its network; the forward direction takes one pass per feature and runs libtorch's operations): it then never runs as a
+    /// stage of a block chain.</summary>
+    public bool InverseOnly { get; init; }
+
     /// <summary>What the layer told the planner (its weights are read from it at each call); null for a layer that describes
     /// nothing.</summary>
     public LayerDescription? Description { get; init; }

@@ -21,9 +21,9 @@ public sealed class FusedPathPropertyTests
 {
     private const double Tolerance = 1e-12;
 
-    /// <summary>Flows whose layers the kernels cover, in whole or in part (glow and nsf-coupling: some layers; maf: none, the
-    /// control).</summary>
-    public static IEnumerable<object[]> Presets => new[] { "lu-coupling", "real-nvp", "leaky-coupling", "glow", "nsf-coupling", "maf" }
+    /// <summary>Flows whose layers the kernels cover, in whole or in part (glow and nsf-coupling: some layers; maf and iaf: the
+    /// density direction of their autoregressive layers; nsf-autoregressive: none, the control).</summary>
+    public static IEnumerable<object[]> Presets => new[] { "lu-coupling", "real-nvp", "leaky-coupling", "glow", "nsf-coupling", "maf", "iaf", "nsf-autoregressive" }
         .SelectMany(name => new[] { new object[] { name, false }, new object[] { name, true } });
 
     [Theory]

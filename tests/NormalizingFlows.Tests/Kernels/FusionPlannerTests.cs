@@ -42,6 +42,13 @@ public sealed class FusionPlannerTests
         ["sigmoid-scale"] = () => Coupling.WithMlp(Masks.Halves(4), new[] { 4 }, transform: new AffineTransform(ScaleMap.Sigmoid)),
         ["additive"] = () => Coupling.WithMlp(Masks.Halves(4), new[] { 4 }, transform: AdditiveTransform.Instance),
         ["spline"] = () => Coupling.WithMlp(Masks.Halves(4), new[] { 4 }, transform: new RationalQuadraticSpline(4, 3.0)),
+        ["made-narrow"] = () => MaskedAutoregressive.WithMade(3, new[] { 8 }),
+        ["made-wide"] = () => MaskedAutoregressive.WithMade(4, new[] { 64, 64 }, transform: new AffineTransform(ScaleMap.SoftClamp)),
+        ["made-tanh-wide"] = () => MaskedAutoregressive.WithMade(4, new[] { 64, 64 }, activation: Activation.Tanh),
+        ["made-contextual"] = () => MaskedAutoregressive.WithMade(3, new[] { 8 }, contextFeatures: 2),
+        ["made-residual"] = () => MaskedAutoregressive.WithMade(3, new[] { 8, 8 }, residual: true),
+        ["made-spline"] = () => MaskedAutoregressive.WithMade(3, new[] { 8 }, transform: new RationalQuadraticSpline(4, 3.0)),
+        ["made-silu"] = () => MaskedAutoregressive.WithMade(3, new[] { 8 }, activation: Activation.Silu),
         ["lu-16"] = () => new LuLinear(16),
         ["lu-17"] = () => new LuLinear(17),
         ["leaky-relu"] = () => new LearnableLeakyRelu(3),
@@ -70,6 +77,13 @@ public sealed class FusionPlannerTests
         new object[] { "sigmoid-scale", LayerOperations.Operations, false, false },
         new object[] { "additive", LayerOperations.Operations, false, false },
         new object[] { "spline", LayerOperations.Operations, false, false },
+        new object[] { "made-narrow", LayerOperations.Columns, true, false },             // MADE: the density pass only, never trains
+        new object[] { "made-wide", "wide-relu", true, false },
+        new object[] { "made-tanh-wide", LayerOperations.Blas, true, false },
+        new object[] { "made-contextual", LayerOperations.Columns, true, false },
+        new object[] { "made-residual", LayerOperations.Operations, false, false },
+        new object[] { "made-spline", LayerOperations.Operations, false, false },
+        new object[] { "made-silu", LayerOperations.Operations, false, false },
         new object[] { "lu-16", LayerOperations.RowAffine, true, true },
         new object[] { "lu-17", LayerOperations.Operations, false, false },
         new object[] { "leaky-relu", LayerOperations.Elementwise, true, true },
@@ -96,7 +110,8 @@ public sealed class FusionPlannerTests
             Assert.Equal(expectedTrains, plan.Trains);
             Assert.False(plan.InBlockChain);
             Assert.Equal(layer.GetType().Name, plan.Layer);
-            Assert.Equal(name.StartsWith("contextual", StringComparison.Ordinal) && evaluates, plan.TakesContext);
+            Assert.Equal(name.Contains("contextual", StringComparison.Ordinal) && evaluates, plan.TakesContext);
+            Assert.Equal(name.StartsWith("made", StringComparison.Ordinal) && evaluates, plan.InverseOnly);
         }
         // Another dtype than the parameters', another device or the kernels off: the operations, whatever the shape.
         foreach (var key in new[]
@@ -123,6 +138,19 @@ public sealed class FusionPlannerTests
         Assert.Equal(new[] { 1, 3 }, plan.FusedColumns);
         Assert.Equal(new[] { 0, 2, 4 }, plan.Coupling!.Pass);
         Assert.Equal(new[] { 3, 6, 4 }, plan.Coupling.Widths);
+        Assert.Same(plan.Coupling.Pass, plan.Coupling.Inputs);
+    }
+
+    [Fact]
+    public void Should_Plan_A_Masked_Autoregressive_Layer_As_A_Network_On_Every_Column_Moving_Every_Column()
+    {
+        using var layer = MaskedAutoregressive.WithMade(3, new[] { 8 }, contextFeatures: 2);
+        var plan = FusionPlanner.Plan(layer, PlanKey.Cpu(ScalarType.Float32, gradients: false)).Layers.Single();
+        Assert.Equal(new[] { 0, 1, 2 }, plan.Coupling!.Inputs);
+        Assert.Empty(plan.Coupling.Pass);
+        Assert.Equal(new[] { 0, 1, 2 }, plan.Coupling.Moved);
+        Assert.Equal(new[] { 5, 8, 6 }, plan.Coupling.Widths);
+        Assert.False(plan.Coupling.ReadsPassThrough);
     }
 
     /// <summary>Chain, whether it runs block by block without gradients, whether a flow on it evaluates in fused pieces, and the
@@ -137,6 +165,7 @@ public sealed class FusionPlannerTests
         new object[] { "nested-with-spline", false, false, "0.0 0.1" },
         new object[] { "nested-twice", false, true, "0.0.0 0.0.1" },
         new object[] { "fused-and-contextual", false, false, "" },  // a stage sees rows only: a conditional coupling has none
+        new object[] { "fused-and-made", false, false, "" },        // a MADE's kernel runs its inverse only: no stage
     };
 
     private static Chain BuildChain(string name)
@@ -151,6 +180,7 @@ public sealed class FusionPlannerTests
             "standardised" => new Chain(new Chain(Fused(0), new LuLinear(2), new LearnableLeakyRelu(2)), new Standardization(2)),
             "nested-with-spline" => new Chain(new Chain(Fused(0), Fused(1)), Coupling.WithMlp(Masks.Halves(2), new[] { 4 }, transform: new RationalQuadraticSpline(4, 3.0))),
             "fused-and-contextual" => new Chain(Fused(0), Coupling.WithMlp(Masks.Alternating(2, 1), new[] { 8 }, contextFeatures: 2)),
+            "fused-and-made" => new Chain(Fused(0), MaskedAutoregressive.WithMade(2, new[] { 8 })),
             "nested-twice" => new Chain(new Chain(new Chain(Fused(0), Fused(1)), new Standardization(2)), new Standardization(2)),
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
@@ -200,7 +230,7 @@ public sealed class FusionPlannerTests
         new object[] { "iaf", false, "", false },
         new object[] { "leaky-coupling", true, "Coupling x9, LearnableLeakyRelu x9", true },
         new object[] { "lu-coupling", true, "Coupling x16, LuLinear x16", true },
-        new object[] { "maf", false, "", false },
+        new object[] { "maf", false, "MaskedAutoregressive x5", false },
         new object[] { "nice", false, "", false },
         new object[] { "nsf-autoregressive", false, "", false },
         new object[] { "nsf-coupling", false, "LuLinear x6", false },
