@@ -79,10 +79,14 @@ public sealed partial class MaskedAutoregressive : Bijector, IFusableLayer
 
     /// <inheritdoc />
     /// <remarks>Runs the network <c>D</c> times (see the class remarks; without gradients, each time only the sub-network of one
-    /// feature).</remarks>
+    /// feature: through the fused CPU kernel where the planner says so, an affine transform, a MADE without residual blocks and
+    /// no context).</remarks>
     protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context)
     {
-        if (!torch.is_grad_enabled()) return ForwardByRank(x, context);
+        if (FusedLayers.TryRun(this, x, inverse: false, context) is { } fused) return fused;
+        // Pass by pass through sub-networks feeds the transform one feature at a time, which a transform with trained values of its
+        // own per feature (TanhBoundedAffineTransform's bounds, a module) cannot take: it gets whole rows, pass after pass.
+        if (!torch.is_grad_enabled() && transform is not nn.Module) return ForwardByRank(x, context);
         // After pass k every feature of rank below k + 1 is final; the last pass computes all parameters from final features.
         Tensor y = x;
         Tensor logAbsDet = null!;
@@ -128,7 +132,7 @@ public sealed partial class MaskedAutoregressive : Bijector, IFusableLayer
 
     /// <inheritdoc />
     LayerDescription? IFusableLayer.DescribeForKernels() =>
-        new AutoregressiveDescription(features, ((IFusableNetwork)made).DescribeForKernels(), (transform as IFusableTransform)?.DescribeForKernels());
+        new AutoregressiveDescription(features, ((IFusableNetwork)made).DescribeForKernels(), made.Layout, (transform as IFusableTransform)?.DescribeForKernels());
 
     private Tensor Parameters(Tensor y, Tensor? context) =>
         made.call(y, context).view(y.size(0), features, transform.ParametersPerFeature);

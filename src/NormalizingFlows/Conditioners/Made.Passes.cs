@@ -10,6 +10,9 @@ public sealed partial class Made
 {
     private RankLayout? rankLayout;
 
+    /// <summary>The network's hidden units sorted by degree and the features by rank (<see cref="RankLayout"/>), made once.</summary>
+    internal RankLayout Layout => rankLayout ??= RankLayout.Of(this);
+
     /// <summary>
     /// Prepares the parameters of one feature at a time (<see cref="RankPasses.Parameters"/>), for a layer that fixes the features
     /// in the network's order one pass after another (sampling a masked autoregressive layer) on <paramref name="rows"/> rows: the
@@ -20,7 +23,7 @@ public sealed partial class Made
     /// <param name="rows">Rows of every pass.</param>
     internal RankPasses BeginRankPasses(Tensor? context, long rows)
     {
-        var layout = rankLayout ??= RankLayout.Of(this);
+        var layout = Layout;
         int count = layers.Count;
         var weights = new Tensor[count];
         var biases = new Tensor[count];

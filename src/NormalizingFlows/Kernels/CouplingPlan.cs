@@ -39,7 +39,7 @@ internal sealed class CouplingPlan
         Bound = bound;
         Operations = operations;
         RawWidth = parts * widths[^1];
-        Shape = string.Intern($"{string.Join('-', widths)}x{parts}/{moved.Length}");
+        Shape = string.Intern($"{string.Join('-', widths)}x{parts}/{moved.Length}{(operations == LayerOperations.Tiles ? "/tiles" : "")}");
     }
 
     /// <summary>What sizes the work buffers of a block (<see cref="CouplingWork{T}"/>) have, as a key: plans with equal shapes may

@@ -30,6 +30,11 @@ internal static class FusedChain
         return x.dtype == ScalarType.Float32 ? Apply<float>(plan.Layers, x, inverse) : Apply<double>(plan.Layers, x, inverse);
     }
 
+    /// <summary>One layer's map through its row stage, block by block on the OpenMP threads (a layer whose own kernel is its
+    /// stage), or null where its weights are no longer where the plan found them.</summary>
+    public static (Tensor Output, Tensor LogAbsDet)? ApplyLayer(LayerPlan layer, Tensor x, bool inverse) =>
+        x.dtype == ScalarType.Float32 ? Apply<float>(new[] { layer }, x, inverse) : Apply<double>(new[] { layer }, x, inverse);
+
     private static (Tensor Output, Tensor LogAbsDet)? Apply<T>(IReadOnlyList<LayerPlan> layers, Tensor x, bool inverse)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -109,7 +114,7 @@ internal static class FusedChain
 
     /// <summary><c>total += step</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Accumulate<T>(Span<T> total, ReadOnlySpan<T> step) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static void Accumulate<T>(Span<T> total, ReadOnlySpan<T> step) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ref T t = ref MemoryMarshal.GetReference(total);
         ref T s = ref MemoryMarshal.GetReference(step);

@@ -28,7 +28,10 @@ internal static class FusedLayers
         if (track && !plan.Trains) return null;
         return plan.Description switch
         {
-            CouplingDescription or AutoregressiveDescription when x.dim() == 2 => FusedCoupling.Apply(plan.Coupling!, weights, x, context, inverse, track),
+            CouplingDescription when x.dim() == 2 => FusedCoupling.Apply(plan.Coupling!, weights, x, context, inverse, track),
+            AutoregressiveDescription when x.dim() == 2 && inverse => FusedCoupling.Apply(plan.Coupling!, weights, x, context, inverse, track),
+            // The sampling direction runs its ranks as a one-stage block chain, which takes no context.
+            AutoregressiveDescription when x.dim() == 2 && context is null => FusedChain.ApplyLayer(plan, x, inverse),
             LuLinearDescription lu when x.dim() == 2 => FusedLuLinear.Apply(weights, lu.Order, x, inverse, track),
             LeakyReluDescription leaky => FusedLeakyRelu.Apply(weights[0], leaky.MinimumSlope, x, inverse, track),
             _ => null,
@@ -45,6 +48,10 @@ internal static class FusedLayers
         {
             case CouplingDescription:
                 return CouplingStage<T>.Create(plan.Coupling!, weights, inverse);
+            case AutoregressiveDescription when inverse:
+                return CouplingStage<T>.Create(plan.Coupling!, weights, inverse);
+            case AutoregressiveDescription autoregressive when plan.Ranks is { } ranks:
+                return AutoregressiveStage<T>.Create(ranks, autoregressive.Layout, weights);
             case LuLinearDescription lu:
                 return new LuLinearStage<T>(FusedLuLinear.Factor(weights[0], weights[1], weights[2], weights[3], lu.Order, inverse));
             case LeakyReluDescription leaky:

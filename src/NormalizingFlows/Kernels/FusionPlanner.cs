@@ -66,6 +66,44 @@ internal static class FusionPlanner
             CouplingOperations(widths.ToArray(), 1, network.Activation), network.ContextFeatures, inputs: all);
     }
 
+    /// <summary>
+    /// The plans of a masked autoregressive layer's sampling direction (its forward map), one per rank in the network's order, or
+    /// null where no kernel covers the layer (<see cref="Autoregressive"/>). The plan of rank <c>k</c> is a coupling run in place
+    /// on its rows (nothing to copy through): its network is the part of the MADE that the parameters of the feature of rank
+    /// <c>k</c> depend on, reading the features of rank below <c>k</c> (in rank order, then the context) through the hidden units
+    /// of degree at most <c>k</c> (each layer's units sorted by degree) to that feature's two parameters, and it moves that
+    /// feature. A rank whose parameters depend on nothing (the first, without a context: no hidden unit has degree 0) is a
+    /// single layer with no input, its bias the parameters. Run in rank order, each rank reads only final features.
+    /// </summary>
+    public static CouplingPlan[]? AutoregressiveRanks(AutoregressiveDescription layer)
+    {
+        if (Autoregressive(layer) is not { } density) return null;
+        var layout = layer.Layout;
+        int d = layer.Features, c = density.ContextFeatures, hidden = density.Layers - 1;
+        if (layout.UnitsUpTo.Length != hidden) return null;
+        var ranks = new CouplingPlan[d];
+        for (int k = 0; k < d; k++)
+        {
+            var moved = new[] { (int)layout.FeatureAtRank[k] };
+            var units = layout.UnitsUpTo.Select(counts => counts[k]).ToArray();
+            if (units.All(u => u == 0))
+            {
+                // Every layer's units have degrees of at least the same lowest one, so a rank below it sees none of them.
+                if (k > 0 || c > 0) return null;
+                var constant = new[] { 0, 2 };
+                ranks[k] = new CouplingPlan(d, Array.Empty<int>(), moved, constant, 1, density.Activation, density.LogScale, density.Bound,
+                    CouplingOperations(constant, 1, density.Activation), 0, Array.Empty<int>());
+                continue;
+            }
+            if (units.Any(u => u == 0)) return null;
+            var inputs = layout.FeatureAtRank.Take(k).Select(f => (int)f).ToArray();
+            var widths = new[] { k + c }.Concat(units).Append(2).ToArray();
+            ranks[k] = new CouplingPlan(d, Array.Empty<int>(), moved, widths, 1, density.Activation, density.LogScale, density.Bound,
+                CouplingOperations(widths, 1, density.Activation), c, inputs);
+        }
+        return ranks;
+    }
+
     /// <summary>The plan of a coupling of this shape, its products decided here (<see cref="CouplingOperations"/>).</summary>
     public static CouplingPlan Coupling(int features, int[] pass, int[] moved, int[] widths, int parts, Activation activation, LogScaleKind logScale, double bound,
         int contextFeatures = 0) =>
@@ -155,7 +193,8 @@ internal static class FusionPlanner
                 // The masked weights are made by the description: checked (and freed) here.
                 using var scope = torch.NewDisposeScope();
                 bool evaluates = kernels && TensorMemory.AllHold(autoregressive.Weights(), key.DType);
-                return new LayerPlan("", name, shape.Operations, evaluates, false, false) { Coupling = shape, Description = description, InverseOnly = true };
+                return new LayerPlan("", name, shape.Operations, evaluates, false, false)
+                    { Coupling = shape, Ranks = AutoregressiveRanks(autoregressive), Description = description };
             }
             case LuLinearDescription lu when lu.Features <= FusedLuLinear.MaximumFeatures:
             {

@@ -41,6 +41,7 @@ internal static class KernelWarmUp
                 // A masked autoregressive layer's density direction: every column in, a last layer of one partial vector.
                 FusionPlanner.Autoregressive(new AutoregressiveDescription(2,
                     new NetworkDescription(2, new[] { 64, 64 }, 4, 1, 0, Activation.Relu, static () => Array.Empty<TorchSharp.torch.Tensor>()),
+                    new Made.RankLayout(new long[2][], new int[2][], new long[] { 0, 1 }),
                     new TransformDescription(LogScaleKind.FixedBound, 3.0, static () => Array.Empty<TorchSharp.torch.Tensor>())))!,
             };
             foreach (bool inverse in new[] { true, false })

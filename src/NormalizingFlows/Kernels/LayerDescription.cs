@@ -36,13 +36,16 @@ internal sealed record CouplingDescription(IReadOnlyList<bool> Mask, NetworkDesc
 }
 
 /// <summary>A masked autoregressive layer (<see cref="Bijectors.MaskedAutoregressive"/>): its MADE network (null where it does not
-/// describe itself: residual blocks) and its transform's map (null when no kernel computes it). Only its density direction (the
-/// inverse) is one pass of the network, so only that runs through a kernel. Weights: the network's (masked), then the
-/// transform's.</summary>
+/// describe itself: residual blocks), the network's units by degree and features by rank, and its transform's map (null when no
+/// kernel computes it). The density direction (the inverse) is one pass of the network; the sampling direction one pass per
+/// feature, each through the part of the network that feature's parameters depend on. Weights: the network's (masked), then
+/// the transform's.</summary>
 /// <param name="Features">Features of the event (each one moves).</param>
 /// <param name="Network">The MADE network, reading every feature.</param>
+/// <param name="Layout">The network's hidden units sorted by degree, how many have degree at most each rank, and the feature of
+/// each rank.</param>
 /// <param name="Transform">The elementwise map.</param>
-internal sealed record AutoregressiveDescription(int Features, NetworkDescription? Network, TransformDescription? Transform)
+internal sealed record AutoregressiveDescription(int Features, NetworkDescription? Network, Conditioners.Made.RankLayout Layout, TransformDescription? Transform)
     : LayerDescription(() => CouplingDescription.Join(Network, Transform));
 
 /// <summary>An LU-factorised linear layer (<see cref="Bijectors.LuLinear"/>). Weights: lower, upper, raw diagonal, bias.</summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace NormalizingFlows.Kernels;
 
@@ -41,10 +42,14 @@ internal sealed record LayerPlan(string Path, string Layer, LayerOperations Oper
     /// block chain.</summary>
     public bool TakesContext => Coupling is { ContextFeatures: > 0 };
 
-    /// <summary>Whether its kernel computes only the inverse (the density direction of a masked autoregressive layer, one pass of
-    /// its network; the forward direction takes one pass per feature and runs libtorch's operations): it then never runs as a
-    /// stage of a block chain.</summary>
-    public bool InverseOnly { get; init; }
+    /// <summary>A masked autoregressive layer's sampling direction: one coupling plan per rank, run in rank order in place
+    /// (<see cref="FusionPlanner.AutoregressiveRanks"/>; <see cref="Coupling"/> is its density direction); null for other
+    /// layers.</summary>
+    public IReadOnlyList<CouplingPlan>? Ranks { get; init; }
+
+    /// <summary>Whether its kernel computes only the inverse (a masked autoregressive layer whose sampling direction has no
+    /// plan): it then never runs as a stage of a block chain.</summary>
+    public bool InverseOnly => Coupling is not null && Description is AutoregressiveDescription && Ranks is null;
 
     /// <summary>What the layer told the planner (its weights are read from it at each call); null for a layer that describes
     /// nothing.</summary>

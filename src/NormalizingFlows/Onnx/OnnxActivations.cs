@@ -10,7 +10,10 @@ internal static class OnnxActivations
     {
         Activation.Relu => graph.Relu(x),
         Activation.Tanh => graph.Tanh(x),
-        Activation.LeakyRelu => graph.Op("LeakyRelu", new[] { x }, OnnxGraph.Float("alpha", 0.01f)),
+        // ONNX's LeakyRelu takes its slope as a float attribute: 0.01f is 2.2e-8 off 0.01, which a float64 graph must not be.
+        Activation.LeakyRelu => graph.Float64
+            ? graph.Where(graph.Greater(x, graph.Scalar(0.0)), x, graph.Scale(x, Internal.Activations.LeakySlope))
+            : graph.Op("LeakyRelu", new[] { x }, OnnxGraph.Float("alpha", (float)Internal.Activations.LeakySlope)),
         Activation.Elu => graph.Where(graph.Greater(x, graph.Scalar(0.0)), x, graph.Expm1(graph.Min(x, graph.Scalar(0.0)))),
         Activation.Silu => graph.Mul(x, graph.Sigmoid(x)),
         // The exact GELU (libtorch's default): x (1 + erf(x / sqrt 2)) / 2.

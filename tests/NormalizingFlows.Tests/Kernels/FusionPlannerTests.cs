@@ -77,7 +77,7 @@ public sealed class FusionPlannerTests
         new object[] { "sigmoid-scale", LayerOperations.Operations, false, false },
         new object[] { "additive", LayerOperations.Operations, false, false },
         new object[] { "spline", LayerOperations.Operations, false, false },
-        new object[] { "made-narrow", LayerOperations.Columns, true, false },             // MADE: the density pass only, never trains
+        new object[] { "made-narrow", LayerOperations.Columns, true, false },             // MADE: evaluates both ways, never trains
         new object[] { "made-wide", "wide-relu", true, false },
         new object[] { "made-tanh-wide", LayerOperations.Blas, true, false },
         new object[] { "made-contextual", LayerOperations.Columns, true, false },
@@ -111,7 +111,8 @@ public sealed class FusionPlannerTests
             Assert.False(plan.InBlockChain);
             Assert.Equal(layer.GetType().Name, plan.Layer);
             Assert.Equal(name.Contains("contextual", StringComparison.Ordinal) && evaluates, plan.TakesContext);
-            Assert.Equal(name.StartsWith("made", StringComparison.Ordinal) && evaluates, plan.InverseOnly);
+            Assert.Equal(name.StartsWith("made", StringComparison.Ordinal) && evaluates, plan.Ranks is not null);
+            Assert.False(plan.InverseOnly);
         }
         // Another dtype than the parameters', another device or the kernels off: the operations, whatever the shape.
         foreach (var key in new[]
@@ -153,6 +154,24 @@ public sealed class FusionPlannerTests
         Assert.False(plan.Coupling.ReadsPassThrough);
     }
 
+    [Fact]
+    public void Should_Plan_A_Masked_Autoregressive_Layers_Sampling_Rank_By_Rank_On_The_Units_Of_Lower_Degree()
+    {
+        // Reversed order: feature 2 has rank 0, feature 1 rank 1, feature 0 rank 2; hidden units cycle through degrees 1, 2.
+        using var layer = MaskedAutoregressive.WithMade(3, new[] { 5, 4 }, order: Made.ReversedOrder(3));
+        var ranks = FusionPlanner.Plan(layer, PlanKey.Cpu(ScalarType.Float32, gradients: false)).Layers.Single().Ranks!;
+        Assert.Equal(3, ranks.Count);
+        Assert.Equal(new[] { 0, 2 }, ranks[0].Widths);       // depends on nothing: the output layer's bias
+        Assert.Equal(new[] { 2 }, ranks[0].Moved);
+        Assert.Equal(new[] { 1, 3, 2, 2 }, ranks[1].Widths); // units of degree 1: 3 of 5, 2 of 4
+        Assert.Equal(new[] { 2 }, ranks[1].Inputs);
+        Assert.Equal(new[] { 1 }, ranks[1].Moved);
+        Assert.Equal(new[] { 2, 5, 4, 2 }, ranks[2].Widths);
+        Assert.Equal(new[] { 2, 1 }, ranks[2].Inputs);
+        Assert.Equal(new[] { 0 }, ranks[2].Moved);
+        Assert.All(ranks, r => Assert.Empty(r.Pass));         // in place: nothing to copy through
+    }
+
     /// <summary>Chain, whether it runs block by block without gradients, whether a flow on it evaluates in fused pieces, and the
     /// paths of the layers that run block by block.</summary>
     public static IEnumerable<object[]> ChainTable => new[]
@@ -165,7 +184,7 @@ public sealed class FusionPlannerTests
         new object[] { "nested-with-spline", false, false, "0.0 0.1" },
         new object[] { "nested-twice", false, true, "0.0.0 0.0.1" },
         new object[] { "fused-and-contextual", false, false, "" },  // a stage sees rows only: a conditional coupling has none
-        new object[] { "fused-and-made", false, false, "" },        // a MADE's kernel runs its inverse only: no stage
+        new object[] { "fused-and-made", true, true, "0 1" },       // a MADE: its density pass, or its ranks one after another
     };
 
     private static Chain BuildChain(string name)

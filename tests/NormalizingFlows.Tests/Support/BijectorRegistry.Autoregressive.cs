@@ -20,6 +20,7 @@ public static partial class BijectorRegistry
         // Wider than the column kernel (16): the fused density pass on register tiles (ReLU, leaky ReLU) or the BLAS (tanh).
         new("maf-affine-wide-soft-clamp", g => MaskedAutoregressive.WithMade(5, new[] { 64, 64 }, transform: new AffineTransform(ScaleMap.SoftClamp), generator: g), 5),
         new("maf-affine-wide-leaky-context", g => MaskedAutoregressive.WithMade(3, new[] { 40, 24 }, contextFeatures: 2, order: Made.ReversedOrder(3), activation: Activation.LeakyRelu, generator: g), 3, 2),
+        new("maf-tanh-bounded-wide", g => MaskedAutoregressive.WithMade(4, new[] { 24, 24 }, transform: new TanhBoundedAffineTransform(4), order: new[] { 1, 3, 0, 2 }, generator: g), 4),
         new("maf-affine-wide-tanh", g => MaskedAutoregressive.WithMade(4, new[] { 48, 48 }, activation: Activation.Tanh, generator: g), 4),
         new("maf-affine-context", g => MaskedAutoregressive.WithMade(3, MadeHidden, contextFeatures: 2, generator: g), 3, 2),
         new("maf-affine-residual-context", g => MaskedAutoregressive.WithMade(3, MadeResidualHidden, contextFeatures: 2, order: Made.ReversedOrder(3), residual: true, generator: g), 3, 2),
