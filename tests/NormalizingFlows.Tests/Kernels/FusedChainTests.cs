@@ -11,17 +11,21 @@ using static TorchSharp.torch;
 namespace NormalizingFlows.Tests.Kernels;
 
 /// <summary>A whole chain evaluated block by block through its layers' row stages (<see cref="FusedChain"/>) against the same
-/// layers applied one at a time: the same outputs and summed log-dets, both directions, over several blocks on two threads.</summary>
+/// layers applied one at a time on libtorch's operations: the same outputs and summed log-dets, both directions, over several
+/// blocks on two threads.</summary>
 public sealed class FusedChainTests
 {
     /// <summary>Every kind of layer that has a stage: a wide coupling (tiled or BLAS), an LU layer with a permutation, a learnable
-    /// leaky ReLU with per-feature slopes, a narrow tanh-bounded coupling and RealNVP's two networks side by side.</summary>
+    /// leaky ReLU with per-feature slopes, a narrow tanh-bounded coupling, RealNVP's two networks side by side, and masked
+    /// autoregressive layers (a wide soft-clamped one in a custom order, a narrow one: its density pass or its ranks).</summary>
     private static Chain MixedChain(Generator g) => new(
         new Coupling(Masks.Alternating(3, 0), new Mlp(1, 4, new[] { 64, 64 }, generator: g), AffineTransform.Instance),
         new LuLinear(3, new long[] { 2, 0, 1 }),
         new LearnableLeakyRelu(3, initialSlope: 0.4, perFeature: true),
         new Coupling(Masks.Alternating(3, 1), new Mlp(2, 2, new[] { 4 }, activation: Activation.Tanh, generator: g), new TanhBoundedAffineTransform(1, initialBound: 0.8)),
-        new Coupling(Masks.Alternating(3, 0), new ParallelMlp(2, 1, 2, new[] { 40, 24 }, generator: g), AffineTransform.Instance));
+        new Coupling(Masks.Alternating(3, 0), new ParallelMlp(2, 1, 2, new[] { 40, 24 }, generator: g), AffineTransform.Instance),
+        MaskedAutoregressive.WithMade(3, new[] { 48, 40 }, transform: new AffineTransform(ScaleMap.SoftClamp), order: new[] { 1, 2, 0 }, generator: g),
+        MaskedAutoregressive.WithMade(3, new[] { 8 }, order: Made.ReversedOrder(3), generator: g));
 
     [Theory]
     [InlineData(false, 37)]
@@ -53,12 +57,16 @@ public sealed class FusedChainTests
         }
         Assert.NotNull(fused);
         var (y, ld) = fused.Value;
+        // The reference: the layers one at a time on libtorch's operations.
         Tensor expected = x, total = torch.zeros(rows, dtype: ScalarType.Float64);
-        foreach (var layer in inverse ? chain.Layers.Reverse() : chain.Layers.AsEnumerable())
+        using (NormalizingFlows.Runtime.FusedKernels.Scoped(false))
         {
-            var (next, logAbsDet) = inverse ? layer.Inverse(expected) : layer.Forward(expected);
-            expected = next;
-            total = total.add(logAbsDet);
+            foreach (var layer in inverse ? chain.Layers.Reverse() : chain.Layers.AsEnumerable())
+            {
+                var (next, logAbsDet) = inverse ? layer.Inverse(expected) : layer.Forward(expected);
+                expected = next;
+                total = total.add(logAbsDet);
+            }
         }
         AssertClose(expected, y, "outputs");
         AssertClose(total, ld, "log-dets");
