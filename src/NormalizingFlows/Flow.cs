@@ -161,11 +161,21 @@ public sealed class Flow : Distribution
 
     private Tensor LogProbWhole(Tensor x, Tensor? context)
     {
-        var (z, logAbsDet) = bijector.InverseCore(x, context);
-        var logProb = @base.LogProbCore(z, BaseContext(context)).add(logAbsDet, Scalars.One);
+        var logProb = context is null ? FusedLogProb(x) : null;
+        if (logProb is null)
+        {
+            var (z, logAbsDet) = bijector.InverseCore(x, context);
+            logProb = @base.LogProbCore(z, BaseContext(context)).add(logAbsDet, Scalars.One);
+        }
         // x is finite here (LogProb hands non-finite rows to no core; see Distribution.LogProbOfRows): a NaN is an overflow.
         return logProb.masked_fill(logProb.isnan(), Scalars.Of(double.NegativeInfinity));
     }
+
+    /// <summary>The log-density through the fused kernels from the data to the base density block by block
+    /// (<see cref="Kernels.FusedChain.TryLogProb"/>), or null where the planner does not run the bijector so or the base has no
+    /// kernel.</summary>
+    private Tensor? FusedLogProb(Tensor x) =>
+        Kernels.FusedChain.TryLogProb(Kernels.FusionPlanner.Plan(bijector, x), x, (@base as Kernels.IFusableDistribution)?.DescribeForKernels());
 
     /// <summary>Runs <paramref name="evaluate"/> on all <paramref name="rows"/> at once, or, when evaluating without gradients in
     /// evaluation mode, piece by piece (each piece in its own dispose scope) and concatenates the pieces' results. The piece size

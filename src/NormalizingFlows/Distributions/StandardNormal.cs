@@ -9,7 +9,7 @@ namespace NormalizingFlows.Distributions;
 
 /// <summary>The standard normal distribution <c>N(0, I)</c> on <c>features</c> dimensions, or on events of any shape
 /// such as images <c>[channels, height, width]</c> (no parameters).</summary>
-public sealed partial class StandardNormal : Distribution
+public sealed partial class StandardNormal : Distribution, Kernels.IFusableDistribution
 {
     private static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
 
@@ -37,6 +37,11 @@ public sealed partial class StandardNormal : Distribution
         anchor = torch.zeros(1).DetachFromDisposeScope();
         RegisterComponents();
     }
+
+    /// <inheritdoc />
+    /// <remarks>Events of one dimension only (the kernels' rows).</remarks>
+    Kernels.DistributionDescription? Kernels.IFusableDistribution.DescribeForKernels() =>
+        EventShape.Count == 1 ? new Kernels.StandardNormalDescription((int)EventSize, EventSize * HalfLog2Pi) : null;
 
     /// <inheritdoc />
     protected internal override Tensor LogProbCore(Tensor x, Tensor? context)

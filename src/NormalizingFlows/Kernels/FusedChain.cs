@@ -30,6 +30,42 @@ internal static class FusedChain
         return x.dtype == ScalarType.Float32 ? Apply<float>(plan.Layers, x, inverse) : Apply<double>(plan.Layers, x, inverse);
     }
 
+    /// <summary>
+    /// A flow's log-density through its bijector's stages and its base's (<see cref="StandardNormalStage{T}"/>) block by block, or
+    /// null where the bijector does not run block by block (<see cref="FusionPlan.BlockByBlock"/>, or a single layer with a stage)
+    /// or the base has no stage: each block goes from the data through every layer's inverse to the base density without a
+    /// batch-sized tensor in between; the log-dets add up in the chain's order and the base density last (the sum the
+    /// operations give, <c>base + logdet</c>, to the last bit of the base density).
+    /// </summary>
+    /// <param name="plan">The bijector's plan for this call.</param>
+    /// <param name="x">The data, <c>[batch, features]</c>.</param>
+    /// <param name="density">The base's description, or null.</param>
+    public static Tensor? TryLogProb(FusionPlan plan, Tensor x, DistributionDescription? density)
+    {
+        if (density is not StandardNormalDescription normal || x.dim() != 2 || x.size(1) != normal.Features || !TensorMemory.IsReadable(x)) return null;
+        bool single = !plan.Composite && plan.Layers is [{ Evaluates: true, TakesContext: false, InverseOnly: false }] && !plan.Key.Gradients;
+        if (!plan.BlockByBlock && !single) return null;
+        return x.dtype == ScalarType.Float32
+            ? LogProb(plan.Layers, x, new StandardNormalStage<float>(normal.Features, normal.LogNormalizer))
+            : LogProb(plan.Layers, x, new StandardNormalStage<double>(normal.Features, normal.LogNormalizer));
+    }
+
+    private static Tensor? LogProb<T>(IReadOnlyList<LayerPlan> layers, Tensor x, RowStage<T> density) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var stages = new RowStage<T>[layers.Count + 1];
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var stage = FusedLayers.Stage<T>(layers[layers.Count - 1 - i], inverse: true);
+            if (stage is null) return null;
+            stages[i] = stage;
+        }
+        stages[^1] = density;
+        var input = x.contiguous();
+        var logProb = torch.empty(input.size(0), dtype: input.dtype);
+        Run(stages, TensorMemory.Span<T>(input), Span<T>.Empty, TensorMemory.Span<T>(logProb), (int)input.size(1));
+        return logProb;
+    }
+
     /// <summary>One layer's map through its row stage, block by block on the OpenMP threads (a layer whose own kernel is its
     /// stage), or null where its weights are no longer where the plan found them.</summary>
     public static (Tensor Output, Tensor LogAbsDet)? ApplyLayer(LayerPlan layer, Tensor x, bool inverse) =>
@@ -53,13 +89,13 @@ internal static class FusedChain
     }
 
     /// <summary>Runs every row of <paramref name="input"/> through <paramref name="stages"/> in order into
-    /// <paramref name="output"/>, the summed log-dets into <paramref name="logAbsDet"/>, on up to <c>torch.get_num_threads()</c>
-    /// OpenMP threads.</summary>
+    /// <paramref name="output"/> (empty: the last stage's output is dropped), the summed log-dets into
+    /// <paramref name="logAbsDet"/>, on up to <c>torch.get_num_threads()</c> OpenMP threads.</summary>
     internal static unsafe void Run<T>(RowStage<T>[] stages, ReadOnlySpan<T> input, Span<T> output, Span<T> logAbsDet, int features)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rows = logAbsDet.Length;
-        if (input.Length != rows * features || output.Length != rows * features)
+        if (input.Length != rows * features || (output.Length != rows * features && !output.IsEmpty))
             throw new ArgumentException($"Buffers of mismatched sizes: {input.Length} and {output.Length} elements for {rows} rows of {features}.");
         int blocks = (rows + FusedCoupling.BlockRows - 1) / FusedCoupling.BlockRows;
         if (blocks == 0) return;
@@ -78,7 +114,7 @@ internal static class FusedChain
     {
         int f = call.Features, last = call.Stages.Length - 1;
         var input = new ReadOnlySpan<T>((void*)call.Input, call.Rows * f);
-        var output = new Span<T>((void*)call.Output, call.Rows * f);
+        var output = call.Output == IntPtr.Zero ? Span<T>.Empty : new Span<T>((void*)call.Output, call.Rows * f);
         var logAbsDet = new Span<T>((void*)call.LogAbsDet, call.Rows);
         int size = Math.Min(call.Rows, FusedCoupling.BlockRows);
         T[] even = CouplingWork<T>.Rent(size * f), odd = CouplingWork<T>.Rent(size * f), step = CouplingWork<T>.Rent(size);
@@ -93,7 +129,7 @@ internal static class FusedChain
                 ReadOnlySpan<T> source = input.Slice(start * f, count * f);
                 for (int s = 0; s <= last; s++)
                 {
-                    var target = s == last ? output.Slice(start * f, count * f) : (s % 2 == 0 ? even : odd).AsSpan(0, count * f);
+                    var target = s == last && !output.IsEmpty ? output.Slice(start * f, count * f) : (s % 2 == 0 ? even : odd).AsSpan(0, count * f);
                     if (s == 0) call.Stages[s].Run(source, target, total, count, work);
                     else
                     {

@@ -24,10 +24,10 @@ internal static class VectorTanh
     public static Vector<T> Tanh<T>(Vector<T> a) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var magnitude = Vector.Abs(a);
-        var e = VectorExp.Exp(magnitude * new Vector<T>(T.CreateChecked(-2)));
+        var e = VectorExp.Exp(magnitude * Constants<T>.MinusTwo);
         var t = (Vector<T>.One - e) / (Vector<T>.One + e);
         t = Vector.ConditionalSelect(Vector.LessThan(a, Vector<T>.Zero), -t, t);
-        t = Vector.ConditionalSelect(Vector.LessThan(magnitude, new Vector<T>(SmallArgument<T>())), a, t);
+        t = Vector.ConditionalSelect(Vector.LessThan(magnitude, Constants<T>.SmallArgument), a, t);
         // A NaN compares false everywhere and would leave the selects as a number: keep it NaN.
         return Vector.ConditionalSelect(Vector.Equals(a, a), t, a);
     }
@@ -48,8 +48,16 @@ internal static class VectorTanh
         lanes.Slice(0, x.Length - r).CopyTo(y.Slice(r));
     }
 
-    /// <summary>Below this magnitude <c>tanh(a) = a - a^3 / 3 + ...</c> rounds to <c>a</c> (<c>a^2 / 3</c> under half a unit in
-    /// the last place): <c>2^-12</c> in float32, <c>2^-27</c> in float64.</summary>
-    private static T SmallArgument<T>() where T : unmanaged, IFloatingPointIeee754<T> =>
-        T.CreateChecked(typeof(T) == typeof(float) ? 1.0 / 4096 : 1.0 / 134217728);
+    /// <summary>The constants of <see cref="Tanh{T}(Vector{T})"/>, made once per element type: made in the loop, they were two
+    /// calls per vector into generic helpers that the runtime left unoptimised (a perf profile of a one-shot evaluation showed
+    /// <c>Single.CreateChecked</c> running as tier-0 code).</summary>
+    private static class Constants<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        /// <summary>-2 in every lane.</summary>
+        public static readonly Vector<T> MinusTwo = new(T.CreateChecked(-2));
+
+        /// <summary>Below this magnitude <c>tanh(a) = a - a^3 / 3 + ...</c> rounds to <c>a</c> (<c>a^2 / 3</c> under half a unit
+        /// in the last place): <c>2^-12</c> in float32, <c>2^-27</c> in float64.</summary>
+        public static readonly Vector<T> SmallArgument = new(T.CreateChecked(typeof(T) == typeof(float) ? 1.0 / 4096 : 1.0 / 134217728));
+    }
 }
