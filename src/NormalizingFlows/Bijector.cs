@@ -115,9 +115,8 @@ public abstract partial class Bijector : nn.Module
     private static (Tensor Output, Tensor LogAbsDet) OfFiniteRows(Tensor input, Tensor? context, IReadOnlyList<long> outputShape,
         Func<Tensor, Tensor?, (Tensor Output, Tensor LogAbsDet)> core)
     {
-        var finite = input.isfinite();
-        if (TensorValues.ToBoolean(finite.all())) return core(input, context);
-        var rows = finite.flatten(1).all(1).nonzero().flatten();
+        if (TensorValues.AllFinite(input)) return core(input, context);
+        var rows = input.isfinite().flatten(1).all(1).nonzero().flatten();
         long batch = input.size(0);
         var shape = new[] { batch }.Concat(outputShape).ToArray();
         var output = torch.full(shape, Scalars.Of(double.NaN), dtype: input.dtype, device: input.device);

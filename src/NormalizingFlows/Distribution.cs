@@ -165,8 +165,8 @@ public abstract partial class Distribution : nn.Module
     /// </summary>
     internal Tensor LogProbOfRows(Tensor x, Tensor? context)
     {
+        if (TensorValues.AllFinite(x)) return LogProbCore(x, context);
         var finite = x.isfinite();
-        if (TensorValues.ToBoolean(finite.all())) return LogProbCore(x, context);
         var finiteRows = finite.flatten(1).all(1);
         var nanRows = x.isnan().flatten(1).any(1);
         var rows = finiteRows.nonzero().flatten();

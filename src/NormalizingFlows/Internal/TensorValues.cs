@@ -9,6 +9,37 @@ namespace NormalizingFlows.Internal;
 /// </summary>
 internal static class TensorValues
 {
+    /// <summary>Whether every element of <paramref name="x"/> is finite. A contiguous float32 or float64 CPU tensor is scanned in
+    /// place (<c>v - v</c> is 0 for a finite <c>v</c> and NaN otherwise, summed lane by lane): libtorch's <c>isfinite().all()</c>
+    /// makes a temporary of the input's size (<c>abs</c>, then a boolean tensor), which on a first call page-faulted in and took
+    /// a sixth of a 32-feature flow's 100 000-point log-density. Other tensors go to libtorch.</summary>
+    public static bool AllFinite(Tensor x)
+    {
+        if (x.device_type == DeviceType.CPU && x.is_contiguous() && x.numel() < int.MaxValue)
+        {
+            if (x.dtype == ScalarType.Float32) return AllFinite(Kernels.TensorMemory.Span<float>(x));
+            if (x.dtype == ScalarType.Float64) return AllFinite(Kernels.TensorMemory.Span<double>(x));
+        }
+        using var finite = x.isfinite();
+        using var all = finite.all();
+        return ToBoolean(all);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static bool AllFinite<T>(System.ReadOnlySpan<T> values) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int i = 0, n = values.Length, lanes = System.Numerics.Vector<T>.Count;
+        var sum = System.Numerics.Vector<T>.Zero;
+        for (; i <= n - lanes; i += lanes)
+        {
+            var v = new System.Numerics.Vector<T>(values.Slice(i));
+            sum += v - v;
+        }
+        T tail = T.Zero;
+        for (; i < n; i++) tail += values[i] - values[i];
+        return System.Numerics.Vector.EqualsAll(sum, System.Numerics.Vector<T>.Zero) && tail == T.Zero;
+    }
+
     /// <summary>The value of a one-element tensor of any real or boolean dtype, on any device, as a double.</summary>
     public static double ToDouble(Tensor value)
     {
