@@ -119,10 +119,17 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
         int start, CouplingWork<T> work, bool inverse, bool networksInParallel = false)
     {
         int n = work.Rows, d = plan.Features, c = plan.ContextFeatures, p = plan.Inputs.Length;
-        var input = work.Activations[0];
-        for (int i = 0; i < p; i++) Gather(x, start * d + plan.Inputs[i], d, input.AsSpan(i * n, n));
-        for (int j = 0; j < c; j++) Gather(context, start * c + j, c, input.AsSpan((p + j) * n, n));
-        Network(plan, weights, work, networksInParallel);
+        // Register tiles without kept networks read their input tiles straight from the rows; every other path (training keeps
+        // the input for its backward pass; networks side by side on two threads share the column-major input) reads the
+        // network's input column by column.
+        bool fromRows = plan.Tiled && work.Networks is null && !(networksInParallel && plan.Parts > 1);
+        if (!fromRows)
+        {
+            var input = work.Activations[0];
+            for (int i = 0; i < p; i++) Gather(x, start * d + plan.Inputs[i], d, input.AsSpan(i * n, n));
+            for (int j = 0; j < c; j++) Gather(context, start * c + j, c, input.AsSpan((p + j) * n, n));
+        }
+        Network(plan, weights, work, networksInParallel, fromRows ? x : default, context, start);
         MovedColumns(plan, weights, x, y, logAbsDet.Slice(start, n), start, work, inverse);
         for (int i = 0; i < plan.Pass.Length; i++)
         {
@@ -135,7 +142,8 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
     /// (<c>work.Activations[Layers]</c>), as the plan's <see cref="CouplingPlan.Operations"/> say: register tiles (keeping every
     /// layer's input for the backward pass where the work keeps networks), BLAS products on rows, or column by column.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Network(CouplingPlan plan, CouplingWeights<T> weights, CouplingWork<T> work, bool networksInParallel)
+    private static void Network(CouplingPlan plan, CouplingWeights<T> weights, CouplingWork<T> work, bool networksInParallel,
+        ReadOnlySpan<T> rows, ReadOnlySpan<T> context, int start)
     {
         switch (plan.Operations)
         {
@@ -152,8 +160,8 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
                     if (networksInParallel) PerNetwork(plan, part => kept[part] = TiledNetwork<T>.Forward(plan, tiles[part], work, part));
                     else for (int part = 0; part < plan.Parts; part++) kept[part] = TiledNetwork<T>.Forward(plan, tiles[part], work, part);
                 }
-                else if (networksInParallel) PerNetwork(plan, part => TiledNetwork<T>.Run(plan, tiles[part], work, part));
-                else for (int part = 0; part < plan.Parts; part++) TiledNetwork<T>.Run(plan, tiles[part], work, part);
+                else if (networksInParallel && rows.IsEmpty) PerNetwork(plan, part => TiledNetwork<T>.Run(plan, tiles[part], work, part));
+                else for (int part = 0; part < plan.Parts; part++) TiledNetwork<T>.Run(plan, tiles[part], work, part, rows, context, start);
                 break;
             case LayerOperations.Blas:
                 for (int part = 0; part < plan.Parts; part++) WideNetwork(plan, weights, work, part);

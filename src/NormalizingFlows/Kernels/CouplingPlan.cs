@@ -1,3 +1,4 @@
+using System.Linq;
 using NormalizingFlows.Conditioners;
 using NormalizingFlows.Runtime;
 
@@ -29,6 +30,7 @@ internal sealed class CouplingPlan
     {
         ContextFeatures = contextFeatures;
         Inputs = inputs ?? pass;
+        FirstOfConsecutiveInputs = Inputs.Length > 0 && Inputs.Select((column, i) => column - i).All(offset => offset == Inputs[0]) ? Inputs[0] : -1;
         Parts = parts;
         Features = features;
         Pass = pass;
@@ -55,6 +57,10 @@ internal sealed class CouplingPlan
     /// <summary>Columns the network reads, in the order it sees them: a coupling's pass-through columns (the same array as
     /// <see cref="Pass"/>), or every column for a masked autoregressive layer.</summary>
     public int[] Inputs { get; }
+
+    /// <summary>The first of <see cref="Inputs"/> where they are consecutive columns (a masked autoregressive layer's, a
+    /// coupling's contiguous half), else -1.</summary>
+    public int FirstOfConsecutiveInputs { get; }
 
     /// <summary>Whether the network reads exactly the pass-through columns (a coupling), which the backward pass assumes.</summary>
     public bool ReadsPassThrough => ReferenceEquals(Inputs, Pass);

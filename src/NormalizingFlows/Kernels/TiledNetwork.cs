@@ -98,12 +98,15 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     }
 
     /// <summary>
-    /// Network <paramref name="part"/> on every row of <paramref name="work"/>: reads the pass-through columns from
-    /// <c>work.Activations[0]</c> (column-major) and writes output <c>j</c> into raw column <c>j * Parts + part</c> of
+    /// Network <paramref name="part"/> on every row of <paramref name="work"/>: reads the network's input from the rows
+    /// <c>[start, start + work.Rows)</c> of <paramref name="x"/> (row-major <c>[rows, Features]</c>: the plan's
+    /// <see cref="CouplingPlan.Inputs"/>, then the row of <paramref name="context"/>) where <paramref name="x"/> is not empty,
+    /// else from <c>work.Activations[0]</c> (column-major), and writes output <c>j</c> into raw column <c>j * Parts + part</c> of
     /// <c>work.Activations[Layers]</c>, as the BLAS path does; the hidden layers exist only tile by tile.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(CouplingPlan plan, TiledLayer<T>[] layers, CouplingWork<T> work, int part)
+    public static void Run(CouplingPlan plan, TiledLayer<T>[] layers, CouplingWork<T> work, int part, ReadOnlySpan<T> x = default,
+        ReadOnlySpan<T> context = default, int start = 0)
     {
         int n = work.Rows, inputs = plan.Widths[0], parts = plan.Parts, outputs = layers[^1].Out;
         var input = work.Activations[0];
@@ -115,8 +118,10 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
         for (int r0 = 0; r0 < n; r0 += TileRows)
         {
             int rows = Math.Min(TileRows, n - r0);
-            for (int r = 0; r < TileRows; r++)
-                for (int i = 0; i < inputs; i++) first[r * inputs + i] = r < rows ? input[i * n + r0 + r] : T.Zero;
+            if (!x.IsEmpty) TileFromRows(plan, x, context, start + r0, rows, first);
+            else
+                for (int r = 0; r < TileRows; r++)
+                    for (int i = 0; i < inputs; i++) first[r * inputs + i] = r < rows ? input[i * n + r0 + r] : T.Zero;
             Span<T> source = first, target = second;
             int stride = inputs;
             for (int l = 0; l < layers.Length; l++)
@@ -130,6 +135,26 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
             for (int r = 0; r < rows; r++)
                 for (int j = 0; j < outputs; j++) raw[(j * parts + part) * n + r0 + r] = source[r * stride + j];
         }
+    }
+
+    /// <summary>A tile of the network's input straight from the row-major rows: row <c>r</c> holds row <c>row + r</c>'s
+    /// <see cref="CouplingPlan.Inputs"/> columns of <paramref name="x"/> (one copy where they are consecutive), then its context;
+    /// the tile's rows beyond <paramref name="rows"/> zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TileFromRows(CouplingPlan plan, ReadOnlySpan<T> x, ReadOnlySpan<T> context, int row, int rows, Span<T> tile)
+    {
+        int d = plan.Features, c = plan.ContextFeatures, p = plan.Inputs.Length, inputs = p + c, from = plan.FirstOfConsecutiveInputs;
+        var columns = plan.Inputs;
+        for (int r = 0; r < rows; r++)
+        {
+            var target = tile.Slice(r * inputs, inputs);
+            var source = x.Slice((row + r) * d, d);
+            if (from >= 0) source.Slice(from, p).CopyTo(target);
+            else
+                for (int i = 0; i < p; i++) target[i] = source[columns[i]];
+            if (c > 0) context.Slice((row + r) * c, c).CopyTo(target.Slice(p));
+        }
+        tile.Slice(rows * inputs, (TileRows - rows) * inputs).Clear();
     }
 
     /// <summary>
