@@ -64,9 +64,9 @@ public sealed class TiledNetworkTests
         Assert.True(difference <= tolerance * scale, $"{what} differ by {difference:E2} (scale {scale:E2}).");
     }
 
-    /// <summary>Evaluation reads the tiles' input straight from the rows (no column-major copy): masked autoregressive layers
-    /// (every column in, one copy per row) and couplings with consecutive and interleaved input columns, every log-scale map,
-    /// both directions, float32 and float64, against libtorch's operations.</summary>
+    /// <summary>Evaluation reads the tiles' input straight from the rows (no column-major copy) from 16 network inputs: masked
+    /// autoregressive layers (every column in, one copy per row) and couplings with consecutive and interleaved input columns,
+    /// every log-scale map, both directions, float32 and float64, against libtorch's operations.</summary>
     public static TheoryData<string, ScalarType> RowInputCases()
     {
         var data = new TheoryData<string, ScalarType>();
@@ -78,11 +78,11 @@ public sealed class TiledNetworkTests
 
     private static Bijector CreateWide(string name, Generator g) => name switch
     {
-        "made-raw" => MaskedAutoregressive.WithMade(12, new[] { 64, 64 }, generator: g),
+        "made-raw" => MaskedAutoregressive.WithMade(16, new[] { 64, 64 }, generator: g),
         "made-soft-clamp" => MaskedAutoregressive.WithMade(20, new[] { 48, 40 }, transform: new AffineTransform(ScaleMap.SoftClamp), order: Made.ReversedOrder(20), generator: g),
-        "made-learned" => MaskedAutoregressive.WithMade(9, new[] { 32, 32 }, transform: new TanhBoundedAffineTransform(9, 1.5), generator: g),
-        "halves" => Coupling.WithMlp(Masks.Halves(24), new[] { 64, 64 }, generator: g),
-        "alternating-learned" => Coupling.WithMlp(Masks.Alternating(21, 1), new[] { 40, 40 }, transform: new TanhBoundedAffineTransform(10, 0.7), generator: g),
+        "made-learned" => MaskedAutoregressive.WithMade(17, new[] { 32, 32 }, transform: new TanhBoundedAffineTransform(17, 1.5), generator: g),
+        "halves" => Coupling.WithMlp(Masks.Halves(34), new[] { 64, 64 }, generator: g),
+        "alternating-learned" => Coupling.WithMlp(Masks.Alternating(35, 1), new[] { 40, 40 }, transform: new TanhBoundedAffineTransform(17, 0.7), generator: g),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
