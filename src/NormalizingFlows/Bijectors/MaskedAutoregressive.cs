@@ -79,8 +79,8 @@ public sealed partial class MaskedAutoregressive : Bijector, IFusableLayer
 
     /// <inheritdoc />
     /// <remarks>Runs the network <c>D</c> times (see the class remarks; without gradients, each time only the sub-network of one
-    /// feature: through the fused CPU kernel where the planner says so, an affine transform, a MADE without residual blocks and
-    /// no context).</remarks>
+    /// feature: through the fused CPU kernel where the planner says so, an affine transform and a MADE without residual
+    /// blocks).</remarks>
     protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context)
     {
         if (FusedLayers.TryRun(this, x, inverse: false, context) is { } fused) return fused;

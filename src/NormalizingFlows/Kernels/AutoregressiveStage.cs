@@ -50,8 +50,12 @@ internal sealed class AutoregressiveStage<T> : RowStage<T> where T : unmanaged, 
     }
 
     /// <inheritdoc />
+    public override void Run(ReadOnlySpan<T> input, Span<T> output, Span<T> logAbsDet, int rows, RowStageWork<T> scratch) =>
+        Run(input, ReadOnlySpan<T>.Empty, output, logAbsDet, rows, scratch);
+
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override void Run(ReadOnlySpan<T> input, Span<T> output, Span<T> logAbsDet, int rows, RowStageWork<T> scratch)
+    public override void Run(ReadOnlySpan<T> input, ReadOnlySpan<T> context, Span<T> output, Span<T> logAbsDet, int rows, RowStageWork<T> scratch)
     {
         var y = output.Slice(0, rows * features);
         input.Slice(0, rows * features).CopyTo(y);
@@ -62,7 +66,7 @@ internal sealed class AutoregressiveStage<T> : RowStage<T> where T : unmanaged, 
         {
             for (int k = 0; k < ranks.Length; k++)
             {
-                CouplingKernel<T>.Run(ranks[k], weights[k], y, ReadOnlySpan<T>.Empty, y, k == 0 ? total : step.AsSpan(0, rows), 0, shared, inverse: false);
+                CouplingKernel<T>.Run(ranks[k], weights[k], y, context, y, k == 0 ? total : step.AsSpan(0, rows), 0, shared, inverse: false);
                 if (k > 0) FusedChain.Accumulate(total, step.AsSpan(0, rows));
             }
         }

@@ -41,6 +41,11 @@ internal sealed class CouplingStage<T> : RowStage<T> where T : unmanaged, IFloat
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(ReadOnlySpan<T> input, Span<T> output, Span<T> logAbsDet, int rows, RowStageWork<T> work) =>
-        CouplingKernel<T>.Run(plan, weights, input.Slice(0, rows * plan.Features), ReadOnlySpan<T>.Empty, output.Slice(0, rows * plan.Features), logAbsDet.Slice(0, rows), 0,
+        Run(input, ReadOnlySpan<T>.Empty, output, logAbsDet, rows, work);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override void Run(ReadOnlySpan<T> input, ReadOnlySpan<T> context, Span<T> output, Span<T> logAbsDet, int rows, RowStageWork<T> work) =>
+        CouplingKernel<T>.Run(plan, weights, input.Slice(0, rows * plan.Features), context, output.Slice(0, rows * plan.Features), logAbsDet.Slice(0, rows), 0,
             work.For(plan, rows), inverse);
 }

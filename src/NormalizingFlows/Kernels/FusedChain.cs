@@ -68,10 +68,10 @@ internal static class FusedChain
 
     /// <summary>One layer's map through its row stage, block by block on the OpenMP threads (a layer whose own kernel is its
     /// stage), or null where its weights are no longer where the plan found them.</summary>
-    public static (Tensor Output, Tensor LogAbsDet)? ApplyLayer(LayerPlan layer, Tensor x, bool inverse) =>
-        x.dtype == ScalarType.Float32 ? Apply<float>(new[] { layer }, x, inverse) : Apply<double>(new[] { layer }, x, inverse);
+    public static (Tensor Output, Tensor LogAbsDet)? ApplyLayer(LayerPlan layer, Tensor x, bool inverse, Tensor? context = null) =>
+        x.dtype == ScalarType.Float32 ? Apply<float>(new[] { layer }, x, inverse, context) : Apply<double>(new[] { layer }, x, inverse, context);
 
-    private static (Tensor Output, Tensor LogAbsDet)? Apply<T>(IReadOnlyList<LayerPlan> layers, Tensor x, bool inverse)
+    private static (Tensor Output, Tensor LogAbsDet)? Apply<T>(IReadOnlyList<LayerPlan> layers, Tensor x, bool inverse, Tensor? context = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var stages = new RowStage<T>[layers.Count];
@@ -84,14 +84,18 @@ internal static class FusedChain
         var input = x.contiguous();
         var y = torch.empty_like(input);
         var ld = torch.empty(input.size(0), dtype: input.dtype);
-        Run(stages, TensorMemory.Span<T>(input), TensorMemory.Span<T>(y), TensorMemory.Span<T>(ld), (int)input.size(1));
+        var conditions = context?.contiguous();
+        Run(stages, TensorMemory.Span<T>(input), TensorMemory.Span<T>(y), TensorMemory.Span<T>(ld), (int)input.size(1),
+            conditions is null ? ReadOnlySpan<T>.Empty : TensorMemory.Span<T>(conditions), conditions is null ? 0 : (int)conditions.size(1));
         return (y, ld);
     }
 
     /// <summary>Runs every row of <paramref name="input"/> through <paramref name="stages"/> in order into
     /// <paramref name="output"/> (empty: the last stage's output is dropped), the summed log-dets into
-    /// <paramref name="logAbsDet"/>, on up to <c>torch.get_num_threads()</c> OpenMP threads.</summary>
-    internal static unsafe void Run<T>(RowStage<T>[] stages, ReadOnlySpan<T> input, Span<T> output, Span<T> logAbsDet, int features)
+    /// <paramref name="logAbsDet"/>, on up to <c>torch.get_num_threads()</c> OpenMP threads; each row's context, where there is
+    /// one, in <paramref name="context"/> (row-major, <paramref name="contextFeatures"/> wide).</summary>
+    internal static unsafe void Run<T>(RowStage<T>[] stages, ReadOnlySpan<T> input, Span<T> output, Span<T> logAbsDet, int features,
+        ReadOnlySpan<T> context = default, int contextFeatures = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rows = logAbsDet.Length;
@@ -100,9 +104,11 @@ internal static class FusedChain
         int blocks = (rows + FusedCoupling.BlockRows - 1) / FusedCoupling.BlockRows;
         if (blocks == 0) return;
         int threads = OpenMpTeam.Available ? Math.Min(blocks, torch.get_num_threads()) : 1;
-        fixed (T* from = input, to = output, sums = logAbsDet)
+        if (context.Length != rows * contextFeatures)
+            throw new ArgumentException($"A context of {context.Length} elements for {rows} rows of {contextFeatures}.", nameof(context));
+        fixed (T* from = input, to = output, sums = logAbsDet, conditions = context)
         {
-            var call = new Call<T>(stages, (IntPtr)from, (IntPtr)to, (IntPtr)sums, rows, features, blocks);
+            var call = new Call<T>(stages, (IntPtr)from, (IntPtr)to, (IntPtr)sums, rows, features, blocks) { Context = (IntPtr)conditions, ContextFeatures = contextFeatures };
             if (threads <= 1) RunBlocks(call);
             else OpenMpTeam.Run(threads, (_, _) => RunBlocks(call));
         }
@@ -116,6 +122,8 @@ internal static class FusedChain
         var input = new ReadOnlySpan<T>((void*)call.Input, call.Rows * f);
         var output = call.Output == IntPtr.Zero ? Span<T>.Empty : new Span<T>((void*)call.Output, call.Rows * f);
         var logAbsDet = new Span<T>((void*)call.LogAbsDet, call.Rows);
+        int c = call.ContextFeatures;
+        var context = c == 0 ? ReadOnlySpan<T>.Empty : new ReadOnlySpan<T>((void*)call.Context, call.Rows * c);
         int size = Math.Min(call.Rows, FusedCoupling.BlockRows);
         T[] even = CouplingWork<T>.Rent(size * f), odd = CouplingWork<T>.Rent(size * f), step = CouplingWork<T>.Rent(size);
         using var work = new RowStageWork<T>();
@@ -130,10 +138,11 @@ internal static class FusedChain
                 for (int s = 0; s <= last; s++)
                 {
                     var target = s == last && !output.IsEmpty ? output.Slice(start * f, count * f) : (s % 2 == 0 ? even : odd).AsSpan(0, count * f);
-                    if (s == 0) call.Stages[s].Run(source, target, total, count, work);
+                    var conditions = c == 0 ? ReadOnlySpan<T>.Empty : context.Slice(start * c, count * c);
+                    if (s == 0) call.Stages[s].Run(source, conditions, target, total, count, work);
                     else
                     {
-                        call.Stages[s].Run(source, target, step.AsSpan(0, count), count, work);
+                        call.Stages[s].Run(source, conditions, target, step.AsSpan(0, count), count, work);
                         Accumulate(total, step.AsSpan(0, count));
                     }
                     source = target;
@@ -172,6 +181,12 @@ internal static class FusedChain
         public int Rows { get; } = rows;
         public int Features { get; } = features;
         public int Blocks { get; } = blocks;
+
+        /// <summary>Where the rows' context lives (zero without one).</summary>
+        public IntPtr Context { get; init; }
+
+        /// <summary>The context's width (0 without one).</summary>
+        public int ContextFeatures { get; init; }
 
         /// <summary>The last block index handed out (-1 before the first).</summary>
         public int Taken = -1;

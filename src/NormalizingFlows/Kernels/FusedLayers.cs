@@ -30,8 +30,8 @@ internal static class FusedLayers
         {
             CouplingDescription when x.dim() == 2 => FusedCoupling.Apply(plan.Coupling!, weights, x, context, inverse, track),
             AutoregressiveDescription when x.dim() == 2 && inverse => FusedCoupling.Apply(plan.Coupling!, weights, x, context, inverse, track),
-            // The sampling direction runs its ranks as a one-stage block chain, which takes no context.
-            AutoregressiveDescription when x.dim() == 2 && context is null => FusedChain.ApplyLayer(plan, x, inverse),
+            // The sampling direction runs its ranks as a one-stage block chain (with the rows' context where there is one).
+            AutoregressiveDescription when x.dim() == 2 => FusedChain.ApplyLayer(plan, x, inverse, context),
             LuLinearDescription lu when x.dim() == 2 => FusedLuLinear.Apply(weights, lu.Order, x, inverse, track),
             LeakyReluDescription leaky => FusedLeakyRelu.Apply(weights[0], leaky.MinimumSlope, x, inverse, track),
             _ => null,

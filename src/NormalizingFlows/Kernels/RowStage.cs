@@ -17,6 +17,12 @@ internal abstract class RowStage<T> where T : unmanaged, IFloatingPointIeee754<T
     /// <paramref name="output"/> (the same shape, never the same memory) and writes each row's log-det into
     /// <paramref name="logAbsDet"/>; <paramref name="work"/> is the calling thread's scratch space.</summary>
     public abstract void Run(ReadOnlySpan<T> input, Span<T> output, Span<T> logAbsDet, int rows, RowStageWork<T> work);
+
+    /// <summary><see cref="Run(ReadOnlySpan{T}, Span{T}, Span{T}, int, RowStageWork{T})"/> with each row's context in
+    /// <paramref name="context"/> (row-major <c>[rows, width]</c>; empty without one), for a layer that reads one; the others
+    /// ignore it.</summary>
+    public virtual void Run(ReadOnlySpan<T> input, ReadOnlySpan<T> context, Span<T> output, Span<T> logAbsDet, int rows, RowStageWork<T> work) =>
+        Run(input, output, logAbsDet, rows, work);
 }
 
 /// <summary>

@@ -43,6 +43,8 @@ public sealed class StandardNormalStageTests
     [Fact]
     public void Should_Score_A_Flow_Through_The_Base_Stage_Only_Where_Its_Chain_Runs_Block_By_Block()
     {
+        // The kernels on for this test, so that it holds in a run with NFLOWS_FUSED=0 too.
+        using var kernels = NormalizingFlows.Runtime.FusedKernels.Scoped(true);
         using var scope = torch.NewDisposeScope();
         using var generator = new Generator(5);
         using var flow = FlowCatalog.Get("real-nvp").Create(new PresetOptions(3, Layers: 4, Seed: 5));

@@ -65,12 +65,13 @@ public sealed class TiledNetworkTests
     }
 
     /// <summary>Evaluation reads the tiles' input straight from the rows (no column-major copy) from 16 network inputs: masked
-    /// autoregressive layers (every column in, one copy per row) and couplings with consecutive and interleaved input columns,
-    /// every log-scale map, both directions, float32 and float64, against libtorch's operations.</summary>
+    /// autoregressive layers (every column in, one copy per row; one with a context, sampled rank by rank with each block's
+    /// context rows) and couplings with consecutive and interleaved input columns, every log-scale map, both directions,
+    /// float32 and float64, against libtorch's operations.</summary>
     public static TheoryData<string, ScalarType> RowInputCases()
     {
         var data = new TheoryData<string, ScalarType>();
-        foreach (var name in new[] { "made-raw", "made-soft-clamp", "made-learned", "halves", "alternating-learned" })
+        foreach (var name in new[] { "made-raw", "made-soft-clamp", "made-learned", "made-context", "halves", "alternating-learned" })
             foreach (var dtype in new[] { ScalarType.Float32, ScalarType.Float64 })
                 data.Add(name, dtype);
         return data;
@@ -81,6 +82,7 @@ public sealed class TiledNetworkTests
         "made-raw" => MaskedAutoregressive.WithMade(16, new[] { 64, 64 }, generator: g),
         "made-soft-clamp" => MaskedAutoregressive.WithMade(20, new[] { 48, 40 }, transform: new AffineTransform(ScaleMap.SoftClamp), order: Made.ReversedOrder(20), generator: g),
         "made-learned" => MaskedAutoregressive.WithMade(17, new[] { 32, 32 }, transform: new TanhBoundedAffineTransform(17, 1.5), generator: g),
+        "made-context" => MaskedAutoregressive.WithMade(10, new[] { 48, 48 }, contextFeatures: 8, transform: new AffineTransform(ScaleMap.SoftClamp), generator: g),
         "halves" => Coupling.WithMlp(Masks.Halves(34), new[] { 64, 64 }, generator: g),
         "alternating-learned" => Coupling.WithMlp(Masks.Alternating(35, 1), new[] { 40, 40 }, transform: new TanhBoundedAffineTransform(17, 0.7), generator: g),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
@@ -90,6 +92,8 @@ public sealed class TiledNetworkTests
     [MemberData(nameof(RowInputCases))]
     public void Should_Read_Input_Tiles_From_The_Rows_As_The_Operations_Do(string name, ScalarType dtype)
     {
+        // The kernels on for this test, so that it holds in a run with NFLOWS_FUSED=0 too.
+        using var kernels = FusedKernels.Scoped(true);
         using var scope = torch.NewDisposeScope();
         using var generator = new Generator(23);
         using var layer = CreateWide(name, generator);
@@ -98,13 +102,14 @@ public sealed class TiledNetworkTests
             foreach (var p in layer.parameters()) p.add_(torch.randn(p.shape, dtype: p.dtype, generator: generator).mul(0.1));
         layer.eval();
         var x = torch.randn(new long[] { 1500, layer.EventShape[0] }, dtype: dtype, generator: generator);
+        var context = layer.ContextFeatures == 0 ? null : torch.randn(new long[] { 1500, layer.ContextFeatures }, dtype: dtype, generator: generator);
         double tolerance = dtype == ScalarType.Float32 ? 2e-5 : 1e-12;
         using var noGrad = torch.no_grad();
         foreach (bool inverse in new[] { false, true })
         {
-            var (y, ld) = inverse ? layer.Inverse(x) : layer.Forward(x);
+            var (y, ld) = inverse ? layer.Inverse(x, context) : layer.Forward(x, context);
             Tensor expectedY, expectedLd;
-            using (FusedKernels.Scoped(false)) (expectedY, expectedLd) = inverse ? layer.Inverse(x) : layer.Forward(x);
+            using (FusedKernels.Scoped(false)) (expectedY, expectedLd) = inverse ? layer.Inverse(x, context) : layer.Forward(x, context);
             AssertRelativelyClose(expectedY, y, tolerance, $"{name} {dtype} {(inverse ? "inverse" : "forward")} outputs");
             AssertRelativelyClose(expectedLd, ld, tolerance, $"{name} {dtype} {(inverse ? "inverse" : "forward")} log-dets");
         }
