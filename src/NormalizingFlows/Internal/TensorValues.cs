@@ -1,3 +1,6 @@
+using System;
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -25,19 +28,19 @@ internal static class TensorValues
         return ToBoolean(all);
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static bool AllFinite<T>(System.ReadOnlySpan<T> values) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool AllFinite<T>(ReadOnlySpan<T> values) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int i = 0, n = values.Length, lanes = System.Numerics.Vector<T>.Count;
-        var sum = System.Numerics.Vector<T>.Zero;
+        int i = 0, n = values.Length, lanes = Vector<T>.Count;
+        var sum = Vector<T>.Zero;
         for (; i <= n - lanes; i += lanes)
         {
-            var v = new System.Numerics.Vector<T>(values.Slice(i));
+            var v = new Vector<T>(values.Slice(i));
             sum += v - v;
         }
         T tail = T.Zero;
         for (; i < n; i++) tail += values[i] - values[i];
-        return System.Numerics.Vector.EqualsAll(sum, System.Numerics.Vector<T>.Zero) && tail == T.Zero;
+        return Vector.EqualsAll(sum, Vector<T>.Zero) && tail == T.Zero;
     }
 
     /// <summary>The value of a one-element tensor of any real or boolean dtype, on any device, as a double.</summary>

@@ -30,22 +30,14 @@ internal sealed class AutoregressiveStage<T> : RowStage<T> where T : unmanaged, 
         work = WorkPlan(ranks);
     }
 
-    /// <summary>The stage of a layer with these rank plans and this layout, from its current parameters (CPU tensors of element type
-    /// <typeparamref name="T"/>): every layer's masked weight <c>[out, in]</c> and bias, input first, then the transform's
-    /// learned log-bounds where it has them.</summary>
-    public static AutoregressiveStage<T> Create(IReadOnlyList<CouplingPlan> ranks, Made.RankLayout layout, Tensor[] parameters)
+    /// <summary>The stage of a layer whose density pass has plan <paramref name="density"/> and whose ranks have these plans and
+    /// this layout, from its current parameters (CPU tensors of element type <typeparamref name="T"/>): every layer's masked
+    /// weight <c>[out, in]</c> and bias, input first, then the transform's learned log-bounds where it has them.</summary>
+    public static AutoregressiveStage<T> Create(CouplingPlan density, IReadOnlyList<CouplingPlan> ranks, Made.RankLayout layout, Tensor[] parameters)
     {
-        int layers = layout.UnitsUpTo.Length + 1;
-        var w = new T[layers][];
-        var b = new T[layers][];
-        for (int l = 0; l < layers; l++)
-        {
-            w[l] = TensorMemory.Span<T>(parameters[2 * l].contiguous()).ToArray();
-            b[l] = TensorMemory.Span<T>(parameters[2 * l + 1].contiguous()).ToArray();
-        }
-        var bounds = ranks[0].LogScale == LogScaleKind.LearnedBound ? TensorMemory.Span<T>(parameters[2 * layers].contiguous()).ToArray() : null;
+        var whole = FusedCoupling.Values<T>(density, parameters);
         var cut = new CouplingWeights<T>[ranks.Count];
-        for (int k = 0; k < ranks.Count; k++) cut[k] = TiledNetwork<T>.Packed(ranks[k], Cut(ranks[k], k, layout, w, b, bounds));
+        for (int k = 0; k < ranks.Count; k++) cut[k] = TiledNetwork<T>.Packed(ranks[k], Cut(ranks[k], k, layout, whole));
         return new AutoregressiveStage<T>(ranks.ToArray(), cut);
     }
 
@@ -82,8 +74,9 @@ internal sealed class AutoregressiveStage<T> : RowStage<T> where T : unmanaged, 
     /// each further layer's rows and columns for the units of lowest degree of its own and the previous layer, the output
     /// layer's two rows of the feature of rank <paramref name="k"/>; a rank with no input keeps only the output layer's bias.
     /// </summary>
-    private static CouplingWeights<T> Cut(CouplingPlan plan, int k, Made.RankLayout layout, T[][] w, T[][] b, T[]? bounds)
+    private static CouplingWeights<T> Cut(CouplingPlan plan, int k, Made.RankLayout layout, CouplingWeights<T> whole)
     {
+        T[][] w = whole.Weights, b = whole.Biases;
         int layers = w.Length, last = layers - 1, feature = plan.Moved[0];
         int fullInputs = w[0].Length / b[0].Length;
         long[] Rows(int l, int count) => l == last ? new long[] { 2 * feature, 2 * feature + 1 } : layout.UnitOrder[l].Take(count).ToArray();
@@ -110,7 +103,7 @@ internal sealed class AutoregressiveStage<T> : RowStage<T> where T : unmanaged, 
                 biases[l] = rows.Select(r => b[l][r]).ToArray();
             }
         }
-        var bound = bounds is null ? Array.Empty<T>() : new[] { T.Exp(bounds[feature]) };
+        var bound = whole.Bounds.Length == 0 ? Array.Empty<T>() : new[] { whole.Bounds[feature] };
         return new CouplingWeights<T>(weights, biases, bound);
     }
 

@@ -109,7 +109,12 @@ internal static class FusedCoupling
 
     /// <summary>The parameters' values for one call (every layer's weight and bias, then the learned log-bound where there is
     /// one), also packed for <see cref="TiledNetwork{T}"/> where the plan runs as register tiles.</summary>
-    internal static CouplingWeights<T> Read<T>(CouplingPlan plan, Tensor[] parameters) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static CouplingWeights<T> Read<T>(CouplingPlan plan, Tensor[] parameters) where T : unmanaged, IFloatingPointIeee754<T> =>
+        TiledNetwork<T>.Packed(plan, Values<T>(plan, parameters));
+
+    /// <summary>The parameters' values as <see cref="Read{T}"/> gives them, not packed for the register tiles (the learned
+    /// bounds already <c>exp(l)</c>).</summary>
+    internal static CouplingWeights<T> Values<T>(CouplingPlan plan, Tensor[] parameters) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var weights = new T[plan.Layers][];
         var biases = new T[plan.Layers][];
@@ -124,8 +129,7 @@ internal static class FusedCoupling
             bounds = TensorMemory.Span<T>(parameters[2 * plan.Layers].contiguous()).ToArray();
             for (int j = 0; j < bounds.Length; j++) bounds[j] = T.Exp(bounds[j]);
         }
-        var read = new CouplingWeights<T>(weights, biases, bounds);
-        return TiledNetwork<T>.Packed(plan, read);
+        return new CouplingWeights<T>(weights, biases, bounds);
     }
 
     /// <summary>What a call of the autograd node needs besides its tensors: the plan, the direction, and whether the input's and

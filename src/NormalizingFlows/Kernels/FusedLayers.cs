@@ -51,7 +51,7 @@ internal static class FusedLayers
             case AutoregressiveDescription when inverse:
                 return CouplingStage<T>.Create(plan.Coupling!, weights, inverse);
             case AutoregressiveDescription autoregressive when plan.Ranks is { } ranks:
-                return AutoregressiveStage<T>.Create(ranks, autoregressive.Layout, weights);
+                return AutoregressiveStage<T>.Create(plan.Coupling!, ranks, autoregressive.Layout, weights);
             case LuLinearDescription lu:
                 return new LuLinearStage<T>(FusedLuLinear.Factor(weights[0], weights[1], weights[2], weights[3], lu.Order, inverse));
             case LeakyReluDescription leaky:

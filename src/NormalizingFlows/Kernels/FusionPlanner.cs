@@ -68,16 +68,17 @@ internal static class FusionPlanner
 
     /// <summary>
     /// The plans of a masked autoregressive layer's sampling direction (its forward map), one per rank in the network's order, or
-    /// null where no kernel covers the layer (<see cref="Autoregressive"/>). The plan of rank <c>k</c> is a coupling run in place
+    /// null where its layout does not fit its density plan. The plan of rank <c>k</c> is a coupling run in place
     /// on its rows (nothing to copy through): its network is the part of the MADE that the parameters of the feature of rank
     /// <c>k</c> depend on, reading the features of rank below <c>k</c> (in rank order, then the context) through the hidden units
     /// of degree at most <c>k</c> (each layer's units sorted by degree) to that feature's two parameters, and it moves that
     /// feature. A rank whose parameters depend on nothing (the first, without a context: no hidden unit has degree 0) is a
     /// single layer with no input, its bias the parameters. Run in rank order, each rank reads only final features.
     /// </summary>
-    public static CouplingPlan[]? AutoregressiveRanks(AutoregressiveDescription layer)
+    /// <param name="layer">The layer.</param>
+    /// <param name="density">Its density plan (<see cref="Autoregressive"/>).</param>
+    public static CouplingPlan[]? AutoregressiveRanks(AutoregressiveDescription layer, CouplingPlan density)
     {
-        if (Autoregressive(layer) is not { } density) return null;
         var layout = layer.Layout;
         int d = layer.Features, c = density.ContextFeatures, hidden = density.Layers - 1;
         if (layout.UnitsUpTo.Length != hidden) return null;
@@ -194,7 +195,7 @@ internal static class FusionPlanner
                 using var scope = torch.NewDisposeScope();
                 bool evaluates = kernels && TensorMemory.AllHold(autoregressive.Weights(), key.DType);
                 return new LayerPlan("", name, shape.Operations, evaluates, false, false)
-                    { Coupling = shape, Ranks = AutoregressiveRanks(autoregressive), Description = description };
+                    { Coupling = shape, Ranks = AutoregressiveRanks(autoregressive, shape), Description = description };
             }
             case LuLinearDescription lu when lu.Features <= FusedLuLinear.MaximumFeatures:
             {
