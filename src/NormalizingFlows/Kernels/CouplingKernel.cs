@@ -38,9 +38,10 @@ internal sealed class CouplingWork<T> : IDisposable where T : unmanaged, IFloati
         Rows = rows;
         Networks = keepsNetworks ? new TiledActivations<T>[plan.Parts] : null;
         Activations = new T[plan.Widths.Length][];
-        // The hidden layers of networks side by side are kept one network after another (the backward pass reads each).
+        // The hidden layers of networks side by side are kept one network after another (the backward pass reads each). Work
+        // that keeps its networks' layers (tiled training) keeps them there instead, so it has no column-major hidden layers.
         for (int l = 0; l < plan.Widths.Length; l++)
-            Activations[l] = Allocate((l == plan.Layers ? plan.RawWidth : l == 0 ? plan.Widths[l] : plan.Parts * plan.Widths[l]) * rows);
+            Activations[l] = Allocate((l == plan.Layers ? plan.RawWidth : l == 0 ? plan.Widths[l] : keepsNetworks ? 0 : plan.Parts * plan.Widths[l]) * rows);
         int moved = plan.Moved.Length * rows;
         // One pair of tile buffers per network: networks side by side may run at once (training).
         int tile = pooled && plan.Tiled ? plan.Parts * TiledNetwork<T>.TileLength(plan) : 0;
@@ -124,10 +125,10 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
         int start, CouplingWork<T> work, bool inverse, bool networksInParallel = false)
     {
         int n = work.Rows, d = plan.Features, c = plan.ContextFeatures, p = plan.Inputs.Length;
-        // Register tiles without kept networks read wide input tiles straight from the rows; every other path (training keeps
-        // the input for its backward pass; networks side by side on two threads share the column-major input; a few input
-        // columns gather faster column by column than row by row) reads the network's input column by column.
-        bool fromRows = plan.Tiled && work.Networks is null && !(networksInParallel && plan.Parts > 1) && plan.Widths[0] >= RowInputs;
+        // Register tiles read the network's input straight from the rows where they keep it row by row for the backward pass
+        // (training), and in evaluation where the input is wide; every other path (networks side by side on two threads share
+        // the column-major input; a few input columns gather faster column by column than row by row) reads it column by column.
+        bool fromRows = plan.Tiled && (work.Networks is not null || (!(networksInParallel && plan.Parts > 1) && plan.Widths[0] >= RowInputs));
         if (!fromRows)
         {
             var input = work.Activations[0];
@@ -162,8 +163,8 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
                         kept[part]?.Dispose();
                         kept[part] = null;
                     }
-                    if (networksInParallel) PerNetwork(plan, part => kept[part] = TiledNetwork<T>.Forward(plan, tiles[part], work, part));
-                    else for (int part = 0; part < plan.Parts; part++) kept[part] = TiledNetwork<T>.Forward(plan, tiles[part], work, part);
+                    if (networksInParallel) KeepInParallel(plan, tiles, work, kept, rows, context, start);
+                    else for (int part = 0; part < plan.Parts; part++) kept[part] = TiledNetwork<T>.Forward(plan, tiles[part], work, part, rows, context, start);
                 }
                 else if (networksInParallel && rows.IsEmpty) PerNetwork(plan, part => TiledNetwork<T>.Run(plan, tiles[part], work, part));
                 else for (int part = 0; part < plan.Parts; part++) TiledNetwork<T>.Run(plan, tiles[part], work, part, rows, context, start);
@@ -178,6 +179,19 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
                     if (l < plan.Layers - 1) Activate(plan.Activation, work.Activations[l + 1].AsSpan(0, plan.Widths[l + 1] * work.Rows));
                 }
                 break;
+        }
+    }
+
+    /// <summary>Every network's forward pass keeping its layers' inputs (<see cref="TiledNetwork{T}.Forward"/>), the networks side
+    /// by side on the OpenMP threads (<see cref="PerNetwork"/>), each reading the rows (pinned here for the threads).</summary>
+    private static unsafe void KeepInParallel(CouplingPlan plan, TiledLayer<T>[][] tiles, CouplingWork<T> work, TiledActivations<T>?[] kept,
+        ReadOnlySpan<T> rows, ReadOnlySpan<T> context, int start)
+    {
+        fixed (T* x = rows, conditions = context)
+        {
+            var (from, fromLength, given, givenLength) = ((IntPtr)x, rows.Length, (IntPtr)conditions, context.Length);
+            PerNetwork(plan, part => kept[part] = TiledNetwork<T>.Forward(plan, tiles[part], work, part,
+                new ReadOnlySpan<T>((void*)from, fromLength), new ReadOnlySpan<T>((void*)given, givenLength), start));
         }
     }
 
@@ -445,8 +459,8 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
         ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> logAbsDetGradient, Span<T> inputGradient, Span<T> contextGradient,
         T[][] weightGradients, T[][] biasGradients, Span<T> logBoundGradient)
     {
-        if (!plan.ReadsPassThrough)
-            throw new InvalidOperationException("The fused backward pass covers couplings, whose network reads the pass-through columns; the planner trains no other plan.");
+        if (!plan.ReadsPassThrough && plan.Moved.Length != plan.Features)
+            throw new InvalidOperationException("A fused backward pass whose network reads moved columns needs every column moved (a masked autoregressive layer's density pass).");
         var delta = CouplingWork<T>.Rent(plan.RawWidth * work.Rows);
         AffineBackward(plan, weights, work, inverse, outputGradient, logAbsDetGradient, inputGradient, delta, logBoundGradient);
         bool wantInput = !inputGradient.IsEmpty, wantContext = !contextGradient.IsEmpty;
@@ -454,7 +468,8 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
         delta = plan.Wide
             ? WideNetworkBackward(plan, weights, work, delta, wantInput || wantContext, weightGradients, biasGradients)
             : NarrowNetworkBackward(plan, weights, work, delta, wantInput || wantContext, weightGradients, biasGradients);
-        if (wantInput) PassThroughBackward(plan, work.Rows, delta, outputGradient, inputGradient);
+        if (wantInput && plan.ReadsPassThrough) PassThroughBackward(plan, work.Rows, delta, outputGradient, inputGradient);
+        else if (wantInput) NetworkInputBackward(plan, work.Rows, delta, inputGradient);
         if (wantContext) ContextBackward(plan, work.Rows, delta, contextGradient);
         CouplingWork<T>.Return(delta);
     }
@@ -465,13 +480,14 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ContextBackward(CouplingPlan plan, int n, T[] networkInputGradient, Span<T> contextGradient)
     {
-        int c = plan.ContextFeatures, p = plan.Pass.Length;
+        int c = plan.ContextFeatures, p = plan.Inputs.Length;
         for (int j = 0; j < c; j++) Scatter(networkInputGradient.AsSpan((p + j) * n, n), contextGradient, j, c);
     }
 
     /// <summary>The affine map's backward pass, per moved feature: the raw parameters' gradients into <paramref name="delta"/>
     /// (column-major, the raw layout), the moved columns' input gradient into <paramref name="inputGradient"/> (when not empty)
-    /// and the learned log-bounds' gradients into <paramref name="logBoundGradient"/>.</summary>
+    /// and the learned log-bounds' gradients into <paramref name="logBoundGradient"/>. Column by column, each step a vector pass
+    /// over the block's rows (the output's gradient gathered from its rows once per column).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AffineBackward(CouplingPlan plan, CouplingWeights<T> weights, CouplingWork<T> work, bool inverse,
         ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> logAbsDetGradient, Span<T> inputGradient, T[] delta, Span<T> logBoundGradient)
@@ -479,49 +495,55 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
         int n = work.Rows, d = plan.Features;
         var raw = work.Activations[plan.Layers];
         bool haveOutput = !outputGradient.IsEmpty, haveLogDet = !logAbsDetGradient.IsEmpty, wantInput = !inputGradient.IsEmpty;
+        T[] columnGradient = CouplingWork<T>.Rent(n), scaleGradient = CouplingWork<T>.Rent(n);
+        var g = columnGradient.AsSpan(0, n);
+        var gs = scaleGradient.AsSpan(0, n);
+        if (!haveOutput) g.Clear();
         for (int j = 0; j < plan.Moved.Length; j++)
         {
             int column = plan.Moved[j];
-            var u = raw.AsSpan((2 * j + 1) * n, n);
-            var tanh = work.Tanh.AsSpan(j * n, n);
             var scale = work.Scale.AsSpan(j * n, n);
-            var movedIn = work.MovedIn.AsSpan(j * n, n);
-            var movedOut = work.MovedOut.AsSpan(j * n, n);
             var shiftGradient = delta.AsSpan(2 * j * n, n);
             var rawGradient = delta.AsSpan((2 * j + 1) * n, n);
-            T bound = plan.LogScale == LogScaleKind.LearnedBound ? weights.Bounds[j] : T.CreateChecked(plan.Bound);
-            T boundGradient = T.Zero;
+            if (haveOutput) Gather(outputGradient, column, d, g);
+            // The gradient of the log-scale s: inverse y = (x - t) exp(-s), forward y = x exp(s) + t; the log-det is -s or +s.
+            if (inverse)
+            {
+                TensorPrimitives.Multiply(g, scale, shiftGradient);
+                TensorPrimitives.Negate(shiftGradient, shiftGradient);
+                TensorPrimitives.Multiply(g, work.MovedOut.AsSpan(j * n, n), gs);
+                TensorPrimitives.Negate(gs, gs);
+                if (haveLogDet) TensorPrimitives.Subtract(gs, logAbsDetGradient, gs);
+            }
+            else
+            {
+                g.CopyTo(shiftGradient);
+                TensorPrimitives.Multiply(g, work.MovedIn.AsSpan(j * n, n), gs);
+                TensorPrimitives.Multiply(gs, scale, gs);
+                if (haveLogDet) TensorPrimitives.Add(gs, logAbsDetGradient, gs);
+            }
+            if (wantInput)
+            {
+                TensorPrimitives.Multiply(g, scale, g);
+                Scatter(g, inputGradient, column, d);
+            }
+            if (plan.LogScale == LogScaleKind.Raw)
+            {
+                gs.CopyTo(rawGradient);
+                continue;
+            }
+            // s = c tanh(u / c): ds/du = 1 - tanh^2(u / c), and ds/dl = c ds/dc = c tanh(u / c) - u (1 - tanh^2(u / c)).
+            var tanh = work.Tanh.AsSpan(j * n, n);
             for (int r = 0; r < n; r++)
             {
-                T g = haveOutput ? outputGradient[r * d + column] : T.Zero;
-                T gl = haveLogDet ? logAbsDetGradient[r] : T.Zero;
-                T e = scale[r];
-                T gs;
-                if (inverse)
-                {
-                    shiftGradient[r] = -g * e;
-                    gs = -g * movedOut[r] - gl;
-                }
-                else
-                {
-                    shiftGradient[r] = g;
-                    gs = g * movedIn[r] * e + gl;
-                }
-                if (wantInput) inputGradient[r * d + column] = g * e;
-                if (plan.LogScale == LogScaleKind.Raw)
-                {
-                    rawGradient[r] = gs;
-                }
-                else
-                {
-                    T t = tanh[r], slope = T.One - t * t;
-                    rawGradient[r] = gs * slope;
-                    // s = c tanh(u / c): ds/dl = c ds/dc = c tanh(u / c) - u (1 - tanh^2(u / c)).
-                    if (plan.LogScale == LogScaleKind.LearnedBound) boundGradient += gs * (bound * t - u[r] * slope);
-                }
+                T t = tanh[r];
+                rawGradient[r] = gs[r] * (T.One - t * t);
             }
-            if (plan.LogScale == LogScaleKind.LearnedBound) logBoundGradient[j] = boundGradient;
+            if (plan.LogScale == LogScaleKind.LearnedBound)
+                logBoundGradient[j] = weights.Bounds[j] * TensorPrimitives.Dot<T>(gs, tanh) - TensorPrimitives.Dot<T>(rawGradient, raw.AsSpan((2 * j + 1) * n, n));
         }
+        CouplingWork<T>.Return(columnGradient);
+        CouplingWork<T>.Return(scaleGradient);
     }
 
     /// <summary>The backward pass of a wide network (register tiles): network by network, side by side on the OpenMP threads
@@ -601,6 +623,21 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
             int column = plan.Pass[i];
             var g = passGradient.AsSpan(i * n, n);
             for (int r = 0; r < n; r++) inputGradient[r * d + column] = (haveOutput ? outputGradient[r * d + column] : T.Zero) + g[r];
+        }
+    }
+
+    /// <summary>The input gradient of a plan whose network reads columns that move (a masked autoregressive layer's density pass):
+    /// what the network gives back through each column it reads (<paramref name="networkInputGradient"/>, column-major) added to
+    /// what the affine map gave that column (<see cref="AffineBackward"/> wrote every moved column's; no column passes through).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void NetworkInputBackward(CouplingPlan plan, int n, T[] networkInputGradient, Span<T> inputGradient)
+    {
+        int d = plan.Features;
+        for (int i = 0; i < plan.Inputs.Length; i++)
+        {
+            int column = plan.Inputs[i];
+            var g = networkInputGradient.AsSpan(i * n, n);
+            for (int r = 0; r < n; r++) inputGradient[r * d + column] += g[r];
         }
     }
 

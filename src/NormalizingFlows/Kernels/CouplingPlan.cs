@@ -62,7 +62,8 @@ internal sealed class CouplingPlan
     /// coupling's contiguous half), else -1.</summary>
     public int FirstOfConsecutiveInputs { get; }
 
-    /// <summary>Whether the network reads exactly the pass-through columns (a coupling), which the backward pass assumes.</summary>
+    /// <summary>Whether the network reads exactly the pass-through columns (a coupling); else it reads moved columns (a masked
+    /// autoregressive layer), and the backward pass adds the network's input gradient to theirs.</summary>
     public bool ReadsPassThrough => ReferenceEquals(Inputs, Pass);
 
     /// <summary>Width of the context the network sees after its input columns (its input is <c>[inputs, context]</c>, as the

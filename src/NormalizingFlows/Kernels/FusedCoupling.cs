@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Numerics;
+using System.Threading;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
@@ -173,12 +174,13 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
     }
 
     /// <summary>
-    /// Whether the node keeps only its input and recomputes the forward pass's intermediate values in backward, in pooled work,
-    /// instead of keeping them: so for wide networks (register tiles), whose hidden layers are large-object-heap arrays. Keeping
-    /// those for every layer and step made the garbage collector run, concurrently, many times a second, and with it TorchSharp's
-    /// finalizer freed implicitly created scalars that libtorch was still reading (see <see cref="CouplingWork{T}"/>). The
-    /// recomputation costs one more forward pass of the network per step; it also makes a second backward pass through the same
-    /// graph (<c>retain_graph</c>) safe with pooled buffers.
+    /// Whether the node keeps its input for the backward pass and its intermediate values only in pooled work: so for wide
+    /// networks (register tiles), whose hidden layers are large-object-heap arrays. Keeping those in fresh arrays for every layer
+    /// and step made the garbage collector run, concurrently, many times a second. A batch of at most
+    /// <see cref="FusedCoupling.TrainingBlockRows"/> rows keeps its forward pass's work (every layer's input, pooled) for the first
+    /// backward pass, which returns it to the pool; a larger batch, and a second backward pass through the same graph
+    /// (<c>retain_graph</c>), recompute it from the kept input (one more forward pass of the network). A graph dropped without a
+    /// backward pass leaves its work to the garbage collector.
     /// </summary>
     private static bool Recomputes(CouplingPlan plan) => plan.Wide;
 
@@ -187,10 +189,13 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
     {
         bool recompute = Recomputes(call.Plan);
         var weights = FusedCoupling.Read<T>(call.Plan, parameters);
-        var work = new CouplingWork<T>(call.Plan, (int)x.size(0), pooled: recompute);
+        int rows = (int)x.size(0);
+        bool keep = recompute && rows <= FusedCoupling.TrainingBlockRows;
+        var work = new CouplingWork<T>(call.Plan, rows, pooled: recompute, keepsNetworks: keep);
         CouplingKernel<T>.Run(call.Plan, weights, TensorMemory.Span<T>(x), Conditions<T>(context), TensorMemory.Span<T>(y), TensorMemory.Span<T>(ld), 0,
             work, call.Inverse, networksInParallel: true);
         if (!recompute) return new Saved<T>(call, weights, work, x.dtype);
+        if (keep) return new Saved<T>(call, weights, null, x.dtype) { Pooled = work };
         work.Dispose();
         return new Saved<T>(call, weights, null, x.dtype);
     }
@@ -204,6 +209,19 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
         Tensor? inputGradient = saved.Call.InputGradient ? torch.empty(rows, d, dtype: saved.DType) : null;
         Tensor? contextGradient = saved.Call.ContextGradient ? torch.empty(rows, plan.ContextFeatures, dtype: saved.DType) : null;
         var total = new ParameterGradients<T>(saved.Weights);
+        if (Interlocked.Exchange(ref saved.Pooled, null) is { } pooled)
+        {
+            // The forward pass's own work, read once and returned to the pool.
+            try
+            {
+                Backward(saved, pooled, 0, outputGradient, logDetGradient, inputGradient, contextGradient, total);
+            }
+            finally
+            {
+                pooled.Dispose();
+            }
+            return total.ToTensors(plan, inputGradient, contextGradient, saved.DType);
+        }
         if (saved.Work is not null)
         {
             Backward(saved, saved.Work, 0, outputGradient, logDetGradient, inputGradient, contextGradient, total);
@@ -261,5 +279,9 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
     /// <summary>What backward needs: the call, the weights read in forward, and the forward pass's work (null where it is
     /// recomputed, see <see cref="Recomputes"/>).</summary>
     private sealed record Saved<T>(FusedCoupling.Call Call, CouplingWeights<T> Weights, CouplingWork<T>? Work, ScalarType DType)
-        where T : unmanaged, IFloatingPointIeee754<T>;
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        /// <summary>The forward pass's pooled work (every layer's input kept) until the first backward pass takes it; else null.</summary>
+        public CouplingWork<T>? Pooled;
+    }
 }

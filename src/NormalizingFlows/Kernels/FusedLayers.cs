@@ -25,7 +25,8 @@ internal static class FusedLayers
         var weights = Current(plan, x.dtype);
         if (weights is null) return null;
         bool track = torch.is_grad_enabled() && (x.requires_grad || context is { requires_grad: true } || Array.Exists(weights, w => w.requires_grad));
-        if (track && !plan.Trains) return null;
+        // A masked autoregressive layer trains through its density direction only (its sampling ranks have no backward pass).
+        if (track && (!plan.Trains || (plan.Description is AutoregressiveDescription && !inverse))) return null;
         return plan.Description switch
         {
             CouplingDescription when x.dim() == 2 => FusedCoupling.Apply(plan.Coupling!, weights, x, context, inverse, track),

@@ -124,11 +124,11 @@ internal static class FusionPlanner
         return tiles ? LayerOperations.Tiles : LayerOperations.Blas;
     }
 
-    /// <summary>Whether a coupling of this plan trains through its fused autograd node: the column kernel, and networks side by
-    /// side where they run as register tiles (a backward pass in a fixed order, so that training repeats to the bit). A single
-    /// wide network keeps libtorch's operations with gradients.</summary>
+    /// <summary>Whether a coupling (or a masked autoregressive layer's density pass) of this plan trains through its fused
+    /// autograd node: the column kernel and register tiles (a backward pass in a fixed order, so that training repeats to the
+    /// bit). A network on the BLAS keeps libtorch's operations with gradients.</summary>
     public static bool TrainsFused(CouplingPlan plan) =>
-        plan.Operations == LayerOperations.Columns || (plan.Parts > 1 && plan.Operations == LayerOperations.Tiles);
+        plan.Operations == LayerOperations.Columns || plan.Operations == LayerOperations.Tiles;
 
     /// <summary>Whether the rational-quadratic spline (<see cref="FusedSpline"/>) with <paramref name="bins"/> bins computes
     /// <paramref name="input"/> with <paramref name="parameters"/> through its kernel: kernels on, both CPU tensors of one dtype,
@@ -194,7 +194,8 @@ internal static class FusionPlanner
                 // The masked weights are made by the description: checked (and freed) here.
                 using var scope = torch.NewDisposeScope();
                 bool evaluates = kernels && TensorMemory.AllHold(autoregressive.Weights(), key.DType);
-                return new LayerPlan("", name, shape.Operations, evaluates, false, false)
+                // Trains in its density direction only (the sampling ranks have no backward pass: FusedLayers).
+                return new LayerPlan("", name, shape.Operations, evaluates, evaluates && TrainsFused(shape), false)
                     { Coupling = shape, Ranks = AutoregressiveRanks(autoregressive, shape), Description = description };
             }
             case LuLinearDescription lu when lu.Features <= FusedLuLinear.MaximumFeatures:

@@ -143,27 +143,38 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TileFromRows(CouplingPlan plan, ReadOnlySpan<T> x, ReadOnlySpan<T> context, int row, int rows, Span<T> tile)
     {
+        InputFromRows(plan, x, context, row, rows, tile);
+        int inputs = plan.Widths[0];
+        tile.Slice(rows * inputs, (TileRows - rows) * inputs).Clear();
+    }
+
+    /// <summary>The network's input of rows <c>[row, row + rows)</c> row by row into <paramref name="target"/>: each row's
+    /// <see cref="CouplingPlan.Inputs"/> columns of <paramref name="x"/> (one copy where they are consecutive), then its context.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void InputFromRows(CouplingPlan plan, ReadOnlySpan<T> x, ReadOnlySpan<T> context, int row, int rows, Span<T> target)
+    {
         int d = plan.Features, c = plan.ContextFeatures, p = plan.Inputs.Length, inputs = p + c, from = plan.FirstOfConsecutiveInputs;
         var columns = plan.Inputs;
         for (int r = 0; r < rows; r++)
         {
-            var target = tile.Slice(r * inputs, inputs);
+            var input = target.Slice(r * inputs, inputs);
             var source = x.Slice((row + r) * d, d);
-            if (from >= 0) source.Slice(from, p).CopyTo(target);
+            if (from >= 0) source.Slice(from, p).CopyTo(input);
             else
-                for (int i = 0; i < p; i++) target[i] = source[columns[i]];
-            if (c > 0) context.Slice((row + r) * c, c).CopyTo(target.Slice(p));
+                for (int i = 0; i < p; i++) input[i] = source[columns[i]];
+            if (c > 0) context.Slice((row + r) * c, c).CopyTo(input.Slice(p));
         }
-        tile.Slice(rows * inputs, (TileRows - rows) * inputs).Clear();
     }
 
     /// <summary>
     /// Network <paramref name="part"/> on every row of <paramref name="work"/> as <see cref="Run"/> computes it (the same products
     /// in the same order, so the same values), keeping every layer's input row by row for <see cref="Backward"/> (training):
+    /// the input straight from the rows <c>[start, start + work.Rows)</c> of <paramref name="x"/> (and of <paramref name="context"/>),
     /// layer by layer over the whole block, then the last layer tile by tile into the raw columns.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static TiledActivations<T> Forward(CouplingPlan plan, TiledLayer<T>[] layers, CouplingWork<T> work, int part)
+    public static TiledActivations<T> Forward(CouplingPlan plan, TiledLayer<T>[] layers, CouplingWork<T> work, int part, ReadOnlySpan<T> x,
+        ReadOnlySpan<T> context, int start)
     {
         int n = work.Rows, count = layers.Length, inputs = plan.Widths[0], parts = plan.Parts, outputs = layers[^1].Out;
         var strides = new int[count];
@@ -173,9 +184,7 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
         int tiles = kept.Rows / TileRows;
         var h0 = kept.Inputs[0].AsSpan(0, kept.Rows * inputs);
         h0.Slice(n * inputs).Clear();
-        var input = work.Activations[0];
-        for (int r = 0; r < n; r++)
-            for (int i = 0; i < inputs; i++) h0[r * inputs + i] = input[i * n + r];
+        InputFromRows(plan, x, context, start, n, h0);
         for (int l = 0; l + 1 < count; l++)
         {
             int fromStride = strides[l], toStride = strides[l + 1];

@@ -113,8 +113,8 @@ public sealed class FusedKernelsTests
     [InlineData("affine-relu-halves")]
     public void Should_Give_The_Operation_Paths_Gradients_When_Backward_Runs_Twice_Through_A_Retained_Graph(string name)
     {
-        // Wide couplings recompute their hidden layers in backward (pooled work); a retained graph must give the same gradients
-        // the second time, as the operation path does.
+        // Wide couplings keep their hidden layers in pooled work for the first backward pass, and recompute them for a second
+        // through a retained graph, which must give the same gradients, as the operation path does.
         using var scope = torch.NewDisposeScope();
         using var generator = new Generator(29);
         using var coupling = Couplings[name](generator);
@@ -133,6 +133,46 @@ public sealed class FusedKernelsTests
         var fused = Twice(input => coupling.Forward(input));
         var reference = Twice(input => coupling.ApplyByOperations(input, null, inverse: false));
         AssertClose(reference, fused, name + " (two backward passes)");
+    }
+
+    /// <summary>A masked autoregressive layer trains its density direction through the coupling kernel, whose network reads the
+    /// columns that move: the network's input gradient adds to theirs (and to the context's).</summary>
+    [Theory]
+    [InlineData("wide", 41)]                                                                   // register tiles, the forward pass's work kept
+    [InlineData("wide", 2 * NormalizingFlows.Kernels.FusedCoupling.TrainingBlockRows + 37)]  // recomputed block by block
+    [InlineData("wide-context", 41)]
+    [InlineData("narrow-context", 41)]                                                         // the column kernel
+    public void Should_Give_The_Operation_Paths_Gradients_When_A_Masked_Autoregressive_Layer_Trains(string name, int rows)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var generator = new Generator(23);
+        int context = name.EndsWith("context", StringComparison.Ordinal) ? 2 : 0;
+        int[] hidden = name.StartsWith("wide", StringComparison.Ordinal) ? new[] { 64, 40 } : new[] { 12, 9 };
+        using var layer = MaskedAutoregressive.WithMade(5, hidden, contextFeatures: context, order: new[] { 3, 0, 4, 1, 2 },
+            transform: new AffineTransform(ScaleMap.SoftClamp, bound: 2.0), generator: generator);
+        if (name.StartsWith("wide", StringComparison.Ordinal) && !NormalizingFlows.Kernels.Blas.Available) return;
+        layer.to(ScalarType.Float64);
+        Perturb(layer, generator);
+        Assert.True(NormalizingFlows.Kernels.FusionPlanner.Plan(layer, NormalizingFlows.Kernels.PlanKey.Cpu(ScalarType.Float64, gradients: true)).Layers[0].Trains
+            || (name.StartsWith("wide", StringComparison.Ordinal) && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated), $"{name} should train fused.");
+        var x = torch.randn(new long[] { rows, 5 }, dtype: ScalarType.Float64, generator: generator).mul(1.5);
+        var c = context == 0 ? null : torch.randn(new long[] { rows, context }, dtype: ScalarType.Float64, generator: generator);
+
+        // Two backward passes through one retained graph: the first reads the forward pass's work, the second recomputes it.
+        Tensor[] Gradients(bool on)
+        {
+            using var fused = NormalizingFlows.Runtime.FusedKernels.Scoped(on);
+            var input = x.detach().clone().requires_grad_(true);
+            var condition = c?.detach().clone().requires_grad_(true);
+            var (z, ld) = layer.Inverse(input, condition);
+            using var weights = torch.linspace(-1, 1, z.numel(), dtype: z.dtype).reshape(z.shape);
+            var loss = z.mul(weights).sum().add(ld.mul(0.7).sum());
+            var wrt = new[] { input }.Concat(condition is null ? Array.Empty<Tensor>() : new[] { condition }).Concat(layer.parameters()).ToArray();
+            var first = torch.autograd.grad(new[] { loss }, wrt, retain_graph: true);
+            var second = torch.autograd.grad(new[] { loss }, wrt);
+            return new[] { z.detach(), ld.detach() }.Concat(first).Concat(second).ToArray();
+        }
+        AssertClose(Gradients(false), Gradients(true), $"{name} over {rows} rows");
     }
 
     [Theory]

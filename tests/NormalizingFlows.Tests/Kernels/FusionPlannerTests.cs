@@ -65,22 +65,22 @@ public sealed class FusionPlannerTests
         new object[] { "narrow-soft-clamp-leaky", LayerOperations.Columns, true, true },
         new object[] { "widest-columns", LayerOperations.Columns, true, true },
         new object[] { "wide-one-layer", LayerOperations.Columns, true, true },          // one layer wider than 16: still columns
-        new object[] { "wide-relu", "wide-relu", true, false },                           // a single wide network trains on libtorch
+        new object[] { "wide-relu", "wide-relu", true, "tiles" },                         // a single wide network trains where tiled
         new object[] { "wide-tanh", LayerOperations.Blas, true, false },
         new object[] { "parallel-relu", "wide-relu", true, "tiles" },                    // RealNVP's two networks train where tiled
         new object[] { "parallel-tanh", LayerOperations.Blas, true, false },
         new object[] { "parallel-no-hidden", LayerOperations.Operations, false, false },
         new object[] { "contextual", LayerOperations.Columns, true, true },              // the context joins the network's input
-        new object[] { "contextual-wide", "wide-relu", true, false },
+        new object[] { "contextual-wide", "wide-relu", true, "tiles" },
         new object[] { "contextual-parallel", "wide-relu", true, "tiles" },
         new object[] { "silu", LayerOperations.Operations, false, false },
         new object[] { "sigmoid-scale", LayerOperations.Operations, false, false },
         new object[] { "additive", LayerOperations.Operations, false, false },
         new object[] { "spline", LayerOperations.Operations, false, false },
-        new object[] { "made-narrow", LayerOperations.Columns, true, false },             // MADE: evaluates both ways, never trains
-        new object[] { "made-wide", "wide-relu", true, false },
+        new object[] { "made-narrow", LayerOperations.Columns, true, true },              // MADE: evaluates both ways, trains its density pass
+        new object[] { "made-wide", "wide-relu", true, "tiles" },
         new object[] { "made-tanh-wide", LayerOperations.Blas, true, false },
-        new object[] { "made-contextual", LayerOperations.Columns, true, false },
+        new object[] { "made-contextual", LayerOperations.Columns, true, true },
         new object[] { "made-residual", LayerOperations.Operations, false, false },
         new object[] { "made-spline", LayerOperations.Operations, false, false },
         new object[] { "made-silu", LayerOperations.Operations, false, false },
