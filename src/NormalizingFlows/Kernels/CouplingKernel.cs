@@ -17,6 +17,10 @@ internal sealed record CouplingWeights<T>(T[][] Weights, T[][] Biases, T[] Bound
     /// <summary>Per network, its layers packed for <see cref="TiledNetwork{T}"/>; null where the call does not run tiled
     /// (gradients, or a plan the tiled kernel does not cover).</summary>
     public TiledLayer<T>[][]? Tiles { get; init; }
+
+    /// <summary>The network's last layer packed with its outputs reordered, every shift first and then every raw log-scale, where
+    /// the plan maps its rows on the tiles (<see cref="TiledNetwork{T}.MapsRows"/>); else null.</summary>
+    public TiledLayer<T>? SplitOutput { get; init; }
 }
 
 /// <summary>
@@ -125,6 +129,12 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
         int start, CouplingWork<T> work, bool inverse, bool networksInParallel = false)
     {
         int n = work.Rows, d = plan.Features, c = plan.ContextFeatures, p = plan.Inputs.Length;
+        if (work.Networks is null && weights.SplitOutput is not null && !x.IsEmpty)
+        {
+            // Every column moves in order (a masked autoregressive layer's density pass): the affine map row by row on the tiles.
+            TiledNetwork<T>.RunAffine(plan, weights, work, x, context, start, y, logAbsDet.Slice(start, n), inverse);
+            return;
+        }
         // Register tiles read the network's input straight from the rows where they keep it row by row for the backward pass
         // (training), and in evaluation where the input is wide; every other path (networks side by side on two threads share
         // the column-major input; a few input columns gather faster column by column than row by row) reads it column by column.

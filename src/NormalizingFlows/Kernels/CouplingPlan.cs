@@ -31,6 +31,7 @@ internal sealed class CouplingPlan
         ContextFeatures = contextFeatures;
         Inputs = inputs ?? pass;
         FirstOfConsecutiveInputs = Inputs.Length > 0 && Inputs.Select((column, i) => column - i).All(offset => offset == Inputs[0]) ? Inputs[0] : -1;
+        MovesEveryColumnInOrder = pass.Length == 0 && moved.Length == features && moved.Select((column, j) => column == j).All(inOrder => inOrder);
         Parts = parts;
         Features = features;
         Pass = pass;
@@ -61,6 +62,10 @@ internal sealed class CouplingPlan
     /// <summary>The first of <see cref="Inputs"/> where they are consecutive columns (a masked autoregressive layer's, a
     /// coupling's contiguous half), else -1.</summary>
     public int FirstOfConsecutiveInputs { get; }
+
+    /// <summary>Whether every column moves, the moved columns in their own order and none passing through (a masked autoregressive
+    /// layer's density pass): the transform's parameters of a row are then that row's features in order.</summary>
+    public bool MovesEveryColumnInOrder { get; }
 
     /// <summary>Whether the network reads exactly the pass-through columns (a coupling); else it reads moved columns (a masked
     /// autoregressive layer), and the backward pass adds the network's input gradient to theirs.</summary>

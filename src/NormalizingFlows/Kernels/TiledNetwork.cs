@@ -59,7 +59,30 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
         if (!plan.Tiled) return weights;
         var tiles = new TiledLayer<T>[plan.Parts][];
         for (int part = 0; part < plan.Parts; part++) tiles[part] = Pack(plan, weights, part);
-        return weights with { Tiles = tiles };
+        return weights with { Tiles = tiles, SplitOutput = MapsRows(plan) ? PackSplitOutput(plan, weights) : null };
+    }
+
+    /// <summary>Whether evaluation maps the rows on the tiles (<see cref="RunAffine"/>): one tiled network whose plan moves every
+    /// column in order (<see cref="CouplingPlan.MovesEveryColumnInOrder"/>), at least a whole vector of them.</summary>
+    public static bool MapsRows(CouplingPlan plan) =>
+        plan.Tiled && plan.Parts == 1 && plan.MovesEveryColumnInOrder && plan.Features >= Vector<T>.Count;
+
+    /// <summary>The last layer with its outputs reordered from the raw layout (shift and raw log-scale of each feature in turn)
+    /// to every shift, then every raw log-scale.</summary>
+    private static TiledLayer<T> PackSplitOutput(CouplingPlan plan, CouplingWeights<T> weights)
+    {
+        int last = plan.Layers - 1, d = plan.Features, inWidth = plan.Widths[last];
+        var w = weights.Weights[last];
+        var b = weights.Biases[last];
+        var reordered = new T[2 * d * inWidth];
+        var bias = new T[2 * d];
+        for (int o = 0; o < 2 * d; o++)
+        {
+            int from = o < d ? 2 * o : 2 * (o - d) + 1;
+            w.AsSpan(from * inWidth, inWidth).CopyTo(reordered.AsSpan(o * inWidth));
+            bias[o] = b[from];
+        }
+        return PackLayer(reordered, bias, inWidth, 2 * d);
     }
 
     /// <summary>Network <paramref name="part"/>'s layers, packed for <see cref="Run"/>, from the weights <c>[out, in]</c> and
@@ -70,23 +93,29 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
         var layers = new TiledLayer<T>[plan.Layers];
         for (int l = 0; l < plan.Layers; l++)
         {
-            int inWidth = plan.Widths[l], outWidth = plan.Widths[l + 1], padded = Padded(outWidth);
-            var w = weights.Weights[l].AsSpan(part * outWidth * inWidth, outWidth * inWidth);
-            var b = weights.Biases[l].AsSpan(part * outWidth, outWidth);
-            var transposed = new T[inWidth * padded];
-            for (int j = 0; j < outWidth; j++)
-                for (int k = 0; k < inWidth; k++) transposed[k * padded + j] = w[j * inWidth + k];
-            int inPadded = Padded(inWidth);
-            var rows = new T[outWidth * inPadded];
-            for (int j = 0; j < outWidth; j++) w.Slice(j * inWidth, inWidth).CopyTo(rows.AsSpan(j * inPadded));
-            var bias = new T[padded];
-            b.CopyTo(bias);
-            layers[l] = new TiledLayer<T>(transposed, rows, bias, inWidth, outWidth, padded)
-            {
-                Transposed = new TiledLayer<T>(rows, Array.Empty<T>(), new T[inPadded], outWidth, inWidth, inPadded),
-            };
+            int inWidth = plan.Widths[l], outWidth = plan.Widths[l + 1];
+            layers[l] = PackLayer(weights.Weights[l].AsSpan(part * outWidth * inWidth, outWidth * inWidth),
+                weights.Biases[l].AsSpan(part * outWidth, outWidth), inWidth, outWidth);
         }
         return layers;
+    }
+
+    /// <summary>One layer of weight <paramref name="w"/> (<c>[out, in]</c> row by row) and bias <paramref name="b"/>, packed.</summary>
+    private static TiledLayer<T> PackLayer(ReadOnlySpan<T> w, ReadOnlySpan<T> b, int inWidth, int outWidth)
+    {
+        int padded = Padded(outWidth);
+        var transposed = new T[inWidth * padded];
+        for (int j = 0; j < outWidth; j++)
+            for (int k = 0; k < inWidth; k++) transposed[k * padded + j] = w[j * inWidth + k];
+        int inPadded = Padded(inWidth);
+        var rows = new T[outWidth * inPadded];
+        for (int j = 0; j < outWidth; j++) w.Slice(j * inWidth, inWidth).CopyTo(rows.AsSpan(j * inPadded));
+        var bias = new T[padded];
+        b.CopyTo(bias);
+        return new TiledLayer<T>(transposed, rows, bias, inWidth, outWidth, padded)
+        {
+            Transposed = new TiledLayer<T>(rows, Array.Empty<T>(), new T[inPadded], outWidth, inWidth, inPadded),
+        };
     }
 
     /// <summary>The elements a tile buffer of this plan needs: <see cref="TileRows"/> rows of the widest padded layer (or input).</summary>
@@ -135,6 +164,94 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
             for (int r = 0; r < rows; r++)
                 for (int j = 0; j < outputs; j++) raw[(j * parts + part) * n + r0 + r] = source[r * stride + j];
         }
+    }
+
+    /// <summary>
+    /// The plan's map of rows <c>[start, start + work.Rows)</c> of <paramref name="x"/> (<see cref="MapsRows"/>): the network on each
+    /// tile, its last layer with the outputs split (<see cref="CouplingWeights{T}.SplitOutput"/>), then each row's affine map
+    /// straight from the tile into <paramref name="y"/>'s row and its log-det into <paramref name="logAbsDet"/> (the block's rows),
+    /// with no column-major buffers on the way.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunAffine(CouplingPlan plan, CouplingWeights<T> weights, CouplingWork<T> work, ReadOnlySpan<T> x, ReadOnlySpan<T> context,
+        int start, Span<T> y, Span<T> logAbsDet, bool inverse)
+    {
+        var layers = weights.Tiles?[0] ?? throw new InvalidOperationException("A tiled coupling needs its packed weights.");
+        var split = weights.SplitOutput ?? throw new InvalidOperationException("A row map needs its split output layer.");
+        int n = work.Rows, d = plan.Features, length = TileLength(plan);
+        var first = work.TileA.AsSpan(0, length);
+        var second = work.TileB.AsSpan(0, length);
+        bool relu = plan.Activation == Activation.Relu;
+        for (int r0 = 0; r0 < n; r0 += TileRows)
+        {
+            int rows = Math.Min(TileRows, n - r0);
+            TileFromRows(plan, x, context, start + r0, rows, first);
+            Span<T> source = first, target = second;
+            int stride = plan.Widths[0];
+            for (int l = 0; l < layers.Length - 1; l++)
+            {
+                Layer(source, stride, layers[l], target, activate: true, relu);
+                stride = layers[l].Padded;
+                var swap = source;
+                source = target;
+                target = swap;
+            }
+            Layer(source, stride, split, target, activate: false, relu: false);
+            for (int r = 0; r < rows; r++)
+            {
+                int row = (start + r0 + r) * d;
+                logAbsDet[r0 + r] = AffineRow(plan, weights.Bounds, target.Slice(r * split.Padded, 2 * d), x.Slice(row, d), y.Slice(row, d), inverse);
+            }
+        }
+    }
+
+    /// <summary>One row's affine map from its <paramref name="parameters"/> (every shift, then every raw log-scale): forward
+    /// <c>y = x exp(s) + t</c>, inverse <c>y = (x - t) exp(-s)</c>, with <c>s</c> the plan's log-scale map; returns the log-det
+    /// (<c>+-sum s</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static T AffineRow(CouplingPlan plan, T[] bounds, ReadOnlySpan<T> parameters, ReadOnlySpan<T> x, Span<T> y, bool inverse)
+    {
+        int d = x.Length, lanes = Vector<T>.Count, j = 0;
+        var shift = parameters.Slice(0, d);
+        var u = parameters.Slice(d, d);
+        var kind = plan.LogScale;
+        T fixedBound = T.CreateChecked(plan.Bound);
+        var total = Vector<T>.Zero;
+        for (; j <= d - lanes; j += lanes)
+        {
+            var uv = new Vector<T>(u.Slice(j));
+            var c = kind == LogScaleKind.LearnedBound ? new Vector<T>(bounds.AsSpan(j)) : new Vector<T>(fixedBound);
+            var s = kind == LogScaleKind.Raw ? uv : VectorTanh.Tanh(uv / c) * c;
+            var tv = new Vector<T>(shift.Slice(j));
+            var xv = new Vector<T>(x.Slice(j));
+            if (inverse)
+            {
+                total -= s;
+                ((xv - tv) * VectorExp.Exp(-s)).CopyTo(y.Slice(j));
+            }
+            else
+            {
+                total += s;
+                (xv * VectorExp.Exp(s) + tv).CopyTo(y.Slice(j));
+            }
+        }
+        T sum = Vector.Sum(total);
+        for (; j < d; j++)
+        {
+            T c = kind == LogScaleKind.LearnedBound ? bounds[j] : fixedBound;
+            T s = kind == LogScaleKind.Raw ? u[j] : T.Tanh(u[j] / c) * c;
+            if (inverse)
+            {
+                sum -= s;
+                y[j] = (x[j] - shift[j]) * T.Exp(-s);
+            }
+            else
+            {
+                sum += s;
+                y[j] = x[j] * T.Exp(s) + shift[j];
+            }
+        }
+        return sum;
     }
 
     /// <summary>A tile of the network's input straight from the row-major rows: row <c>r</c> holds row <c>row + r</c>'s

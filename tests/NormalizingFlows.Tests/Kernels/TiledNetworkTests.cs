@@ -67,7 +67,8 @@ public sealed class TiledNetworkTests
     /// <summary>Evaluation reads the tiles' input straight from the rows (no column-major copy) from 16 network inputs: masked
     /// autoregressive layers (every column in, one copy per row; one with a context, sampled rank by rank with each block's
     /// context rows) and couplings with consecutive and interleaved input columns, every log-scale map, both directions,
-    /// float32 and float64, against libtorch's operations.</summary>
+    /// float32 and float64, against libtorch's operations. The masked autoregressive layers' density passes also map their rows
+    /// on the tiles (whole vectors of features, then a scalar tail where the width is not a multiple of the vector).</summary>
     public static TheoryData<string, ScalarType> RowInputCases()
     {
         var data = new TheoryData<string, ScalarType>();
