@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Threading;
@@ -9,7 +10,8 @@ namespace NormalizingFlows.Kernels;
 /// <summary>
 /// Compiles the evaluation kernels ahead of their first use: once per process and element type, a thread-pool thread runs a
 /// small synthetic chain (a tiled or BLAS wide coupling, RealNVP's two networks, a narrow tanh-bounded coupling, a masked
-/// autoregressive layer's density pass, an LU layer and a learnable leaky ReLU, both directions, a few dozen rows, zero weights)
+/// autoregressive layer's density pass, an LU layer and a learnable leaky ReLU, both directions, a few dozen rows, zero weights,
+/// then a masked autoregressive layer wide enough to map its rows on the tiles)
 /// through <see cref="FusedChain"/>. The kernels are compiled optimised from their first call, and that compilation (about
 /// 40-60 ms on a 2-core machine) otherwise lands on the first evaluation after training, typically doubling it; started when
 /// a layer that runs through a kernel is first planned (typically the first training step), it overlaps with training. It touches no tensor, parameter or random generator of the caller, and a failure only means the kernels are
@@ -56,6 +58,16 @@ internal static class KernelWarmUp
                 var input = new T[2 * rows];
                 for (int i = 0; i < input.Length; i++) input[i] = T.CreateChecked(i % 5 - 2);
                 FusedChain.Run(stages, input, new T[input.Length], new T[input.Length / 2], 2);
+                // A masked autoregressive layer wide enough to map its rows on the tiles (TiledNetwork.RunAffine): a whole vector
+                // of features and a tail.
+                int wide = Vector<T>.Count + 1;
+                var rowMap = FusionPlanner.Autoregressive(new AutoregressiveDescription(wide,
+                    new NetworkDescription(wide, new[] { 64, 64 }, 2 * wide, 1, 0, Activation.Relu, static () => Array.Empty<TorchSharp.torch.Tensor>()),
+                    new Made.RankLayout(new long[2][], new int[2][], Enumerable.Range(0, wide).Select(f => (long)f).ToArray()),
+                    new TransformDescription(LogScaleKind.FixedBound, 3.0, static () => Array.Empty<TorchSharp.torch.Tensor>())))!;
+                var wideInput = new T[wide * rows];
+                for (int i = 0; i < wideInput.Length; i++) wideInput[i] = T.CreateChecked(i % 5 - 2);
+                FusedChain.Run(new RowStage<T>[] { CouplingStage<T>.Synthetic(rowMap, inverse) }, wideInput, new T[wideInput.Length], new T[rows], wide);
             }
             return true;
         }
