@@ -43,10 +43,12 @@ internal sealed class CouplingWork<T> : IDisposable where T : unmanaged, IFloati
         Networks = keepsNetworks ? new TiledActivations<T>[plan.Parts] : null;
         Activations = new T[plan.Widths.Length][];
         // The hidden layers of networks side by side are kept one network after another (the backward pass reads each). Work
-        // that keeps its networks' layers (tiled training) keeps them there instead, so it has no column-major hidden layers.
+        // that keeps its networks' layers (tiled training) keeps them there instead, so it has no column-major hidden layers;
+        // work whose plan maps its rows on the tiles (TiledNetwork.RunAffine) needs no column-major buffer at all.
+        bool tilesOnly = !keepsNetworks && TiledNetwork<T>.MapsRows(plan);
         for (int l = 0; l < plan.Widths.Length; l++)
-            Activations[l] = Allocate((l == plan.Layers ? plan.RawWidth : l == 0 ? plan.Widths[l] : keepsNetworks ? 0 : plan.Parts * plan.Widths[l]) * rows);
-        int moved = plan.Moved.Length * rows;
+            Activations[l] = Allocate(tilesOnly ? 0 : (l == plan.Layers ? plan.RawWidth : l == 0 ? plan.Widths[l] : keepsNetworks ? 0 : plan.Parts * plan.Widths[l]) * rows);
+        int moved = tilesOnly ? 0 : plan.Moved.Length * rows;
         // One pair of tile buffers per network: networks side by side may run at once (training).
         int tile = pooled && plan.Tiled ? plan.Parts * TiledNetwork<T>.TileLength(plan) : 0;
         TileA = Allocate(tile);
