@@ -11,8 +11,10 @@ namespace NormalizingFlows.Runtime;
 /// couplings with wider networks and RealNVP's two-network <see cref="Conditioners.ParallelMlp"/> are fused too, their matrix
 /// products going straight to the BLAS that libtorch links (MKL's <c>sgemm</c>/<c>dgemm</c>); the batch is cut into blocks of
 /// rows that stay in the processor's cache, and the blocks are shared out among libtorch's own OpenMP threads. With gradients
-/// the two-network coupling is fused too where it runs as register tiles (below): one node whose backward recomputes the hidden
-/// layers and takes the two networks side by side on two threads, in a fixed order, so that training repeats to the bit. On processors
+/// wider networks (one, or RealNVP's two side by side on two threads) are fused too where they run as register tiles (below):
+/// one node that keeps every layer's input for its backward pass, whose products run in a fixed order, so that training
+/// repeats to the bit; so is a <see cref="Bijectors.MaskedAutoregressive"/> layer's density direction (its MADE read as one
+/// network of masked weights), and without gradients its sampling direction, rank by rank. On processors
 /// with 512-bit vectors such a network with ReLU or leaky ReLU runs as register tiles of six rows instead (no BLAS call, bias and
 /// activation folded in), and a <see cref="Bijectors.Chain"/> whose every layer is fused runs each block through all its layers
 /// before the next block, one round of the threads per call. The rational-quadratic spline
@@ -36,7 +38,8 @@ public static class FusedKernels
 
     /// <summary>The widest layer (input, hidden or output) that the column-by-column coupling kernel takes, with gradients and
     /// without; a wider network (or RealNVP's two networks side by side) keeps its hidden layers row by row, as register tiles or
-    /// with its products on the BLAS that libtorch links; with gradients a single wider network keeps libtorch's operations.</summary>
+    /// with its products on the BLAS that libtorch links; with gradients a wider network trains fused where it runs as register
+    /// tiles and keeps libtorch's operations on the BLAS.</summary>
     public const int MaximumWidth = 16;
 
     /// <summary>Whether layers use the fused kernels where they apply (default true). Process-wide; turn off to compare with, or
