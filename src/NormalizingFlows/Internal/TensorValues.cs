@@ -29,7 +29,7 @@ internal static class TensorValues
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool AllFinite<T>(ReadOnlySpan<T> values) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static bool AllFinite<T>(ReadOnlySpan<T> values) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int i = 0, n = values.Length, lanes = Vector<T>.Count;
         var sum = Vector<T>.Zero;

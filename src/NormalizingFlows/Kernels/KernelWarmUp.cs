@@ -11,7 +11,8 @@ namespace NormalizingFlows.Kernels;
 /// Compiles the evaluation kernels ahead of their first use: once per process and element type, a thread-pool thread runs a
 /// small synthetic chain (a tiled or BLAS wide coupling, RealNVP's two networks, a narrow tanh-bounded coupling, a masked
 /// autoregressive layer's density pass, an LU layer and a learnable leaky ReLU, both directions, a few dozen rows, zero weights,
-/// then a masked autoregressive layer wide enough to map its rows on the tiles)
+/// then a masked autoregressive layer wide enough to map its rows on the tiles; the density direction also ending in a standard
+/// normal base, as a flow's log-density does)
 /// through <see cref="FusedChain"/>. The kernels are compiled optimised from their first call, and that compilation (about
 /// 40-60 ms on a 2-core machine) otherwise lands on the first evaluation after training, typically doubling it; started when
 /// a layer that runs through a kernel is first planned (typically the first training step), it overlaps with training. It touches no tensor, parameter or random generator of the caller, and a failure only means the kernels are
@@ -58,6 +59,13 @@ internal static class KernelWarmUp
                 var input = new T[2 * rows];
                 for (int i = 0; i < input.Length; i++) input[i] = T.CreateChecked(i % 5 - 2);
                 FusedChain.Run(stages, input, new T[input.Length], new T[input.Length / 2], 2);
+                if (inverse)
+                {
+                    // A flow's log-density: the chain ends in its standard normal base, with no output rows.
+                    stages[^1] = new StandardNormalStage<T>(2, Math.Log(2 * Math.PI));
+                    FusedChain.Run(stages, input, Span<T>.Empty, new T[input.Length / 2], 2);
+                    Internal.TensorValues.AllFinite<T>(input);
+                }
                 // A masked autoregressive layer wide enough to map its rows on the tiles (TiledNetwork.RunAffine): a whole vector
                 // of features and a tail.
                 int wide = Vector<T>.Count + 1;
@@ -67,8 +75,13 @@ internal static class KernelWarmUp
                     new TransformDescription(LogScaleKind.FixedBound, 3.0, static () => Array.Empty<TorchSharp.torch.Tensor>())))!;
                 var wideInput = new T[wide * rows];
                 for (int i = 0; i < wideInput.Length; i++) wideInput[i] = T.CreateChecked(i % 5 - 2);
-                FusedChain.Run(new RowStage<T>[] { CouplingStage<T>.Synthetic(rowMap, inverse) }, wideInput, new T[wideInput.Length], new T[rows], wide);
+                var wideStages = inverse
+                    ? new RowStage<T>[] { CouplingStage<T>.Synthetic(rowMap, inverse), new StandardNormalStage<T>(wide, wide * Math.Log(2 * Math.PI) / 2) }
+                    : new RowStage<T>[] { CouplingStage<T>.Synthetic(rowMap, inverse) };
+                FusedChain.Run(wideStages, wideInput, inverse ? Span<T>.Empty : new T[wideInput.Length], new T[rows], wide);
             }
+            // The entry from libtorch's OpenMP runtime into the kernels (a team of one: no thread is started).
+            if (OpenMpTeam.Available) OpenMpTeam.Run(1, static (_, _) => { });
             return true;
         }
 #pragma warning disable CA1031 // a warm-up that fails leaves compilation to the first real call; nothing to report
