@@ -131,9 +131,10 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
         int start, CouplingWork<T> work, bool inverse, bool networksInParallel = false)
     {
         int n = work.Rows, d = plan.Features, c = plan.ContextFeatures, p = plan.Inputs.Length;
-        if (work.Networks is null && weights.SplitOutput is not null && !x.IsEmpty)
+        if (work.Networks is null && TiledNetwork<T>.MapsRows(plan))
         {
-            // Every column moves in order (a masked autoregressive layer's density pass): the affine map row by row on the tiles.
+            // Every column moves in order (a masked autoregressive layer's density pass): the affine map row by row on the tiles
+            // (the decision CouplingWork makes too: such work holds only its tiles).
             TiledNetwork<T>.RunAffine(plan, weights, work, x, context, start, y, logAbsDet.Slice(start, n), inverse);
             return;
         }

@@ -81,8 +81,7 @@ internal static class VectorExp
         return Vector.ConditionalSelect(Vector.Equals(x, x), result, x);
     }
 
-    /// <summary><c>exp</c> of every float64 lane; inlined into the kernels' loops (a call per vector kept one vector's chain of
-    /// dependent multiply-adds in flight at a time: 0.85 against 0.66 ns per float32 element).</summary>
+    /// <summary><c>exp</c> of every float64 lane; inlined into the kernels' loops, as the float32 one is.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     public static Vector<double> Exp(Vector<double> x)
     {
