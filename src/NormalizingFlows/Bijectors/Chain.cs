@@ -42,7 +42,8 @@ public sealed partial class Chain : Bijector, IFusableLayer
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) ForwardCore(Tensor x, Tensor? context)
     {
-        if (FusedChain.TryApply(FusionPlanner.Plan(this, x), x, inverse: false) is { } fused) return fused;
+        var plan = FusionPlanner.Plan(this, x);
+        if ((FusedChain.TryApply(plan, x, inverse: false) ?? FusedChainTraining.TryApply(plan, x, inverse: false)) is { } fused) return fused;
         Tensor y = x;
         Tensor? total = null;
         for (int i = 0; i < layers.Count; i++)
@@ -53,7 +54,8 @@ public sealed partial class Chain : Bijector, IFusableLayer
     /// <inheritdoc />
     protected internal override (Tensor Output, Tensor LogAbsDet) InverseCore(Tensor y, Tensor? context)
     {
-        if (FusedChain.TryApply(FusionPlanner.Plan(this, y), y, inverse: true) is { } fused) return fused;
+        var plan = FusionPlanner.Plan(this, y);
+        if ((FusedChain.TryApply(plan, y, inverse: true) ?? FusedChainTraining.TryApply(plan, y, inverse: true)) is { } fused) return fused;
         Tensor x = y;
         Tensor? total = null;
         for (int i = layers.Count - 1; i >= 0; i--)

@@ -429,10 +429,11 @@ internal static class CouplingKernel<T> where T : unmanaged, IFloatingPointIeee7
     }
 
     /// <summary>Runs <paramref name="body"/> for every network of the plan: side by side on libtorch's OpenMP threads when there are
-    /// several networks and threads (each network writes only its own outputs and gradients), else one after another.</summary>
+    /// several networks and threads and the caller is not already one of a team's threads (each network writes only its own
+    /// outputs and gradients), else one after another.</summary>
     internal static void PerNetwork(CouplingPlan plan, Action<int> body)
     {
-        int threads = OpenMpTeam.Available ? Math.Min(plan.Parts, TorchSharp.torch.get_num_threads()) : 1;
+        int threads = OpenMpTeam.Available && !OpenMpTeam.InParallel ? Math.Min(plan.Parts, TorchSharp.torch.get_num_threads()) : 1;
         if (threads > 1)
         {
             OpenMpTeam.Run(threads, (thread, team) =>

@@ -66,9 +66,21 @@ internal static class FusedLayers
         }
     }
 
+    /// <summary>The layer's map in one direction with its backward pass as a stage of a chain that trains as one autograd node
+    /// (<see cref="FusedChainTraining"/>), from <paramref name="weights"/> (its current weights, CPU tensors of
+    /// <typeparamref name="T"/>): a coupling, a masked autoregressive layer's density direction, an LU layer.</summary>
+    public static TrainingStage<T> TrainingStage<T>(LayerPlan plan, Tensor[] weights, bool inverse) where T : unmanaged, IFloatingPointIeee754<T> =>
+        plan.Description switch
+        {
+            CouplingDescription => new CouplingTrainingStage<T>(plan.Coupling!, FusedCoupling.Read<T>(plan.Coupling!, weights), inverse),
+            AutoregressiveDescription when inverse => new CouplingTrainingStage<T>(plan.Coupling!, FusedCoupling.Read<T>(plan.Coupling!, weights), inverse),
+            LuLinearDescription lu => new LuLinearTrainingStage<T>(FusedLuLinear.Factor(weights[0], weights[1], weights[2], weights[3], lu.Order, inverse), lu.Order, inverse),
+            _ => throw new InvalidOperationException($"Layer {plan.Path} ({plan.Layer}) has no training stage in this direction."),
+        };
+
     /// <summary>The layer's weights now, or null (every plan made stale) where one is not a CPU tensor of
     /// <paramref name="dtype"/>, as the plan found them.</summary>
-    private static Tensor[]? Current(LayerPlan plan, ScalarType dtype)
+    internal static Tensor[]? Current(LayerPlan plan, ScalarType dtype)
     {
         var weights = plan.Description!.Weights();
         if (TensorMemory.AllHold(weights, dtype)) return weights;

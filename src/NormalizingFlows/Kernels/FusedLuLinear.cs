@@ -149,6 +149,28 @@ internal static class FusedLuLinear
 /// <param name="Bias">The bias <c>b</c>.</param>
 internal sealed record LuFactors(double[] L, double[] U, double[]? Q, double[] A, double[] C, double LogDet, double[] RawDiagonal, double[] Bias);
 
+/// <summary>What an LU layer's backward pass sums over rows, in double precision: <c>dA = G^T X</c> (row-major), <c>dc = sum G</c>
+/// and the sum of the log-det's gradient; rows split into parts add up part by part (<see cref="Add"/>).</summary>
+internal sealed class LuRowGradients(int features)
+{
+    /// <summary>The map's gradient <c>dA</c>, row-major <c>D x D</c>.</summary>
+    public double[] Map { get; } = new double[features * features];
+
+    /// <summary>The offset's gradient <c>dc</c>.</summary>
+    public double[] Offset { get; } = new double[features];
+
+    /// <summary>The sum of the log-det's gradient over the rows.</summary>
+    public double LogDet { get; set; }
+
+    /// <summary>Adds <paramref name="other"/>'s sums into these.</summary>
+    public void Add(LuRowGradients other)
+    {
+        for (int i = 0; i < Map.Length; i++) Map[i] += other.Map[i];
+        for (int i = 0; i < Offset.Length; i++) Offset[i] += other.Offset[i];
+        LogDet += other.LogDet;
+    }
+}
+
 /// <summary>The fused LU layer as one autograd node: inputs <c>(call, x, lower, upper, diagonal, bias)</c>, outputs
 /// <c>(y, logAbsDet)</c>. Backward: with <c>G</c> the output's gradient, <c>dx = G A</c>, <c>dA = G^T X</c>, <c>dc = sum G</c>;
 /// forward direction <c>dW = P^T dA</c>, <c>db = P^T dc</c>; inverse <c>dQ = dA P - dc b^T</c>, <c>db = -Q^T dc</c>,
@@ -184,60 +206,80 @@ internal sealed class LuLinearFunction : MultiTensorFunction<LuLinearFunction>
         var g = grad_outputs[0] is { IsInvalid: false } gy ? gy.contiguous() : null;
         var gl = grad_outputs[1] is { IsInvalid: false } gld ? gld.contiguous() : null;
         Tensor? inputGradient = call.InputGradient ? torch.empty_like(x) : null;
-        var (dLower, dUpper, dDiagonal, dBias) = x.dtype == ScalarType.Float32
-            ? Backward<float>(call, factors, x, g, gl, inputGradient)
-            : Backward<double>(call, factors, x, g, gl, inputGradient);
-        var dtype = x.dtype;
-        int d = factors.C.Length;
-        return new List<Tensor>
+        var sums = new LuRowGradients(factors.C.Length);
+        if (x.dtype == ScalarType.Float32) RowGradients<float>(factors, x, g, gl, inputGradient, sums);
+        else RowGradients<double>(factors, x, g, gl, inputGradient, sums);
+        var gradients = new List<Tensor> { null!, inputGradient! };
+        gradients.AddRange(ParameterTensors(call.Order, call.Inverse, factors, sums, x.dtype));
+        return gradients;
+    }
+
+    private static void RowGradients<T>(LuFactors f, Tensor x, Tensor? g, Tensor? gl, Tensor? inputGradient, LuRowGradients sums)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        RowGradients(f, TensorMemory.Span<T>(x), g is null ? ReadOnlySpan<T>.Empty : TensorMemory.Span<T>(g),
+            gl is null ? ReadOnlySpan<T>.Empty : TensorMemory.Span<T>(gl), inputGradient is null ? Span<T>.Empty : TensorMemory.Span<T>(inputGradient), sums);
+
+    /// <summary>The row-wise part of the backward pass over the rows of <paramref name="input"/> (row-major): adds
+    /// <c>dA = G^T X</c>, <c>dc = sum G</c> and the sum of the log-det's gradient into <paramref name="sums"/> and writes
+    /// <c>dx = G A</c> into <paramref name="inputGradient"/> (skipped when empty). An empty <paramref name="outputGradient"/> or
+    /// <paramref name="logAbsDetGradient"/> is zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void RowGradients<T>(LuFactors f, ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> logAbsDetGradient,
+        Span<T> inputGradient, LuRowGradients sums) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int d = f.C.Length, rows = input.Length / d;
+        var dA = sums.Map;
+        var dc = sums.Offset;
+        if (!outputGradient.IsEmpty)
         {
-            null!, inputGradient!,
+            for (int r = 0; r < rows; r++)
+            {
+                for (int i = 0; i < d; i++)
+                {
+                    double gi = double.CreateChecked(outputGradient[r * d + i]);
+                    dc[i] += gi;
+                    for (int k = 0; k < d; k++) dA[i * d + k] += gi * double.CreateChecked(input[r * d + k]);
+                }
+                if (inputGradient.IsEmpty) continue;
+                for (int k = 0; k < d; k++)
+                {
+                    double sum = 0;
+                    for (int i = 0; i < d; i++) sum += double.CreateChecked(outputGradient[r * d + i]) * f.A[i * d + k];
+                    inputGradient[r * d + k] = T.CreateChecked(sum);
+                }
+            }
+        }
+        else
+        {
+            inputGradient.Clear();
+        }
+        foreach (var v in logAbsDetGradient) sums.LogDet += double.CreateChecked(v);
+    }
+
+    /// <summary>The parameters' gradients <c>(lower, upper, raw diagonal, bias)</c> as tensors of <paramref name="dtype"/> from the
+    /// row sums of <see cref="RowGradients{T}(LuFactors, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, LuRowGradients)"/>.</summary>
+    internal static Tensor[] ParameterTensors(IReadOnlyList<long>? order, bool inverse, LuFactors f, LuRowGradients sums, ScalarType dtype)
+    {
+        var (dLower, dUpper, dDiagonal, dBias) = ParameterGradients(order, inverse, f, sums);
+        int d = f.C.Length;
+        return new[]
+        {
             ToTensor(dLower, new long[] { d, d }, dtype), ToTensor(dUpper, new long[] { d, d }, dtype),
             ToTensor(dDiagonal, new long[] { d }, dtype), ToTensor(dBias, new long[] { d }, dtype),
         };
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (double[] Lower, double[] Upper, double[] Diagonal, double[] Bias) Backward<T>(FusedLuLinear.Call call, LuFactors f,
-        Tensor x, Tensor? g, Tensor? gl, Tensor? inputGradient) where T : unmanaged, IFloatingPointIeee754<T>
+    private static (double[] Lower, double[] Upper, double[] Diagonal, double[] Bias) ParameterGradients(IReadOnlyList<long>? order, bool inverse,
+        LuFactors f, LuRowGradients sums)
     {
-        int d = f.C.Length, rows = (int)x.size(0);
-        var input = TensorMemory.Span<T>(x);
-        var dA = new double[d * d];
-        var dc = new double[d];
-        if (g is not null)
-        {
-            var gy = TensorMemory.Span<T>(g);
-            var gx = inputGradient is null ? Span<T>.Empty : TensorMemory.Span<T>(inputGradient);
-            for (int r = 0; r < rows; r++)
-            {
-                for (int i = 0; i < d; i++)
-                {
-                    double gi = double.CreateChecked(gy[r * d + i]);
-                    dc[i] += gi;
-                    for (int k = 0; k < d; k++) dA[i * d + k] += gi * double.CreateChecked(input[r * d + k]);
-                }
-                if (gx.IsEmpty) continue;
-                for (int k = 0; k < d; k++)
-                {
-                    double sum = 0;
-                    for (int i = 0; i < d; i++) sum += double.CreateChecked(gy[r * d + i]) * f.A[i * d + k];
-                    gx[r * d + k] = T.CreateChecked(sum);
-                }
-            }
-        }
-        else if (inputGradient is not null)
-        {
-            TensorMemory.Span<T>(inputGradient).Clear();
-        }
-        double logDetGradient = 0;
-        if (gl is not null)
-            foreach (var v in TensorMemory.Span<T>(gl)) logDetGradient += double.CreateChecked(v);
-
-        var order = call.Order;
+        int d = f.C.Length;
+        var dA = sums.Map;
+        var dc = sums.Offset;
+        double logDetGradient = sums.LogDet;
         var dW = new double[d * d];
         var db = new double[d];
-        if (!call.Inverse)
+        if (!inverse)
         {
             // A = P W, c = P b: row i of A is row order[i] of W.
             for (int i = 0; i < d; i++)
@@ -300,7 +342,7 @@ internal sealed class LuLinearFunction : MultiTensorFunction<LuLinearFunction>
                 else
                 {
                     double raw = f.RawDiagonal[i], sigmoid = 1 / (1 + Math.Exp(-raw));
-                    double logDetSign = call.Inverse ? -1 : 1;
+                    double logDetSign = inverse ? -1 : 1;
                     dDiagonal[i] = sum * sigmoid + logDetSign * logDetGradient * sigmoid / f.U[i * d + i];
                 }
             }

@@ -39,6 +39,18 @@ internal sealed class FusionPlan
     public long? PieceRows(long eventSize) =>
         FusedPieces ? System.Math.Max(EvaluationPieces.MinimumRows, EvaluationPieces.FusedElements / System.Math.Max(1, eventSize)) : null;
 
+    /// <summary>Whether the chain trains as one autograd node in the direction <paramref name="inverse"/> says
+    /// (<see cref="FusedChainTraining"/>): two layers or more on <c>[batch, features]</c> rows, gradients on, kernels on, CPU, each
+    /// layer one that trains through its kernel without a context: a coupling, an LU layer, or (the inverse direction only) a
+    /// masked autoregressive layer.</summary>
+    public bool TrainsAsOne(bool inverse) => inverse ? TrainsInverseAsOne : TrainsForwardAsOne;
+
+    /// <summary>Whether the chain's forward direction trains as one node (<see cref="TrainsAsOne"/>).</summary>
+    internal bool TrainsForwardAsOne { get; init; }
+
+    /// <summary>Whether the chain's inverse direction trains as one node (<see cref="TrainsAsOne"/>).</summary>
+    internal bool TrainsInverseAsOne { get; init; }
+
     /// <summary>Whether the plan is a chain's (a layer planned on its own: false).</summary>
     internal bool Composite { get; init; }
 

@@ -159,6 +159,10 @@ internal static class FusionPlanner
         bool blockable = key.On && key.Device == DeviceType.CPU && chain.EventShape.Count == 1 && children.Length >= 2
             && children.All(c => !c.Composite && c.Layers[0].Evaluates && !c.Layers[0].TakesContext && !c.Layers[0].InverseOnly);
         bool blockByBlock = blockable && !key.Gradients;
+        // One autograd node for the whole chain: every layer trains through a stage (FusedLayers.TrainingStage), no context.
+        bool trainable = key.Gradients && key.On && key.Device == DeviceType.CPU && chain.EventShape.Count == 1 && children.Length >= 2
+            && children.All(c => !c.Composite && c.Layers[0] is { Trains: true, TakesContext: false, Description: CouplingDescription or LuLinearDescription or AutoregressiveDescription });
+        bool forwardTrainable = trainable && !children.Any(c => c.Layers[0].Description is AutoregressiveDescription);
         var layers = new List<LayerPlan>();
         for (int i = 0; i < children.Length; i++)
         {
@@ -168,7 +172,8 @@ internal static class FusionPlanner
         }
         bool cheap = children.All(c => c.Composite ? c.Cheap : c.Cheap || blockByBlock);
         bool anyBlock = blockByBlock || children.Any(c => c.AnyBlock);
-        return new FusionPlan(key, layers, blockByBlock, cheap && anyBlock) { Composite = true, Cheap = cheap, AnyBlock = anyBlock };
+        return new FusionPlan(key, layers, blockByBlock, cheap && anyBlock)
+            { Composite = true, Cheap = cheap, AnyBlock = anyBlock, TrainsForwardAsOne = forwardTrainable, TrainsInverseAsOne = trainable };
     }
 
     private static LayerPlan Leaf(Bijector layer, LayerDescription? description, PlanKey key)

@@ -16,19 +16,25 @@ internal static unsafe class OpenMpTeam
     private static readonly delegate* unmanaged<delegate* unmanaged<IntPtr, void>, IntPtr, uint, uint, void> Parallel;
     private static readonly delegate* unmanaged<int> ThreadNumber;
     private static readonly delegate* unmanaged<int> ThreadCount;
+    private static readonly delegate* unmanaged<int> InParallelRegion;
 
     static OpenMpTeam()
     {
         IntPtr parallel = LibTorchCpu.Export("GOMP_parallel"), number = LibTorchCpu.Export("omp_get_thread_num"),
-            count = LibTorchCpu.Export("omp_get_num_threads");
-        if (parallel == IntPtr.Zero || number == IntPtr.Zero || count == IntPtr.Zero) return;
+            count = LibTorchCpu.Export("omp_get_num_threads"), inParallel = LibTorchCpu.Export("omp_in_parallel");
+        if (parallel == IntPtr.Zero || number == IntPtr.Zero || count == IntPtr.Zero || inParallel == IntPtr.Zero) return;
         Parallel = (delegate* unmanaged<delegate* unmanaged<IntPtr, void>, IntPtr, uint, uint, void>)parallel;
         ThreadNumber = (delegate* unmanaged<int>)number;
         ThreadCount = (delegate* unmanaged<int>)count;
+        InParallelRegion = (delegate* unmanaged<int>)inParallel;
     }
 
     /// <summary>Whether libtorch's OpenMP runtime was found.</summary>
     public static bool Available => Parallel != null;
+
+    /// <summary>Whether the calling thread runs inside a parallel region of more than one thread (a nested region would run
+    /// on its own thread only, after the cost of making it).</summary>
+    public static bool InParallel => Available && InParallelRegion() != 0;
 
     /// <summary>
     /// Calls <paramref name="body"/><c>(thread, threads)</c> once on each of up to <paramref name="threads"/> OpenMP threads (the

@@ -45,13 +45,22 @@ internal sealed class ParameterGradients<T> where T : unmanaged, IFloatingPointI
     }
 
     /// <summary>The autograd node's gradients: none for its call argument, <paramref name="inputGradient"/>,
-    /// <paramref name="contextGradient"/> where the plan takes a context (null where not wanted), then each layer's
-    /// weight and bias in the parameters' shapes (a <see cref="Conditioners.ParallelMlp"/>'s <c>[parts, out, in]</c> and
-    /// <c>[parts, out]</c>, an <see cref="Conditioners.Mlp"/>'s <c>[out, in]</c> and <c>[out]</c>) and the log-bounds where learned.</summary>
+    /// <paramref name="contextGradient"/> where the plan takes a context (null where not wanted), then the parameters'
+    /// (<see cref="ParameterTensors"/>).</summary>
     public List<Tensor> ToTensors(CouplingPlan plan, Tensor? inputGradient, Tensor? contextGradient, ScalarType dtype)
     {
         var result = new List<Tensor> { null!, inputGradient! };
         if (plan.ContextFeatures > 0) result.Add(contextGradient!);
+        result.AddRange(ParameterTensors(plan, dtype));
+        return result;
+    }
+
+    /// <summary>Each layer's weight and bias gradient in the parameters' shapes (a <see cref="Conditioners.ParallelMlp"/>'s
+    /// <c>[parts, out, in]</c> and <c>[parts, out]</c>, an <see cref="Conditioners.Mlp"/>'s <c>[out, in]</c> and <c>[out]</c>), then
+    /// the log-bounds' where learned: the order of the layer's weights.</summary>
+    public List<Tensor> ParameterTensors(CouplingPlan plan, ScalarType dtype)
+    {
+        var result = new List<Tensor>(2 * plan.Layers + 1);
         for (int l = 0; l < plan.Layers; l++)
         {
             long[] weightShape = plan.Parts > 1 ? new long[] { plan.Parts, plan.Widths[l + 1], plan.Widths[l] } : new long[] { plan.Widths[l + 1], plan.Widths[l] };

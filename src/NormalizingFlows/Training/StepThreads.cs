@@ -13,6 +13,8 @@ namespace NormalizingFlows.Training;
 /// sooner than a second thread wakes (the library lets idle threads sleep, see <see cref="Runtime.Threads"/>), and even
 /// spinning threads (libgomp's default wait) left two threads 1.35x slower than one. The measure of "small" is the largest
 /// layer's multiply-adds for the batch: a weight's elements (times the event's spatial size for a convolution) times the rows.
+/// The caller's count stays lent to kernels whose step splits into a few large parts (<see cref="Kernels.PartThreads"/>: a whole
+/// chain trained as one autograd node), where a second thread wakes once per pass instead of once per operation.
 /// </summary>
 internal static class StepThreads
 {
@@ -31,7 +33,7 @@ internal static class StepThreads
         if (parameters.Length == 0 || parameters.Any(p => p.device_type != DeviceType.CPU)) return Unchanged.Instance;
         if (LargestLayerMultiplyAdds(model, parameters) * Math.Max(1, batchRows) > SingleThreadMultiplyAdds) return Unchanged.Instance;
         torch.set_num_threads(1);
-        return new Restore(threads);
+        return new Restore(threads, Kernels.PartThreads.Lend(threads));
     }
 
     /// <summary>The largest multiply-add count per row of any one layer: a matrix's (or stacked matrices') elements, a
@@ -64,8 +66,12 @@ internal static class StepThreads
         }
     }
 
-    private sealed class Restore(int threads) : IDisposable
+    private sealed class Restore(int threads, IDisposable lent) : IDisposable
     {
-        public void Dispose() => torch.set_num_threads(threads);
+        public void Dispose()
+        {
+            torch.set_num_threads(threads);
+            lent.Dispose();
+        }
     }
 }
