@@ -392,6 +392,11 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WeightGradient(T[] h, int inStride, int inWidth, T[] gradient, int stride, int width, int rows, Span<T> dw, T[] slab, T[] product)
     {
+        if (width <= NarrowOutputs && inStride % Lanes == 0)
+        {
+            NarrowWeightGradient(h, inStride, inWidth, gradient, stride, width, rows, dw);
+            return;
+        }
         var byRows = new TiledLayer<T>(gradient, Array.Empty<T>(), new T[stride], rows, stride, stride);
         for (int i0 = 0; i0 < inWidth; i0 += TileRows)
         {
@@ -409,6 +414,56 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
             }
             for (int i = 0; i < units; i++)
                 for (int o = 0; o < width; o++) dw[o * inWidth + first + i] = product[i * stride + o];
+        }
+    }
+
+    /// <summary><see cref="WeightGradient"/> for a layer of few outputs (<see cref="NarrowOutputs"/>; a coupling's last layer) whose
+    /// input rows are whole vectors: per output, up to four vectors of the input's units at a time, each row's input times the
+    /// row's output gradient (broadcast) added in row order, so that every sum is the one the tiles give (the same products
+    /// added in the same order from zero) without computing a padded vector of mostly zero outputs per unit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void NarrowWeightGradient(T[] h, int inStride, int inWidth, T[] gradient, int stride, int width, int rows, Span<T> dw)
+    {
+        int lanes = Lanes, vectors = inStride / lanes;
+        if (h.Length < rows * inStride || gradient.Length < rows * stride || dw.Length < width * inWidth || inWidth > inStride)
+            throw new ArgumentException("Buffers of mismatched sizes.");
+        ref T input = ref MemoryMarshal.GetArrayDataReference(h);
+        ref T g = ref MemoryMarshal.GetArrayDataReference(gradient);
+        Span<T> sums = stackalloc T[4 * Vector512<T>.Count];
+        for (int o = 0; o < width; o++)
+        {
+            for (int v0 = 0; v0 < vectors; v0 += 4)
+            {
+                int count = Math.Min(4, vectors - v0);
+                Vector512<T> a0 = Vector512<T>.Zero, a1 = Vector512<T>.Zero, a2 = Vector512<T>.Zero, a3 = Vector512<T>.Zero;
+                if (count == 4)
+                {
+                    for (int r = 0; r < rows; r++)
+                    {
+                        var go = Vector512.Create(Unsafe.Add(ref g, r * stride + o));
+                        ref T row = ref Unsafe.Add(ref input, r * inStride + v0 * lanes);
+                        a0 = Fma(Vector512.LoadUnsafe(ref row), go, a0);
+                        a1 = Fma(Vector512.LoadUnsafe(ref row, (nuint)lanes), go, a1);
+                        a2 = Fma(Vector512.LoadUnsafe(ref row, (nuint)(2 * lanes)), go, a2);
+                        a3 = Fma(Vector512.LoadUnsafe(ref row, (nuint)(3 * lanes)), go, a3);
+                    }
+                }
+                else
+                {
+                    for (int r = 0; r < rows; r++)
+                    {
+                        var go = Vector512.Create(Unsafe.Add(ref g, r * stride + o));
+                        ref T row = ref Unsafe.Add(ref input, r * inStride + v0 * lanes);
+                        a0 = Fma(Vector512.LoadUnsafe(ref row), go, a0);
+                        if (count > 1) a1 = Fma(Vector512.LoadUnsafe(ref row, (nuint)lanes), go, a1);
+                        if (count > 2) a2 = Fma(Vector512.LoadUnsafe(ref row, (nuint)(2 * lanes)), go, a2);
+                    }
+                }
+                ref T to = ref MemoryMarshal.GetReference(sums);
+                Store(a0, a1, a2, a3, ref to);
+                int first = v0 * lanes, last = Math.Min(inWidth, (v0 + count) * lanes);
+                for (int i = first; i < last; i++) dw[o * inWidth + i] = sums[i - first];
+            }
         }
     }
 
