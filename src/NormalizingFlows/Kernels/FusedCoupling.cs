@@ -121,16 +121,25 @@ internal static class FusedCoupling
         var biases = new T[plan.Layers][];
         for (int l = 0; l < plan.Layers; l++)
         {
-            weights[l] = TensorMemory.Span<T>(parameters[2 * l].contiguous()).ToArray();
-            biases[l] = TensorMemory.Span<T>(parameters[2 * l + 1].contiguous()).ToArray();
+            weights[l] = Copy<T>(parameters[2 * l]);
+            biases[l] = Copy<T>(parameters[2 * l + 1]);
         }
         var bounds = Array.Empty<T>();
         if (plan.LogScale == LogScaleKind.LearnedBound)
         {
-            bounds = TensorMemory.Span<T>(parameters[2 * plan.Layers].contiguous()).ToArray();
+            bounds = Copy<T>(parameters[2 * plan.Layers]);
             for (int j = 0; j < bounds.Length; j++) bounds[j] = T.Exp(bounds[j]);
         }
         return new CouplingWeights<T>(weights, biases, bounds);
+    }
+
+    /// <summary>A parameter's values, read straight from its buffer where it is contiguous (a parameter always is, unless a caller
+    /// re-pointed it): no tensor is made for it, once per parameter and training step.</summary>
+    private static T[] Copy<T>(Tensor parameter) where T : unmanaged
+    {
+        if (parameter.is_contiguous()) return TensorMemory.Span<T>(parameter).ToArray();
+        using var contiguous = parameter.contiguous();
+        return TensorMemory.Span<T>(contiguous).ToArray();
     }
 
     /// <summary>What a call of the autograd node needs besides its tensors: the plan, the direction, and whether the input's and
