@@ -204,18 +204,33 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
                 (logAbsDet[r0 + r], logAbsDet[r0 + r + 1]) = AffineRows(plan, weights.Bounds, target.Slice(r * split.Padded, 2 * d),
                     target.Slice((r + 1) * split.Padded, 2 * d), x.Slice(row, 2 * d), y.Slice(row, 2 * d), inverse);
             }
-            for (; r < rows; r++)
+            if (r < rows)
             {
+                // An odd last row: paired with itself through a scratch copy of its row.
                 int row = (start + r0 + r) * d;
-                logAbsDet[r0 + r] = AffineRow(plan, weights.Bounds, target.Slice(r * split.Padded, 2 * d), x.Slice(row, d), y.Slice(row, d), inverse);
+                var pair = CouplingWork<T>.Rent(4 * d);
+                try
+                {
+                    x.Slice(row, d).CopyTo(pair.AsSpan(0, d));
+                    x.Slice(row, d).CopyTo(pair.AsSpan(d, d));
+                    var parameters = target.Slice(r * split.Padded, 2 * d);
+                    (logAbsDet[r0 + r], _) = AffineRows(plan, weights.Bounds, parameters, parameters, pair.AsSpan(0, 2 * d), pair.AsSpan(2 * d, 2 * d), inverse);
+                    pair.AsSpan(2 * d, d).CopyTo(y.Slice(row, d));
+                }
+                finally
+                {
+                    CouplingWork<T>.Return(pair);
+                }
             }
         }
     }
 
-    /// <summary><see cref="AffineRow"/> of two consecutive rows (<paramref name="x"/> and <paramref name="y"/> hold both, row
-    /// after row), their vectors interleaved: each row's map is a long chain of dependent steps (tanh, a division, exp), and
-    /// two independent chains side by side keep the processor's units busy where one row at a time waited on each step. The
-    /// arithmetic of each row is <see cref="AffineRow"/>'s, in the same order.</summary>
+    /// <summary>The affine maps of two rows from their parameters <paramref name="first"/> and <paramref name="second"/> (each
+    /// every shift, then every raw log-scale; <paramref name="x"/> and <paramref name="y"/> hold both rows, one after the other):
+    /// forward <c>y = x exp(s) + t</c>, inverse <c>y = (x - t) exp(-s)</c>, with <c>s</c> the plan's log-scale map; returns the
+    /// rows' log-dets (<c>+-sum s</c>, a vector's lanes summed, then the tail). The two rows' vectors are interleaved: each row's
+    /// map is a long chain of dependent steps (tanh, a division, exp), and two independent chains side by side keep the
+    /// processor's units busy where one row at a time waited on each step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (T First, T Second) AffineRows(CouplingPlan plan, T[] bounds, ReadOnlySpan<T> first, ReadOnlySpan<T> second, ReadOnlySpan<T> x,
         Span<T> y, bool inverse)
@@ -272,55 +287,6 @@ internal static class TiledNetwork<T> where T : unmanaged, IFloatingPointIeee754
             }
         }
         return (sum0, sum1);
-    }
-
-    /// <summary>One row's affine map from its <paramref name="parameters"/> (every shift, then every raw log-scale): forward
-    /// <c>y = x exp(s) + t</c>, inverse <c>y = (x - t) exp(-s)</c>, with <c>s</c> the plan's log-scale map; returns the log-det
-    /// (<c>+-sum s</c>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static T AffineRow(CouplingPlan plan, T[] bounds, ReadOnlySpan<T> parameters, ReadOnlySpan<T> x, Span<T> y, bool inverse)
-    {
-        int d = x.Length, lanes = Vector<T>.Count, j = 0;
-        var shift = parameters.Slice(0, d);
-        var u = parameters.Slice(d, d);
-        var kind = plan.LogScale;
-        T fixedBound = T.CreateChecked(plan.Bound);
-        var total = Vector<T>.Zero;
-        for (; j <= d - lanes; j += lanes)
-        {
-            var uv = new Vector<T>(u.Slice(j));
-            var c = kind == LogScaleKind.LearnedBound ? new Vector<T>(bounds.AsSpan(j)) : new Vector<T>(fixedBound);
-            var s = kind == LogScaleKind.Raw ? uv : VectorTanh.Tanh(uv / c) * c;
-            var tv = new Vector<T>(shift.Slice(j));
-            var xv = new Vector<T>(x.Slice(j));
-            if (inverse)
-            {
-                total -= s;
-                ((xv - tv) * VectorExp.Exp(-s)).CopyTo(y.Slice(j));
-            }
-            else
-            {
-                total += s;
-                (xv * VectorExp.Exp(s) + tv).CopyTo(y.Slice(j));
-            }
-        }
-        T sum = Vector.Sum(total);
-        for (; j < d; j++)
-        {
-            T c = kind == LogScaleKind.LearnedBound ? bounds[j] : fixedBound;
-            T s = kind == LogScaleKind.Raw ? u[j] : T.Tanh(u[j] / c) * c;
-            if (inverse)
-            {
-                sum -= s;
-                y[j] = (x[j] - shift[j]) * T.Exp(-s);
-            }
-            else
-            {
-                sum += s;
-                y[j] = x[j] * T.Exp(s) + shift[j];
-            }
-        }
-        return sum;
     }
 
     /// <summary>A tile of the network's input straight from the row-major rows: row <c>r</c> holds row <c>row + r</c>'s
