@@ -60,7 +60,10 @@ internal static class FusedLuLinear
     /// <summary>A parameter's values in double precision, read straight from its (float32 or float64) CPU buffer.</summary>
     private static double[] Values(Tensor p)
     {
-        var contiguous = p.is_contiguous() ? p : p.contiguous();
+        // A parameter is contiguous unless a caller re-pointed it; a contiguous copy made for it is freed here, not left to the
+        // caller's dispose scope for every step.
+        using var copy = p.is_contiguous() ? null : p.contiguous();
+        var contiguous = copy ?? p;
         var values = new double[checked((int)contiguous.numel())];
         if (contiguous.dtype == ScalarType.Float32)
         {
