@@ -17,7 +17,9 @@ namespace NormalizingFlows.Runtime;
 /// network of masked weights), and without gradients its sampling direction, rank by rank. On processors
 /// with 512-bit vectors such a network with ReLU or leaky ReLU runs as register tiles of six rows instead (no BLAS call, bias and
 /// activation folded in), and a <see cref="Bijectors.Chain"/> whose every layer is fused runs each block through all its layers
-/// before the next block, one round of the threads per call. The rational-quadratic spline
+/// before the next block, one round of the threads per call; with gradients, a chain whose every layer trains fused (or is a
+/// fused LU layer) is one autograd node for all its layers, its batch split into parts that each run the whole chain on one
+/// thread, their gradients added in a fixed order. The rational-quadratic spline
 /// (<see cref="Transforms.RationalQuadraticSpline"/>, whatever conditioner feeds it: couplings, MADE, images) computes each element
 /// (parameter maps, bin search, the bin's map or root, log-derivative, tails) and its gradient in one pass in double precision.
 /// Results agree with the operation-by-operation path up to floating-point rounding (tests hold both to 1e-12 in float64, values
