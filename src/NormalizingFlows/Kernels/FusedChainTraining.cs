@@ -89,8 +89,8 @@ internal sealed class ChainFunction : MultiTensorFunction<ChainFunction>
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grad_outputs)
     {
         var x = ctx.get_saved_variables()[0];
-        var outputGradient = Defined(grad_outputs[0]);
-        var logDetGradient = Defined(grad_outputs[1]);
+        var outputGradient = TensorMemory.Gradient(grad_outputs[0]);
+        var logDetGradient = TensorMemory.Gradient(grad_outputs[1]);
         return ctx.get_data(StateKey) switch
         {
             ChainPass<float> single => single.Backward(x, outputGradient, logDetGradient),
@@ -98,7 +98,6 @@ internal sealed class ChainFunction : MultiTensorFunction<ChainFunction>
         };
     }
 
-    private static Tensor? Defined(Tensor? gradient) => gradient is null || gradient.IsInvalid ? null : gradient.contiguous();
 }
 
 /// <summary>One call of <see cref="ChainFunction"/>: the stages in the order they run, and per part of the rows what the forward

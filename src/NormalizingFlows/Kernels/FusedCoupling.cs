@@ -213,8 +213,8 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
     {
         var plan = saved.Call.Plan;
         int rows = saved.Work?.Rows ?? (int)input!.size(0), d = plan.Features;
-        var outputGradient = Defined(grads[0]);
-        var logDetGradient = Defined(grads[1]);
+        var outputGradient = TensorMemory.Gradient(grads[0]);
+        var logDetGradient = TensorMemory.Gradient(grads[1]);
         Tensor? inputGradient = saved.Call.InputGradient ? torch.empty(rows, d, dtype: saved.DType) : null;
         Tensor? contextGradient = saved.Call.ContextGradient ? torch.empty(rows, plan.ContextFeatures, dtype: saved.DType) : null;
         var total = new ParameterGradients<T>(saved.Weights);
@@ -282,7 +282,6 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
     private static ReadOnlySpan<T> Conditions<T>(Tensor? context) where T : unmanaged, IFloatingPointIeee754<T> =>
         context is null ? ReadOnlySpan<T>.Empty : TensorMemory.Span<T>(context);
 
-    private static Tensor? Defined(Tensor? gradient) => gradient is null || gradient.IsInvalid ? null : gradient.contiguous();
 
 
     /// <summary>What backward needs: the call, the weights read in forward, and the forward pass's work (null where it is

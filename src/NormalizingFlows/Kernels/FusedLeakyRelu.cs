@@ -95,8 +95,8 @@ internal sealed class LeakyReluFunction : MultiTensorFunction<LeakyReluFunction>
         var saved = ctx.get_saved_variables();
         var x = saved[0];
         var raw = saved[1];
-        var g = grad_outputs[0] is { IsInvalid: false } gy ? gy.contiguous() : null;
-        var gl = grad_outputs[1] is { IsInvalid: false } gld ? gld.contiguous() : null;
+        var g = TensorMemory.Gradient(grad_outputs[0]);
+        var gl = TensorMemory.Gradient(grad_outputs[1]);
         Tensor? inputGradient = call.InputGradient ? torch.empty_like(x) : null;
         var rawGradient = torch.empty_like(raw);
         if (x.dtype == ScalarType.Float32) Backward<float>(call, x, raw, g, gl, inputGradient, rawGradient);

@@ -206,8 +206,8 @@ internal sealed class LuLinearFunction : MultiTensorFunction<LuLinearFunction>
         var saved = ctx.get_saved_variables();
         var x = saved[0];
         var factors = (LuFactors)ctx.get_data("factors");
-        var g = grad_outputs[0] is { IsInvalid: false } gy ? gy.contiguous() : null;
-        var gl = grad_outputs[1] is { IsInvalid: false } gld ? gld.contiguous() : null;
+        var g = TensorMemory.Gradient(grad_outputs[0]);
+        var gl = TensorMemory.Gradient(grad_outputs[1]);
         Tensor? inputGradient = call.InputGradient ? torch.empty_like(x) : null;
         var sums = new LuRowGradients(factors.C.Length);
         if (x.dtype == ScalarType.Float32) RowGradients<float>(factors, x, g, gl, inputGradient, sums);

@@ -496,8 +496,8 @@ internal sealed class SplineFunction : MultiTensorFunction<SplineFunction>
         var x = saved[0];
         var p = saved[1];
         var state = saved[2];
-        var gy = grad_outputs[0] is { IsInvalid: false } g ? g.contiguous() : null;
-        var gl = grad_outputs[1] is { IsInvalid: false } gld ? gld.contiguous() : null;
+        var gy = TensorMemory.Gradient(grad_outputs[0]);
+        var gl = TensorMemory.Gradient(grad_outputs[1]);
         var gx = torch.empty_like(x);
         var gp = torch.empty_like(p);
         if (x.dtype == ScalarType.Float32) FusedSpline.Run<float>(call, x, p, null, null, gy, gl, gx, gp, state);

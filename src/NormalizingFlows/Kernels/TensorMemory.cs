@@ -31,6 +31,10 @@ internal static class TensorMemory
         : typeof(T) == typeof(double) ? ScalarType.Float64
         : throw new NotSupportedException($"The fused kernels take float or double, not {typeof(T).Name}.");
 
+    /// <summary>An autograd node's incoming gradient, contiguous, or null where autograd passed none (an output that did not
+    /// reach the loss).</summary>
+    public static Tensor? Gradient(Tensor? gradient) => gradient is null || gradient.IsInvalid ? null : gradient.contiguous();
+
     /// <summary>The elements of <paramref name="x"/> (contiguous, on the CPU, of element type <typeparamref name="T"/>), in
     /// row-major order. Valid while the caller keeps <paramref name="x"/> alive.</summary>
     public static unsafe Span<T> Span<T>(Tensor x) where T : unmanaged

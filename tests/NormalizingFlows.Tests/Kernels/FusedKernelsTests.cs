@@ -361,17 +361,8 @@ public sealed class FusedKernelsTests
         foreach (var p in bijector.parameters()) p.add_(torch.randn(p.shape, dtype: p.dtype, generator: generator).mul(0.4));
     }
 
-    private static void AssertClose(IReadOnlyList<Tensor> expected, IReadOnlyList<Tensor> actual, string what)
-    {
-        Assert.Equal(expected.Count, actual.Count);
-        for (int i = 0; i < expected.Count; i++)
-        {
-            Assert.Equal(expected[i].shape, actual[i].shape);
-            double scale = Math.Max(1.0, expected[i].abs().max().item<double>());
-            double difference = expected[i].sub(actual[i]).abs().max().item<double>();
-            Assert.True(difference <= 1e-12 * scale, $"{what}: tensor {i} differs by {difference:E2} (scale {scale:E2}).");
-        }
-    }
+    private static void AssertClose(IReadOnlyList<Tensor> expected, IReadOnlyList<Tensor> actual, string what) =>
+        NormalizingFlows.Tests.Support.KernelAssert.Close(expected, actual, what);
 
     /// <summary>Whether the planner gives the coupling's shape a kernel (whatever its dtype and the kernel switch).</summary>
     private static bool IsFusable(Coupling coupling) =>
