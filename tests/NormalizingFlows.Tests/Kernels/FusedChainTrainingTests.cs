@@ -12,7 +12,8 @@ namespace NormalizingFlows.Tests.Kernels;
 
 /// <summary>A whole chain trained as one autograd node (<see cref="FusedChainTraining"/>) against the same layers on libtorch's
 /// operations: the same outputs, summed log-dets and gradients (input and every parameter) in float64, both directions, over one
-/// part of the rows and several, two backward passes through a retained graph, and the same bits on one thread and two.</summary>
+/// part of the rows and several, with and without the input's gradient (training on data wants none), two backward passes through
+/// a retained graph, and the same bits on one thread and two.</summary>
 public sealed class FusedChainTrainingTests
 {
     /// <summary>Every kind of layer that trains as a stage: a wide coupling (register tiles), an LU layer with a permutation, a
@@ -37,11 +38,12 @@ public sealed class FusedChainTrainingTests
     }
 
     [Theory]
-    [InlineData(false, 37)]                                     // one part
-    [InlineData(true, 37)]
-    [InlineData(false, 3 * FusedChainTraining.PartRows + 5)]  // three parts
-    [InlineData(true, 3 * FusedChainTraining.PartRows + 5)]
-    public void Should_Give_The_Operation_Paths_Outputs_And_Gradients_When_A_Chain_Trains_As_One_Node(bool inverse, int rows)
+    [InlineData(false, 37, true)]                                     // one part
+    [InlineData(true, 37, true)]
+    [InlineData(false, 3 * FusedChainTraining.PartRows + 5, true)]  // three parts
+    [InlineData(true, 3 * FusedChainTraining.PartRows + 5, true)]
+    [InlineData(true, 2 * FusedChainTraining.PartRows, false)]      // training on data: no input gradient
+    public void Should_Give_The_Operation_Paths_Outputs_And_Gradients_When_A_Chain_Trains_As_One_Node(bool inverse, int rows, bool inputGradient)
     {
         using var scope = torch.NewDisposeScope();
         using var generator = new Generator(29);
@@ -60,7 +62,7 @@ public sealed class FusedChainTrainingTests
             torch.set_num_threads(threads);
             try
             {
-                var input = x.detach().clone().requires_grad_(true);
+                var input = x.detach().clone().requires_grad_(inputGradient);
                 Tensor y, ld;
                 if (oneNode)
                 {
@@ -76,7 +78,7 @@ public sealed class FusedChainTrainingTests
                 }
                 using var weights = torch.linspace(-1, 1, y.numel(), dtype: y.dtype).reshape(y.shape);
                 var loss = y.mul(weights).sum().add(ld.mul(0.7).sum());
-                var wrt = new[] { input }.Concat(chain.parameters()).ToArray();
+                var wrt = (inputGradient ? new[] { input } : Array.Empty<Tensor>()).Concat(chain.parameters()).ToArray();
                 var first = torch.autograd.grad(new[] { loss }, wrt, retain_graph: true);
                 var second = torch.autograd.grad(new[] { loss }, wrt);
                 return new[] { y.detach(), ld.detach() }.Concat(first).Concat(second).ToArray();
