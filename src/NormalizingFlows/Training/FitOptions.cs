@@ -84,7 +84,8 @@ public sealed record FitOptions
     /// <summary>Run the fit's steps (and its validations) on one of libtorch's threads when every layer's work per step is small
     /// (at most 2^24 multiply-adds: batch 4096 through a 64 x 64 layer) and the model is on the CPU; the caller's thread count
     /// is back when the fit returns. Measured on 2 cores at batch 512: 1.1-2x faster steps than on two threads, whose wake-ups
-    /// cost more than such operations gain from them. False keeps the caller's count throughout.</summary>
+    /// cost more than such operations gain from them. A chain that trains as one fused autograd node still runs its parts on the
+    /// caller's threads (they wake twice per step, not once per operation). False keeps the caller's count throughout.</summary>
     public bool SmallStepsOnOneThread { get; init; } = true;
 
     /// <summary>When there is a validation set: at the end of the fit (completed, stopped early or cancelled), put back the
