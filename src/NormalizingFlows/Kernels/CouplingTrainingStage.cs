@@ -1,7 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Numerics;
+using TorchSharp;
 using static TorchSharp.torch;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace NormalizingFlows.Kernels;
 
@@ -30,7 +32,7 @@ internal sealed class CouplingTrainingStage<T>(CouplingPlan plan, CouplingWeight
 
     /// <inheritdoc />
     public override void Backward(IDisposable? kept, ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> logAbsDetGradient,
-        Span<T> inputGradient, StageGradients gradients)
+        Span<T> inputGradient, StageGradients<T> gradients)
     {
         var sums = ((Gradients)gradients).Sums;
         CouplingKernel<T>.Backward(plan, weights, (CouplingWork<T>)kept!, inverse, outputGradient, logAbsDetGradient, inputGradient, Span<T>.Empty,
@@ -38,14 +40,21 @@ internal sealed class CouplingTrainingStage<T>(CouplingPlan plan, CouplingWeight
     }
 
     /// <inheritdoc />
-    public override StageGradients NewGradients() => new Gradients(plan, new ParameterGradients<T>(weights));
+    public override StageGradients<T> NewGradients() => new Gradients(plan, new ParameterGradients<T>(weights));
 
-    private sealed class Gradients(CouplingPlan plan, ParameterGradients<T> sums) : StageGradients
+    private sealed class Gradients(CouplingPlan plan, ParameterGradients<T> sums) : StageGradients<T>
     {
         public ParameterGradients<T> Sums { get; } = sums;
 
-        public override void Add(StageGradients other) => Sums.Add(((Gradients)other).Sums);
+        public override void Add(StageGradients<T> other) => Sums.Add(((Gradients)other).Sums);
 
-        public override IEnumerable<Tensor> ToTensors(ScalarType dtype) => Sums.ParameterTensors(plan, dtype);
+        public override Tensor ToTensor(int weight)
+        {
+            var tensor = torch.empty(ParameterGradients<T>.Shape(plan, weight), dtype: TensorMemory.TypeOf<T>());
+            Sums.Values(plan, weight).CopyTo(TensorMemory.Span<T>(tensor));
+            return tensor;
+        }
+
+        public override void AddTo(int weight, Span<T> target) => TensorPrimitives.Add(target, Sums.Values(plan, weight), target);
     }
 }

@@ -25,6 +25,34 @@ internal static class FusedChainTraining
     /// <summary>The most parts a call's rows split into.</summary>
     public const int MaximumParts = 16;
 
+    [ThreadStatic] private static int directGradients;
+    [ThreadStatic] private static IReadOnlyDictionary<Tensor, NativeSpan>? gradientBuffers;
+
+    /// <summary>
+    /// Until the result is disposed, on the calling thread, a chain node made here adds the gradient of each weight that has a
+    /// buffer in <see cref="GradientBuffers"/> straight into that buffer in its backward pass, as autograd's accumulation would
+    /// (the same sum, so the same bits), instead of handing it to autograd as a tensor: a training step of a deep chain
+    /// otherwise makes and accumulates one tensor per parameter (160 for the first tutorial's flow). Only for a loss whose one
+    /// backward pass follows with those buffers in place: a fit's own negative log-likelihood (<see cref="Training.Fit"/>).
+    /// Other weights (a masked autoregressive layer's masked products) and the input stay autograd's; where no input of the node
+    /// would require a gradient, the first weight does too.
+    /// </summary>
+    internal static IDisposable DirectGradients()
+    {
+        directGradients++;
+        return new Leave(() => directGradients--);
+    }
+
+    /// <summary>Until the result is disposed, on the calling thread, <paramref name="buffers"/> are the gradient buffers of the
+    /// parameters being trained (each parameter object to its buffer's elements, contiguous, of its dtype, on the CPU): the
+    /// training loop's optimizer owns them for the whole fit. Used only within <see cref="DirectGradients"/>.</summary>
+    internal static IDisposable GradientBuffers(IReadOnlyDictionary<Tensor, NativeSpan> buffers)
+    {
+        var before = gradientBuffers;
+        gradientBuffers = buffers;
+        return new Leave(() => gradientBuffers = before);
+    }
+
     /// <summary>The chain's output and log-det as one autograd node, or null where its plan does not train it so in this
     /// direction, autograd does not track the call, the batch is larger than <see cref="FusedCoupling.TrainingBlockRows"/> (each
     /// layer's kept work would leave the caches; the layers' own nodes recompute in blocks), or a layer's weights are no longer
@@ -42,22 +70,81 @@ internal static class FusedChainTraining
         for (int i = 0; i < layers.Count; i++)
             if ((weights[i] = FusedLayers.Current(layers[i], x.dtype)!) is null) return null;
         if (!x.requires_grad && !weights.Any(w => w.Any(p => p.requires_grad))) return null;
-        var call = new Call(layers, inverse, x.requires_grad, weights.Select(w => w.Length).ToArray());
+        var targets = directGradients > 0 && gradientBuffers is { } buffers ? DirectTargets(weights, x, buffers) : null;
+        var call = new Call(layers, inverse, x.requires_grad, weights, targets);
         var args = new List<object>(2 + weights.Sum(w => w.Length)) { call, x };
-        foreach (var w in weights) args.AddRange(w);
+        for (int i = 0; i < weights.Length; i++)
+            for (int j = 0; j < weights[i].Length; j++)
+                if (targets?[i][j] is null) args.Add(weights[i][j]);
         var outputs = ChainFunction.apply(args.ToArray());
         return (outputs[0], outputs[1]);
+    }
+
+    /// <summary>Per weight, where its gradient goes straight (<see cref="DirectGradients"/>): its buffer in
+    /// <paramref name="buffers"/> (a parameter being trained, of the input's dtype), else null (autograd's).</summary>
+    private static NativeSpan?[][] DirectTargets(Tensor[][] weights, Tensor x, IReadOnlyDictionary<Tensor, NativeSpan> buffers)
+    {
+        var targets = new NativeSpan?[weights.Length][];
+        (int Layer, int Weight) first = (-1, -1);
+        bool anyInput = x.requires_grad;
+        for (int i = 0; i < weights.Length; i++)
+        {
+            targets[i] = new NativeSpan?[weights[i].Length];
+            for (int j = 0; j < weights[i].Length; j++)
+            {
+                if (buffers.TryGetValue(weights[i][j], out var buffer) && weights[i][j].dtype == x.dtype)
+                {
+                    targets[i][j] = buffer;
+                    if (first.Layer < 0) first = (i, j);
+                }
+                else anyInput |= weights[i][j].requires_grad;
+            }
+        }
+        // The node needs an input that requires a gradient, or autograd leaves it out of the graph.
+        if (!anyInput && first.Layer >= 0) targets[first.Layer][first.Weight] = null;
+        return targets;
     }
 
     /// <summary>The parts <paramref name="rows"/> rows split into.</summary>
     internal static int Parts(int rows) => Math.Clamp(rows / PartRows, 1, MaximumParts);
 
     /// <summary>What a call of the node needs besides its tensors: the layers' plans in forward order, the direction, whether the
-    /// input's gradient is wanted, and how many weights each layer takes (the node's inputs after <c>x</c>, layer by layer).</summary>
-    internal sealed record Call(IReadOnlyList<LayerPlan> Layers, bool Inverse, bool InputGradient, int[] WeightCounts);
+    /// input's gradient is wanted, every layer's weights (the node's inputs after <c>x</c> are those without a target, layer by
+    /// layer), and per weight where its gradient goes straight (<see cref="DirectGradients"/>; null: every gradient to autograd).</summary>
+    internal sealed record Call(IReadOnlyList<LayerPlan> Layers, bool Inverse, bool InputGradient, Tensor[][] Weights, NativeSpan?[][]? Targets);
+
+    /// <summary>Where a tensor's elements live (the tensor or its owner kept alive by the caller while they are used), read on the
+    /// calling thread; empty for none.</summary>
+    internal readonly unsafe record struct NativeSpan(IntPtr Address, int Length)
+    {
+        public static NativeSpan Of<T>(Tensor? tensor) where T : unmanaged
+        {
+            if (tensor is null) return default;
+            var span = TensorMemory.Span<T>(tensor);
+            fixed (T* address = span) return new NativeSpan((IntPtr)address, span.Length);
+        }
+
+        /// <summary><see cref="Of{T}"/> in the tensor's own element type (float or double).</summary>
+        public static NativeSpan Of(Tensor tensor) => tensor.dtype == ScalarType.Float32 ? Of<float>(tensor) : Of<double>(tensor);
+
+        public Span<T> As<T>() where T : unmanaged => Length == 0 ? Span<T>.Empty : new Span<T>((void*)Address, Length);
+    }
+
+    private sealed class Leave(Action leave) : IDisposable
+    {
+        private bool left;
+
+        public void Dispose()
+        {
+            if (left) return;
+            left = true;
+            leave();
+        }
+    }
 }
 
-/// <summary>The fused chain as one autograd node: inputs <c>(call, x, every layer's weights in forward order)</c>, outputs
+/// <summary>The fused chain as one autograd node: inputs <c>(call, x, the layers' weights in forward order, but those whose gradient
+/// goes straight to its buffer)</c>, outputs
 /// <c>(y, logAbsDet)</c> (<see cref="FusedChainTraining"/>).</summary>
 internal sealed class ChainFunction : MultiTensorFunction<ChainFunction>
 {
@@ -71,9 +158,7 @@ internal sealed class ChainFunction : MultiTensorFunction<ChainFunction>
     {
         var call = (FusedChainTraining.Call)vars[0];
         var x = ((Tensor)vars[1]).contiguous();
-        var weights = new Tensor[call.Layers.Count][];
-        for (int i = 0, next = 2; i < weights.Length; next += call.WeightCounts[i], i++)
-            weights[i] = vars.Skip(next).Take(call.WeightCounts[i]).Cast<Tensor>().ToArray();
+        var weights = call.Weights;
         ctx.set_materialize_grads(false);
         // The input, for a second backward pass through a retained graph (the first takes the forward pass's work).
         ctx.save_for_backward(new List<Tensor> { x });
@@ -140,14 +225,14 @@ internal sealed class ChainPass<T> where T : unmanaged, IFloatingPointIeee754<T>
         // A second backward pass through a retained graph runs the forward pass again from the saved input.
         var parts = Interlocked.Exchange(ref kept, null) ?? Recompute(x);
         Tensor? inputGradient = call.InputGradient ? torch.empty(rows, features, dtype: x.dtype) : null;
-        var gradients = new StageGradients[parts.Length][];
+        var gradients = new StageGradients<T>[parts.Length][];
         try
         {
-            var (above, logDet, below) = (Memory.Of(outputGradient), Memory.Of(logDetGradient), Memory.Of(inputGradient));
+            var (above, logDet, below) = (FusedChainTraining.NativeSpan.Of<T>(outputGradient), FusedChainTraining.NativeSpan.Of<T>(logDetGradient), FusedChainTraining.NativeSpan.Of<T>(inputGradient));
             Run(parts.Length, p =>
             {
                 gradients[p] = stages.Select(s => s.NewGradients()).ToArray();
-                BackwardPart(parts[p], above.Span, logDet.Span, below.Span, gradients[p]);
+                BackwardPart(parts[p], above.As<T>(), logDet.As<T>(), below.As<T>(), gradients[p]);
             });
         }
         finally
@@ -161,7 +246,11 @@ internal sealed class ChainPass<T> where T : unmanaged, IFloatingPointIeee754<T>
             int s = call.Inverse ? count - 1 - layer : layer;
             var total = gradients[0][s];
             for (int p = 1; p < parts.Length; p++) total.Add(gradients[p][s]);
-            result.AddRange(total.ToTensors(x.dtype));
+            for (int w = 0; w < call.Weights[layer].Length; w++)
+            {
+                if (call.Targets?[layer][w] is { } target) total.AddTo(w, target.As<T>());
+                else result.Add(total.ToTensor(w));
+            }
         }
         return result;
     }
@@ -184,8 +273,8 @@ internal sealed class ChainPass<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
         try
         {
-            var (input, output, logAbsDet) = (Memory.Of(x), Memory.Of(y), Memory.Of(ld));
-            Run(count, p => ForwardPart(parts[p], input.Span, output.Span, logAbsDet.Span));
+            var (input, output, logAbsDet) = (FusedChainTraining.NativeSpan.Of<T>(x), FusedChainTraining.NativeSpan.Of<T>(y), FusedChainTraining.NativeSpan.Of<T>(ld));
+            Run(count, p => ForwardPart(parts[p], input.As<T>(), output.As<T>(), logAbsDet.As<T>()));
         }
         catch
         {
@@ -236,7 +325,7 @@ internal sealed class ChainPass<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>The part's rows back through every stage, last first: the gradient flows from the output's (empty: zero) through
     /// each stage's input, the log-det's reaches every stage, the input's is written where wanted.</summary>
-    private void BackwardPart(Part part, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> logDetGradient, Span<T> inputGradient, StageGradients[] gradients)
+    private void BackwardPart(Part part, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> logDetGradient, Span<T> inputGradient, StageGradients<T>[] gradients)
     {
         int n = part.Rows, d = features;
         T[] even = CouplingWork<T>.Rent(n * d), odd = CouplingWork<T>.Rent(n * d);
@@ -258,20 +347,6 @@ internal sealed class ChainPass<T> where T : unmanaged, IFloatingPointIeee754<T>
             CouplingWork<T>.Return(even);
             CouplingWork<T>.Return(odd);
         }
-    }
-
-    /// <summary>Where a tensor's elements live (the tensor kept alive by the caller for the call), read once before the threads
-    /// start; empty for none.</summary>
-    private readonly unsafe record struct Memory(IntPtr Address, int Length)
-    {
-        public static Memory Of(Tensor? tensor)
-        {
-            if (tensor is null) return default;
-            var span = TensorMemory.Span<T>(tensor);
-            fixed (T* address = span) return new Memory((IntPtr)address, span.Length);
-        }
-
-        public Span<T> Span => Length == 0 ? Span<T>.Empty : new Span<T>((void*)Address, Length);
     }
 
     /// <summary>A part's rows <c>[Start, Start + Rows)</c>: every stage's input (pooled) and work.</summary>

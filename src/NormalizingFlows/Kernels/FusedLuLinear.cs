@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -263,13 +264,22 @@ internal sealed class LuLinearFunction : MultiTensorFunction<LuLinearFunction>
     /// row sums of <see cref="RowGradients{T}(LuFactors, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, LuRowGradients)"/>.</summary>
     internal static Tensor[] ParameterTensors(IReadOnlyList<long>? order, bool inverse, LuFactors f, LuRowGradients sums, ScalarType dtype)
     {
-        var (dLower, dUpper, dDiagonal, dBias) = ParameterGradients(order, inverse, f, sums);
+        var values = ParameterValues(order, inverse, f, sums);
+        return values.Select((v, i) => ToTensor(v, ParameterShape(f, i), dtype)).ToArray();
+    }
+
+    /// <summary>The shape of parameter <paramref name="weight"/> of <c>(lower, upper, raw diagonal, bias)</c>.</summary>
+    internal static long[] ParameterShape(LuFactors f, int weight)
+    {
         int d = f.C.Length;
-        return new[]
-        {
-            ToTensor(dLower, new long[] { d, d }, dtype), ToTensor(dUpper, new long[] { d, d }, dtype),
-            ToTensor(dDiagonal, new long[] { d }, dtype), ToTensor(dBias, new long[] { d }, dtype),
-        };
+        return weight < 2 ? new long[] { d, d } : new long[] { d };
+    }
+
+    /// <summary>The parameters' gradients <c>(lower, upper, raw diagonal, bias)</c> in double precision, row-major.</summary>
+    internal static double[][] ParameterValues(IReadOnlyList<long>? order, bool inverse, LuFactors f, LuRowGradients sums)
+    {
+        var (dLower, dUpper, dDiagonal, dBias) = ParameterGradients(order, inverse, f, sums);
+        return new[] { dLower, dUpper, dDiagonal, dBias };
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Numerics;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace NormalizingFlows.Kernels;
@@ -21,18 +22,36 @@ internal sealed class LuLinearTrainingStage<T>(LuFactors factors, IReadOnlyList<
 
     /// <inheritdoc />
     public override void Backward(IDisposable? kept, ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> logAbsDetGradient,
-        Span<T> inputGradient, StageGradients gradients) =>
+        Span<T> inputGradient, StageGradients<T> gradients) =>
         LuLinearFunction.RowGradients(factors, input, outputGradient, logAbsDetGradient, inputGradient, ((Gradients)gradients).Sums);
 
     /// <inheritdoc />
-    public override StageGradients NewGradients() => new Gradients(factors, order, inverse);
+    public override StageGradients<T> NewGradients() => new Gradients(factors, order, inverse);
 
-    private sealed class Gradients(LuFactors factors, IReadOnlyList<long>? order, bool inverse) : StageGradients
+    private sealed class Gradients(LuFactors factors, IReadOnlyList<long>? order, bool inverse) : StageGradients<T>
     {
+        private double[][]? values;
+
         public LuRowGradients Sums { get; } = new(factors.C.Length);
 
-        public override void Add(StageGradients other) => Sums.Add(((Gradients)other).Sums);
+        public override void Add(StageGradients<T> other) => Sums.Add(((Gradients)other).Sums);
 
-        public override IEnumerable<Tensor> ToTensors(ScalarType dtype) => LuLinearFunction.ParameterTensors(order, inverse, factors, Sums, dtype);
+        public override Tensor ToTensor(int weight)
+        {
+            var tensor = torch.empty(LuLinearFunction.ParameterShape(factors, weight), dtype: TensorMemory.TypeOf<T>());
+            var target = TensorMemory.Span<T>(tensor);
+            var source = Values()[weight];
+            for (int i = 0; i < source.Length; i++) target[i] = T.CreateChecked(source[i]);
+            return tensor;
+        }
+
+        public override void AddTo(int weight, Span<T> target)
+        {
+            var source = Values()[weight];
+            for (int i = 0; i < source.Length; i++) target[i] += T.CreateChecked(source[i]);
+        }
+
+        /// <summary>The parameters' gradients from the summed rows (all parts added first), made once.</summary>
+        private double[][] Values() => values ??= LuLinearFunction.ParameterValues(order, inverse, factors, Sums);
     }
 }

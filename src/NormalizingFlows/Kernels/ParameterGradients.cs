@@ -55,21 +55,31 @@ internal sealed class ParameterGradients<T> where T : unmanaged, IFloatingPointI
         return result;
     }
 
-    /// <summary>Each layer's weight and bias gradient in the parameters' shapes (a <see cref="Conditioners.ParallelMlp"/>'s
-    /// <c>[parts, out, in]</c> and <c>[parts, out]</c>, an <see cref="Conditioners.Mlp"/>'s <c>[out, in]</c> and <c>[out]</c>), then
-    /// the log-bounds' where learned: the order of the layer's weights.</summary>
+    /// <summary>Each layer's weight and bias gradient in the parameters' shapes (<see cref="Shape"/>), then the log-bounds' where
+    /// learned: the order of the layer's weights.</summary>
     public List<Tensor> ParameterTensors(CouplingPlan plan, ScalarType dtype)
     {
-        var result = new List<Tensor>(2 * plan.Layers + 1);
-        for (int l = 0; l < plan.Layers; l++)
-        {
-            long[] weightShape = plan.Parts > 1 ? new long[] { plan.Parts, plan.Widths[l + 1], plan.Widths[l] } : new long[] { plan.Widths[l + 1], plan.Widths[l] };
-            long[] biasShape = plan.Parts > 1 ? new long[] { plan.Parts, plan.Widths[l + 1] } : new long[] { plan.Widths[l + 1] };
-            result.Add(ToTensor(Weights[l], weightShape, dtype));
-            result.Add(ToTensor(Biases[l], biasShape, dtype));
-        }
-        if (plan.LogScale == LogScaleKind.LearnedBound) result.Add(ToTensor(Bounds, new long[] { plan.Moved.Length }, dtype));
+        int count = 2 * plan.Layers + (plan.LogScale == LogScaleKind.LearnedBound ? 1 : 0);
+        var result = new List<Tensor>(count);
+        for (int weight = 0; weight < count; weight++) result.Add(ToTensor(Values(plan, weight), Shape(plan, weight), dtype));
         return result;
+    }
+
+    /// <summary>The gradient of the layer's weight number <paramref name="weight"/> (in the order of its weights: each linear
+    /// layer's weight and bias, then the log-bounds), row by row.</summary>
+    public T[] Values(CouplingPlan plan, int weight) =>
+        weight < 2 * plan.Layers ? (weight % 2 == 0 ? Weights[weight / 2] : Biases[weight / 2]) : Bounds;
+
+    /// <summary>The shape of the layer's weight number <paramref name="weight"/>: a <see cref="Conditioners.ParallelMlp"/>'s
+    /// <c>[parts, out, in]</c> and <c>[parts, out]</c>, an <see cref="Conditioners.Mlp"/>'s <c>[out, in]</c> and <c>[out]</c>, the
+    /// log-bounds' <c>[moved]</c>.</summary>
+    public static long[] Shape(CouplingPlan plan, int weight)
+    {
+        if (weight >= 2 * plan.Layers) return new long[] { plan.Moved.Length };
+        int l = weight / 2;
+        if (weight % 2 == 0)
+            return plan.Parts > 1 ? new long[] { plan.Parts, plan.Widths[l + 1], plan.Widths[l] } : new long[] { plan.Widths[l + 1], plan.Widths[l] };
+        return plan.Parts > 1 ? new long[] { plan.Parts, plan.Widths[l + 1] } : new long[] { plan.Widths[l + 1] };
     }
 
     private static Tensor ToTensor(T[] values, long[] shape, ScalarType dtype)

@@ -23,18 +23,23 @@ internal abstract class TrainingStage<T> where T : unmanaged, IFloatingPointIeee
     /// gradients (either may be empty: zero) to the input's (<paramref name="inputGradient"/>, skipped when empty), the
     /// parameters' gradients into <paramref name="gradients"/> (from <see cref="NewGradients"/>, one per part of a call).</summary>
     public abstract void Backward(IDisposable? kept, ReadOnlySpan<T> input, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> logAbsDetGradient,
-        Span<T> inputGradient, StageGradients gradients);
+        Span<T> inputGradient, StageGradients<T> gradients);
 
     /// <summary>Zero gradients of the stage's parameters.</summary>
-    public abstract StageGradients NewGradients();
+    public abstract StageGradients<T> NewGradients();
 }
 
-/// <summary>The gradients of one stage's parameters (<see cref="TrainingStage{T}"/>).</summary>
-internal abstract class StageGradients
+/// <summary>The gradients of one stage's parameters (<see cref="TrainingStage{T}"/>), weight by weight in the order of the
+/// layer's weights.</summary>
+internal abstract class StageGradients<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Adds another part's gradients of the same stage into these.</summary>
-    public abstract void Add(StageGradients other);
+    public abstract void Add(StageGradients<T> other);
 
-    /// <summary>The gradients as tensors of <paramref name="dtype"/>, in the order and shapes of the layer's weights.</summary>
-    public abstract IEnumerable<Tensor> ToTensors(ScalarType dtype);
+    /// <summary>The gradient of weight number <paramref name="weight"/> as a tensor of its shape.</summary>
+    public abstract Tensor ToTensor(int weight);
+
+    /// <summary>Adds the gradient of weight number <paramref name="weight"/> into <paramref name="target"/> (its elements in
+    /// row-major order), as autograd adds a gradient into a parameter's.</summary>
+    public abstract void AddTo(int weight, Span<T> target);
 }

@@ -107,7 +107,14 @@ public static partial class Fit
     /// log-likelihood.</summary>
     private delegate Tensor BatchLoss(Tensor batch, Tensor? context, Generator generator);
 
-    private static Tensor NegativeLogLikelihood(Distribution model, Tensor batch, Tensor? context) => model.LogProbCore(batch, context).mean().neg();
+    /// <summary>The mean negative log-likelihood of the batch. Its one backward pass follows in the training loop, whose optimizer
+    /// owns every parameter's gradient buffer, so a chain that trains as one fused node adds its weights' gradients straight into
+    /// them (<see cref="Kernels.FusedChainTraining.DirectGradients"/>: the same sums, without a tensor per parameter).</summary>
+    private static Tensor NegativeLogLikelihood(Distribution model, Tensor batch, Tensor? context)
+    {
+        using var direct = Kernels.FusedChainTraining.DirectGradients();
+        return model.LogProbCore(batch, context).mean().neg();
+    }
 
     private static FitResult FitSampler(Distribution model, Func<long, Generator, (Tensor Data, Tensor? Context)> sampler, FitOptions? options,
         IProgress<TrainingProgress>? progress, CancellationToken cancellationToken, BatchLoss? batchLoss = null, string? objective = null)

@@ -64,9 +64,19 @@ internal sealed class FlatAdam : IDisposable
         // Backward (without create_graph) accumulates in place into a defined gradient, so from now on every
         // parameter's gradient lands in the flat buffer.
         for (int i = 0; i < this.parameters.Length; i++) this.parameters[i].grad = gradientViews[i];
+        var buffers = new Dictionary<Tensor, Kernels.FusedChainTraining.NativeSpan>(ReferenceEqualityComparer.Instance);
+        if (device.type == DeviceType.CPU && dtype is ScalarType.Float32 or ScalarType.Float64)
+            for (int i = 0; i < this.parameters.Length; i++)
+                if (this.parameters[i].requires_grad) buffers[this.parameters[i]] = Kernels.FusedChainTraining.NativeSpan.Of(gradientViews[i]);
+        GradientBuffers = buffers;
     }
 
     /// <summary>Learning rate of the next <see cref="Step"/> (schedules change it between steps).</summary>
+    /// <summary>Each trainable CPU parameter (by object) to the elements of its slice of the gradient buffer, for kernels that add
+    /// their gradients straight into it (<see cref="Kernels.FusedChainTraining.GradientBuffers"/>); empty off the CPU. The buffer
+    /// lives as long as the optimizer.</summary>
+    public IReadOnlyDictionary<Tensor, Kernels.FusedChainTraining.NativeSpan> GradientBuffers { get; }
+
     public double LearningRate { get; set; }
 
     /// <summary>Steps taken so far (the bias corrections depend on it).</summary>

@@ -145,7 +145,8 @@ internal sealed class TrainingLoop : IDisposable
         {
             optimizer.ZeroGrad();
             optimizer.LearningRate = learningRate;
-            var (objective, reported) = stepLoss(generator, iteration);
+            Tensor objective, reported;
+            using (Kernels.FusedChainTraining.GradientBuffers(optimizer.GradientBuffers)) (objective, reported) = stepLoss(generator, iteration);
             double objectiveValue = TensorValues.ToDouble(objective);
             double reportedValue = ReferenceEquals(objective, reported) ? objectiveValue : TensorValues.ToDouble(reported);
             losses.Add(reportedValue);

@@ -4,6 +4,7 @@ using System.Linq;
 using NormalizingFlows.Bijectors;
 using NormalizingFlows.Conditioners;
 using NormalizingFlows.Kernels;
+using NormalizingFlows.Tests.Support;
 using NormalizingFlows.Transforms;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -94,6 +95,60 @@ public sealed class FusedChainTrainingTests
         // The parts' gradients add up in part order whatever the thread count.
         var two = Gradients(oneNode: true, threads: 2);
         for (int i = 0; i < single.Length; i++) Assert.True(single[i].eq(two[i]).all().item<bool>(), $"tensor {i} differs between one thread and two");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Should_Add_Each_Weights_Gradient_Once_Straight_Into_Its_Buffer_Within_Direct_Gradients(bool autoregressive)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var generator = new Generator(41);
+        // The masked autoregressive layers' weight matrices are masked products, not parameters: their gradients stay autograd's.
+        using var chain = TrainableChain(generator, autoregressive);
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated || !Blas.Available) return;
+        chain.to(ScalarType.Float64);
+        Perturb(chain, generator);
+        var x = torch.randn(new long[] { 300, 3 }, dtype: ScalarType.Float64, generator: generator);
+        var parameters = chain.parameters().ToArray();
+        static Tensor Loss(Tensor z, Tensor ld) => z.square().sum().mul(0.5).sub(ld.sum());
+        Tensor[] expected;
+        using (NormalizingFlows.Runtime.FusedKernels.Scoped(false))
+        {
+            var (z, ld) = chain.Inverse(x);
+            expected = torch.autograd.grad(new[] { Loss(z, ld) }, parameters).ToArray();
+        }
+
+        // Each parameter's buffer a zero tensor of its own, apart from its .grad (where autograd accumulates).
+        var buffers = parameters.Select(p => torch.zeros_like(p)).ToArray();
+        var table = new Dictionary<Tensor, FusedChainTraining.NativeSpan>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            table[parameters[i]] = FusedChainTraining.NativeSpan.Of(buffers[i]);
+            parameters[i].grad = torch.zeros_like(parameters[i]);
+        }
+        using (NormalizingFlows.Runtime.FusedKernels.Scoped(true))
+        {
+            (Tensor Output, Tensor LogAbsDet)? fused;
+            using (FusedChainTraining.GradientBuffers(table))
+            using (FusedChainTraining.DirectGradients())
+                fused = FusedChainTraining.TryApply(FusionPlanner.Plan(chain, x), x, inverse: true);
+            Assert.NotNull(fused);
+            Loss(fused.Value.Output, fused.Value.LogAbsDet).backward();
+        }
+        int direct = 0;
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            bool straight = buffers[i].abs().max().item<double>() > 0, throughAutograd = parameters[i].grad!.abs().max().item<double>() > 0;
+            Assert.False(straight && throughAutograd, $"parameter {i}'s gradient arrived twice");
+            KernelAssert.Close(new[] { expected[i] }, new[] { buffers[i].add(parameters[i].grad!) }, $"parameter {i}");
+            if (straight) direct++;
+        }
+        // The masked autoregressive layers' weight matrices went through autograd (their biases are parameters the node reads as
+        // they are: straight), and they keep the node in autograd's graph; without them the input wants no gradient, so the first
+        // weight goes through autograd to keep the node there. Every other weight went straight.
+        int masked = chain.Layers.OfType<MaskedAutoregressive>().Sum(layer => layer.parameters().Count(p => p.dim() == 2));
+        Assert.Equal(autoregressive ? parameters.Length - masked : parameters.Length - 1, direct);
     }
 
     [Fact]
