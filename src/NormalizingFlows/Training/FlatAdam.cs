@@ -64,10 +64,10 @@ internal sealed class FlatAdam : IDisposable
         // Backward (without create_graph) accumulates in place into a defined gradient, so from now on every
         // parameter's gradient lands in the flat buffer.
         for (int i = 0; i < this.parameters.Length; i++) this.parameters[i].grad = gradientViews[i];
-        var buffers = new Dictionary<Tensor, Kernels.FusedChainTraining.NativeSpan>(ReferenceEqualityComparer.Instance);
+        var buffers = new Dictionary<Tensor, Kernels.NativeSpan>(ReferenceEqualityComparer.Instance);
         if (device.type == DeviceType.CPU && dtype is ScalarType.Float32 or ScalarType.Float64)
             for (int i = 0; i < this.parameters.Length; i++)
-                if (this.parameters[i].requires_grad) buffers[this.parameters[i]] = Kernels.FusedChainTraining.NativeSpan.Of(gradientViews[i]);
+                if (this.parameters[i].requires_grad) buffers[this.parameters[i]] = Kernels.NativeSpan.Of(gradientViews[i]);
         GradientBuffers = buffers;
     }
 
@@ -75,7 +75,7 @@ internal sealed class FlatAdam : IDisposable
     /// <summary>Each trainable CPU parameter (by object) to the elements of its slice of the gradient buffer, for kernels that add
     /// their gradients straight into it (<see cref="Kernels.FusedChainTraining.GradientBuffers"/>); empty off the CPU. The buffer
     /// lives as long as the optimizer.</summary>
-    public IReadOnlyDictionary<Tensor, Kernels.FusedChainTraining.NativeSpan> GradientBuffers { get; }
+    public IReadOnlyDictionary<Tensor, Kernels.NativeSpan> GradientBuffers { get; }
 
     public double LearningRate { get; set; }
 

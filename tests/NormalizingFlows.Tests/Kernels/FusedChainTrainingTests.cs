@@ -121,10 +121,10 @@ public sealed class FusedChainTrainingTests
 
         // Each parameter's buffer a zero tensor of its own, apart from its .grad (where autograd accumulates).
         var buffers = parameters.Select(p => torch.zeros_like(p)).ToArray();
-        var table = new Dictionary<Tensor, FusedChainTraining.NativeSpan>(ReferenceEqualityComparer.Instance);
+        var table = new Dictionary<Tensor, NativeSpan>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < parameters.Length; i++)
         {
-            table[parameters[i]] = FusedChainTraining.NativeSpan.Of(buffers[i]);
+            table[parameters[i]] = NativeSpan.Of(buffers[i]);
             parameters[i].grad = torch.zeros_like(parameters[i]);
         }
         using (NormalizingFlows.Runtime.FusedKernels.Scoped(true))
