@@ -41,8 +41,9 @@ internal sealed class ChainPass<T> where T : unmanaged, IFloatingPointIeee754<T>
         return pass;
     }
 
-    /// <summary>The node's gradients: none for the call, the input's (null where not wanted), then every layer's weights' in
-    /// forward order.</summary>
+    /// <summary>The node's gradients: none for the call, the input's (null where not wanted), then in forward order the gradient of
+    /// every weight that is an input of the node; the others' are added straight into their buffers
+    /// (<see cref="FusedChainTraining.DirectGradients"/>).</summary>
     public List<Tensor> Backward(Tensor x, Tensor? outputGradient, Tensor? logDetGradient)
     {
         // A second backward pass through a retained graph runs the forward pass again from the saved input.
