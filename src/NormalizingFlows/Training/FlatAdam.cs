@@ -71,12 +71,12 @@ internal sealed class FlatAdam : IDisposable
         GradientBuffers = buffers;
     }
 
-    /// <summary>Learning rate of the next <see cref="Step"/> (schedules change it between steps).</summary>
     /// <summary>Each trainable CPU parameter (by object) to the elements of its slice of the gradient buffer, for kernels that add
     /// their gradients straight into it (<see cref="Kernels.FusedChainTraining.GradientBuffers"/>); empty off the CPU. The buffer
     /// lives as long as the optimizer.</summary>
     public IReadOnlyDictionary<Tensor, Kernels.NativeSpan> GradientBuffers { get; }
 
+    /// <summary>Learning rate of the next <see cref="Step"/> (schedules change it between steps).</summary>
     public double LearningRate { get; set; }
 
     /// <summary>Steps taken so far (the bias corrections depend on it).</summary>
