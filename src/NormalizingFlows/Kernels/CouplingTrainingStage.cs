@@ -48,12 +48,7 @@ internal sealed class CouplingTrainingStage<T>(CouplingPlan plan, CouplingWeight
 
         public override void Add(StageGradients<T> other) => Sums.Add(((Gradients)other).Sums);
 
-        public override Tensor ToTensor(int weight)
-        {
-            var tensor = torch.empty(ParameterGradients<T>.Shape(plan, weight), dtype: TensorMemory.TypeOf<T>());
-            Sums.Values(plan, weight).CopyTo(TensorMemory.Span<T>(tensor));
-            return tensor;
-        }
+        public override Tensor ToTensor(int weight) => Sums.ToTensor(plan, weight, TensorMemory.TypeOf<T>());
 
         public override void AddTo(int weight, Span<T> target) => TensorPrimitives.Add(target, Sums.Values(plan, weight), target);
     }

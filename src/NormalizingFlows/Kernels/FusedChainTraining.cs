@@ -81,7 +81,8 @@ internal static class FusedChainTraining
     }
 
     /// <summary>Per weight, where its gradient goes straight (<see cref="DirectGradients"/>): its buffer in
-    /// <paramref name="buffers"/> (a parameter being trained, of the input's dtype), else null (autograd's).</summary>
+    /// <paramref name="buffers"/> (a parameter being trained; every weight already holds the input's dtype, as
+    /// <see cref="FusedLayers.Current"/> checked), else null (autograd's).</summary>
     private static NativeSpan?[][] DirectTargets(Tensor[][] weights, Tensor x, IReadOnlyDictionary<Tensor, NativeSpan> buffers)
     {
         var targets = new NativeSpan?[weights.Length][];
@@ -92,7 +93,7 @@ internal static class FusedChainTraining
             targets[i] = new NativeSpan?[weights[i].Length];
             for (int j = 0; j < weights[i].Length; j++)
             {
-                if (buffers.TryGetValue(weights[i][j], out var buffer) && weights[i][j].dtype == x.dtype)
+                if (buffers.TryGetValue(weights[i][j], out var buffer))
                 {
                     targets[i][j] = buffer;
                     if (first.Layer < 0) first = (i, j);

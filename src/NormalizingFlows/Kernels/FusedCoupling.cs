@@ -282,8 +282,6 @@ internal sealed class CouplingFunction : MultiTensorFunction<CouplingFunction>
     private static ReadOnlySpan<T> Conditions<T>(Tensor? context) where T : unmanaged, IFloatingPointIeee754<T> =>
         context is null ? ReadOnlySpan<T>.Empty : TensorMemory.Span<T>(context);
 
-
-
     /// <summary>What backward needs: the call, the weights read in forward, and the forward pass's work (null where it is
     /// recomputed, see <see cref="Recomputes"/>).</summary>
     private sealed record Saved<T>(FusedCoupling.Call Call, CouplingWeights<T> Weights, CouplingWork<T>? Work, ScalarType DType)

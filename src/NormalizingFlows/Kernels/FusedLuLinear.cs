@@ -363,7 +363,9 @@ internal sealed class LuLinearFunction : MultiTensorFunction<LuLinearFunction>
         return (dLower, dUpper, dDiagonal, db);
     }
 
-    private static Tensor ToTensor(double[] values, long[] shape, ScalarType dtype)
+    /// <summary>Double-precision values as a tensor of <paramref name="shape"/> and <paramref name="dtype"/> (float32 rounded to
+    /// nearest).</summary>
+    internal static Tensor ToTensor(double[] values, long[] shape, ScalarType dtype)
     {
         var tensor = torch.empty(shape, dtype: dtype);
         if (dtype == ScalarType.Float32)

@@ -36,14 +36,8 @@ internal sealed class LuLinearTrainingStage<T>(LuFactors factors, IReadOnlyList<
 
         public override void Add(StageGradients<T> other) => Sums.Add(((Gradients)other).Sums);
 
-        public override Tensor ToTensor(int weight)
-        {
-            var tensor = torch.empty(LuLinearFunction.ParameterShape(factors, weight), dtype: TensorMemory.TypeOf<T>());
-            var target = TensorMemory.Span<T>(tensor);
-            var source = Values()[weight];
-            for (int i = 0; i < source.Length; i++) target[i] = T.CreateChecked(source[i]);
-            return tensor;
-        }
+        public override Tensor ToTensor(int weight) =>
+            LuLinearFunction.ToTensor(Values()[weight], LuLinearFunction.ParameterShape(factors, weight), TensorMemory.TypeOf<T>());
 
         public override void AddTo(int weight, Span<T> target)
         {

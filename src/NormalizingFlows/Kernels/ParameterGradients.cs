@@ -61,8 +61,16 @@ internal sealed class ParameterGradients<T> where T : unmanaged, IFloatingPointI
     {
         int count = 2 * plan.Layers + (plan.LogScale == LogScaleKind.LearnedBound ? 1 : 0);
         var result = new List<Tensor>(count);
-        for (int weight = 0; weight < count; weight++) result.Add(ToTensor(Values(plan, weight), Shape(plan, weight), dtype));
+        for (int weight = 0; weight < count; weight++) result.Add(ToTensor(plan, weight, dtype));
         return result;
+    }
+
+    /// <summary>The gradient of the layer's weight number <paramref name="weight"/> as a tensor of its shape.</summary>
+    public Tensor ToTensor(CouplingPlan plan, int weight, ScalarType dtype)
+    {
+        var tensor = torch.empty(Shape(plan, weight), dtype: dtype);
+        Values(plan, weight).CopyTo(TensorMemory.Span<T>(tensor));
+        return tensor;
     }
 
     /// <summary>The gradient of the layer's weight number <paramref name="weight"/> (in the order of its weights: each linear
@@ -80,12 +88,5 @@ internal sealed class ParameterGradients<T> where T : unmanaged, IFloatingPointI
         if (weight % 2 == 0)
             return plan.Parts > 1 ? new long[] { plan.Parts, plan.Widths[l + 1], plan.Widths[l] } : new long[] { plan.Widths[l + 1], plan.Widths[l] };
         return plan.Parts > 1 ? new long[] { plan.Parts, plan.Widths[l + 1] } : new long[] { plan.Widths[l + 1] };
-    }
-
-    private static Tensor ToTensor(T[] values, long[] shape, ScalarType dtype)
-    {
-        var tensor = torch.empty(shape, dtype: dtype);
-        values.CopyTo(TensorMemory.Span<T>(tensor));
-        return tensor;
     }
 }
